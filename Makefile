@@ -1,0 +1,141 @@
+# relayguard - one build for everything.
+#
+#   make            build both daemons (build/relayguard-policyd, build/relayguard-milter)
+#   make check      install missing dependencies, check formatting, run the Check
+#                   unit suites, again under AddressSanitizer+UBSan, then the
+#                   integration suite (prove t/integration)
+#   make unit       unit suites only;   make integration   integration only
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format     apply .clang-format to every C file
+#   make bench      benchmarks (not part of check)
+#   make clean
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR	?=
+B	?= build
+
+CC	?= cc
+PKGS	= libevent libevent_pthreads hiredis
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+PCRE_LIBS  :=
+
+OPT	?= -O2 -g
+WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	  -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS	?=
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
+	  $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+LDLIBS	= $(PKG_LIBS) -lpthread -lm
+MILTER_LIBS = -lmilter
+SAN	?=
+
+LIB_SRC	= $(wildcard src/*.c)
+POL_SRC	= $(filter-out policyd/main.c,$(wildcard policyd/*.c))
+MIL_SRC	= $(filter-out milter/main.c,$(wildcard milter/*.c))
+LUA	= $(wildcard src/lua/*.lua)
+UNIT_SRC = $(wildcard t/unit/check_*.c)
+UNIT_BIN = $(patsubst t/unit/%.c,$(B)/t/%,$(UNIT_SRC))
+TOOL_SRC = $(wildcard t/tools/*.c)
+TOOL_BIN = $(patsubst t/tools/%.c,$(B)/t/tools/%,$(TOOL_SRC))
+
+LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/gen/lua_scripts.o
+POL_OBJ	= $(patsubst %.c,$(B)/%.o,$(POL_SRC))
+MIL_OBJ	= $(patsubst %.c,$(B)/%.o,$(MIL_SRC))
+
+PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter
+
+.PHONY: all check unit unit-asan integration deps format format-check install clean bench bench-quick demo tools
+.SUFFIXES:
+
+all: $(PROGS) $(TOOL_BIN)
+
+$(B)/%.o: %.c $(B)/gen/lua_scripts.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/gen/lua_scripts.c $(B)/gen/lua_scripts.h: $(LUA) scripts/lua2c
+	@mkdir -p $(B)/gen
+	sh scripts/lua2c $(B)/gen/lua_scripts $(LUA)
+
+$(B)/gen/lua_scripts.o: $(B)/gen/lua_scripts.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/librelayguard.a: $(LIB_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(B)/librgpolicyd.a: $(POL_OBJ)
+	@rm -f $@; ar rcs $@ $^ $(if $(POL_OBJ),,$(B)/gen/lua_scripts.o)
+$(B)/librgmilter.a: $(MIL_OBJ)
+	@rm -f $@; ar rcs $@ $^ $(if $(MIL_OBJ),,$(B)/gen/lua_scripts.o)
+
+$(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
+
+$(B)/t/check_%: t/unit/check_%.c $(B)/librgpolicyd.a $(B)/librgmilter.a $(B)/librelayguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -It/unit -o $@ $^ $(CHECK_LIBS) $(MILTER_LIBS) $(LDLIBS)
+
+$(B)/t/tools/%: t/tools/%.c $(B)/librelayguard.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+tools: $(TOOL_BIN)
+
+deps:
+	@scripts/install-deps --check 2>/dev/null || scripts/install-deps
+
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		CK_DEFAULT_TIMEOUT=60 RG_SRCDIR=$(CURDIR) $$t || fail=1; \
+	done; exit $$fail
+
+# The same suites, rebuilt with AddressSanitizer + UBSan in their own tree.
+unit-asan:
+	$(MAKE) B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+	@echo "unit-asan: ok"
+
+integration: all
+	RG_BUILD=$(CURDIR)/$(B) prove -v --timer t/integration/
+
+check: deps
+	$(MAKE) format-check
+	$(MAKE) all
+	CK_FORK=yes $(MAKE) unit
+	ASAN_OPTIONS=detect_leaks=1 CK_FORK=no $(MAKE) unit-asan
+	$(MAKE) integration
+
+CFILES	= $(wildcard src/*.c src/*.h policyd/*.c policyd/*.h milter/*.c milter/*.h t/unit/*.c t/unit/*.h t/tools/*.c)
+format:
+	clang-format -i $(CFILES)
+format-check:
+	@clang-format --dry-run -Werror $(CFILES) && echo "format-check: ok"
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/relayguard
+	install -m 755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/ 2>/dev/null || true
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null || true
+	for f in conf/*; do t=$(DESTDIR)$(SYSCONFDIR)/relayguard/$$(basename $$f); \
+		[ -e $$t ] || install -m 644 $$f $$t; done
+
+bench: all
+	sh t/bench/run full
+bench-quick: all
+	sh t/bench/run quick
+
+demo: all
+	scripts/demo
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,137 @@
+/*
+ * config - relayguard.conf in Postfix main.cf syntax, customer classes, and
+ * the domain and client tables, loaded together into one immutable,
+ * reference-counted snapshot.
+ *
+ * Syntax: "name = value"; '#' comment lines; a line starting with white
+ * space continues the previous one; blank lines ignored. A later setting of
+ * the same name wins (as in main.cf). "<class>_name" sets a CLASS parameter
+ * for one class (class names come from "classes"). Unknown names, bad values
+ * and out-of-bounds values are errors reported as "file:line: message".
+ *
+ * Ownership: a snapshot owns every string and table it points to. Readers
+ * take a reference (rg_config_ref) for as long as they use any pointer from
+ * it; rg_config_unref frees the snapshot with the last reference. Reference
+ * counting is atomic, so a snapshot may be shared between threads; the
+ * snapshot itself is never modified after rg_config_load returns.
+ *
+ * Trust boundary: the configuration and table files are admin input, parsed
+ * with bounds; nothing in them is trusted to be well-formed.
+ */
+#ifndef RG_CONFIG_H
+#define RG_CONFIG_H
+
+#include <stdio.h>
+
+struct rg_list {
+	int argc;
+	char **argv; /* argc words, NULL-terminated */
+};
+
+#define RG_CTYPE_BOOL int
+#define RG_CTYPE_INT long long
+#define RG_CTYPE_TIME long long /* milliseconds */
+#define RG_CTYPE_SIZE long long /* bytes */
+#define RG_CTYPE_FLOAT double
+#define RG_CTYPE_STR const char *
+#define RG_CTYPE_LIST struct rg_list
+
+/* Every parameter's resolved value; one instance per scope. */
+struct rg_params {
+#define RG_PARAM(name, type, def, min, max, scope, allowed)                   \
+	RG_CTYPE_##type name;
+#include "params.def"
+#undef RG_PARAM
+};
+
+/* One line of domain_table or client_table. */
+struct rg_entry {
+	const char *key;	/* as written: "example.com", ".example.com", "192.0.2.0/24" */
+	const char *class_name; /* one of "classes" */
+	const struct rg_params *p; /* resolved settings for this entry */
+	const char *file;
+	int line;
+};
+
+struct rg_table; /* opaque, see table.h */
+
+struct rg_config {
+	const char *path;
+	struct rg_params global;  /* globals with defaults applied */
+	int nclasses;
+	const char **class_names;	    /* nclasses names */
+	const struct rg_params **class_params; /* nclasses resolved parameter sets */
+	struct rg_table *domains; /* NULL when domain_table is empty */
+	struct rg_table *clients; /* NULL when client_table is empty */
+	void *priv;		  /* owned storage; do not touch */
+};
+
+/* Collected "file:line: message" diagnostics. */
+struct rg_diag {
+	int count;
+	char **msgs;
+};
+void rg_diag_add(struct rg_diag *d, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void rg_diag_free(struct rg_diag *d);
+
+/*
+ * Load path and the tables it names. Returns a snapshot with one reference,
+ * or NULL with every problem found appended to diag (not only the first).
+ */
+struct rg_config *rg_config_load(const char *path, struct rg_diag *diag);
+struct rg_config *rg_config_ref(struct rg_config *cfg);
+void rg_config_unref(struct rg_config *cfg);
+
+/* Parameter set of a class by name, NULL if no such class. */
+const struct rg_params *rg_config_class(const struct rg_config *cfg, const char *name);
+
+/*
+ * Inbound: the entry for a recipient domain (case-insensitive; an exact entry
+ * wins over ".parent" entries, the nearest parent over farther ones).
+ * NULL when the domain is not a customer's.
+ */
+const struct rg_entry *rg_config_domain(const struct rg_config *cfg, const char *domain);
+
+/* Outbound: longest-prefix entry for a textual IPv4/IPv6 address, or NULL. */
+const struct rg_entry *rg_config_client(const struct rg_config *cfg, const char *addr);
+
+/* Is addr in trusted_networks? */
+int rg_config_trusted(const struct rg_config *cfg, const char *addr);
+
+/*
+ * Printing, in "name = value" form as postconf does.
+ * rg_config_print: nondefault != 0 prints only what the file set (postconf -n),
+ * otherwise every global parameter and every class setting that differs.
+ * rg_params_print: every CLASS-scope parameter of p (for -q).
+ */
+void rg_config_print(const struct rg_config *cfg, FILE *fp, int nondefault);
+void rg_params_print(const struct rg_params *p, FILE *fp);
+
+/*
+ * Parameter metadata, for code that validates values of its own kinds
+ * (e.g. "500/1h" rate limits) and for the man page check.
+ */
+enum rg_ptype { RG_PT_BOOL, RG_PT_INT, RG_PT_TIME, RG_PT_SIZE, RG_PT_FLOAT, RG_PT_STR, RG_PT_LIST };
+enum rg_pscope { RG_PS_GLOBAL, RG_PS_CLASS };
+struct rg_pinfo {
+	const char *name;
+	enum rg_ptype type;
+	const char *def;
+	double min, max;
+	enum rg_pscope scope;
+	const char *allowed;
+};
+/* NULL-terminated by a zero entry; in params.def order. */
+extern const struct rg_pinfo rg_pinfo[];
+const struct rg_pinfo *rg_pinfo_find(const char *name);
+
+/*
+ * Value parsers, exported for unit tests and for code that takes such values
+ * from elsewhere. Return 0 on success, -1 with a message in err.
+ */
+int rg_parse_time(const char *s, long long *ms, char *err, size_t errlen);
+int rg_parse_size(const char *s, long long *bytes, char *err, size_t errlen);
+int rg_parse_bool(const char *s, int *val, char *err, size_t errlen);
+
+#endif

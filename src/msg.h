@@ -1,0 +1,32 @@
+/*
+ * msg - diagnostics in the Postfix manner: one line per event, to syslog
+ * (facility mail by default) or, in foreground mode, to stderr.
+ *
+ * Contract: thread-safe (syslog(3) and one fprintf per line). Callers pass
+ * untrusted text through printable()/rg_sanitize() before it reaches a format
+ * argument. msg_fatal() is for start-up only; once a service loop runs,
+ * failures map to a protocol outcome, never an exit.
+ */
+#ifndef RG_MSG_H
+#define RG_MSG_H
+
+#include <stdarg.h>
+
+#define RG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define RG_NORETURN __attribute__((noreturn))
+
+/* Set the program name and where lines go. facility: syslog name, e.g. "mail". */
+void msg_init(const char *progname, int to_stderr, const char *facility);
+/* Switch between syslog and stderr after start-up (e.g. after -f is parsed). */
+void msg_set_stderr(int to_stderr);
+/* Non-zero: msg_debug() lines are emitted. */
+extern int msg_verbose;
+
+void msg_debug(const char *fmt, ...) RG_PRINTF(1, 2);
+void msg_info(const char *fmt, ...) RG_PRINTF(1, 2);
+void msg_warn(const char *fmt, ...) RG_PRINTF(1, 2);
+void msg_error(const char *fmt, ...) RG_PRINTF(1, 2);
+void msg_fatal(const char *fmt, ...) RG_PRINTF(1, 2) RG_NORETURN;
+void msg_panic(const char *fmt, ...) RG_PRINTF(1, 2) RG_NORETURN;
+
+#endif

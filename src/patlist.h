@@ -1,0 +1,46 @@
+/*
+ * patlist - whitelist and pattern files: one pattern per line, '#' comments.
+ *
+ * Kinds and what a line may be:
+ *   RG_PAT_CLIENT   "/regex/" against the client hostname; an IPv4/IPv6
+ *                   address or CIDR prefix against the client address; any
+ *                   other word is a hostname that matches itself and every
+ *                   name below it ("example.com" matches mx1.example.com).
+ *   RG_PAT_ADDRESS  "/regex/" against the whole address; "user@domain"
+ *                   exact; "user@" that local part in any domain; "domain"
+ *                   or "@domain" every address in the domain; ".domain"
+ *                   every address in its subdomains.
+ *   RG_PAT_REGEX    only "/regex/" lines (dynamic-IP name patterns).
+ * Regexes are POSIX extended, case-insensitive, matched with regexec (so an
+ * anchor must be written). Literals are compared case-insensitively.
+ *
+ * Ownership: the list owns its compiled patterns; immutable after load, safe
+ * to read from several threads (regexec on a shared regex_t is thread-safe in
+ * glibc).
+ */
+#ifndef RG_PATLIST_H
+#define RG_PATLIST_H
+
+#include "config.h"
+
+enum rg_pat_kind { RG_PAT_CLIENT, RG_PAT_ADDRESS, RG_PAT_REGEX };
+
+struct rg_patlist;
+
+struct rg_patlist *rg_patlist_new(enum rg_pat_kind kind);
+/* Add the patterns of one file; errors go to diag with file:line. Returns 0 or -1. */
+int rg_patlist_load(struct rg_patlist *l, const char *path, struct rg_diag *diag);
+/* Add one pattern (file/line only label diagnostics). Returns 0 or -1. */
+int rg_patlist_add(struct rg_patlist *l, const char *pattern, const char *file, int line, struct rg_diag *diag);
+
+/*
+ * Match. For RG_PAT_CLIENT pass name (may be NULL or "unknown") and addr
+ * text (may be NULL); for the other kinds pass the subject as name.
+ * Returns 1 on a match and, when which is not NULL, points it at the
+ * pattern text that matched (owned by the list); else 0.
+ */
+int rg_patlist_match(const struct rg_patlist *l, const char *name, const char *addr, const char **which);
+int rg_patlist_count(const struct rg_patlist *l);
+void rg_patlist_free(struct rg_patlist *l);
+
+#endif
