@@ -38,15 +38,14 @@ struct rg_list {
 
 /* Every parameter's resolved value; one instance per scope. */
 struct rg_params {
-#define RG_PARAM(name, type, def, min, max, scope, allowed)                   \
-	RG_CTYPE_##type name;
+#define RG_PARAM(name, type, def, min, max, scope, allowed) RG_CTYPE_##type name;
 #include "params.def"
 #undef RG_PARAM
 };
 
 /* One line of domain_table or client_table. */
 struct rg_entry {
-	const char *key;	/* as written: "example.com", ".example.com", "192.0.2.0/24" */
+	const char *key; /* as written: "example.com", ".example.com", "192.0.2.0/24" */
 	const char *class_name; /* one of "classes" */
 	const struct rg_params *p; /* resolved settings for this entry */
 	const char *file;
@@ -57,13 +56,13 @@ struct rg_table; /* opaque, see table.h */
 
 struct rg_config {
 	const char *path;
-	struct rg_params global;  /* globals with defaults applied */
+	struct rg_params global; /* globals with defaults applied */
 	int nclasses;
-	const char **class_names;	    /* nclasses names */
+	const char **class_names; /* nclasses names */
 	const struct rg_params **class_params; /* nclasses resolved parameter sets */
 	struct rg_table *domains; /* NULL when domain_table is empty */
 	struct rg_table *clients; /* NULL when client_table is empty */
-	void *priv;		  /* owned storage; do not touch */
+	void *priv; /* owned storage; do not touch */
 };
 
 /* Collected "file:line: message" diagnostics. */

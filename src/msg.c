@@ -24,7 +24,7 @@ msg_facility(const char *name)
 		const char *name;
 		int fac;
 	} map[] = {
-	    {"mail", LOG_MAIL},	    {"daemon", LOG_DAEMON}, {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+	    {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON}, {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
 	    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
 	    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
 	};
@@ -69,13 +69,13 @@ msg_vlog(int prio, const char *level, const char *fmt, va_list ap)
 	}
 }
 
-#define MSG_FN(fn, prio, level)                                                                            \
-	void fn(const char *fmt, ...)                                                                      \
-	{                                                                                                  \
-		va_list ap;                                                                                \
-		va_start(ap, fmt);                                                                         \
-		msg_vlog(prio, level, fmt, ap);                                                            \
-		va_end(ap);                                                                                \
+#define MSG_FN(fn, prio, level)                                                                              \
+	void fn(const char *fmt, ...)                                                                        \
+	{                                                                                                    \
+		va_list ap;                                                                                  \
+		va_start(ap, fmt);                                                                           \
+		msg_vlog(prio, level, fmt, ap);                                                              \
+		va_end(ap);                                                                                  \
 	}
 
 void

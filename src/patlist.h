@@ -31,7 +31,8 @@ struct rg_patlist *rg_patlist_new(enum rg_pat_kind kind);
 /* Add the patterns of one file; errors go to diag with file:line. Returns 0 or -1. */
 int rg_patlist_load(struct rg_patlist *l, const char *path, struct rg_diag *diag);
 /* Add one pattern (file/line only label diagnostics). Returns 0 or -1. */
-int rg_patlist_add(struct rg_patlist *l, const char *pattern, const char *file, int line, struct rg_diag *diag);
+int rg_patlist_add(struct rg_patlist *l, const char *pattern, const char *file, int line,
+		   struct rg_diag *diag);
 
 /*
  * Match. For RG_PAT_CLIENT pass name (may be NULL or "unknown") and addr

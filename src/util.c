@@ -146,3 +146,16 @@ rg_wall_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+unsigned long long
+rg_hash64(const void *data, size_t n, unsigned long long seed)
+{
+	const unsigned char *p = data;
+	unsigned long long h = seed;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

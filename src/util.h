@@ -43,4 +43,7 @@ char *rg_trim(char *s);
 long long rg_mono_ms(void);
 long long rg_wall_ms(void);
 
+/* FNV-1a 64-bit hash of n bytes, for short Redis key names (not security). */
+unsigned long long rg_hash64(const void *data, size_t n, unsigned long long seed);
+#define RG_HASH64_SEED 0xcbf29ce484222325ULL
 #endif

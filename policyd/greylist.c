@@ -1,0 +1,110 @@
+/*
+ * greylist - see greylist.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "greylist.h"
+#include "lua_scripts.h"
+#include "util.h"
+
+struct gl_call {
+	greylist_cb cb;
+	void *arg;
+};
+
+struct rg_script *
+greylist_script(struct rg_redis *r)
+{
+	return rg_redis_script_new(r, "greylist", rg_lua_greylist);
+}
+
+int
+greylist_keys(const struct rg_params *p, const char *prefix, const char *delims, const char *client_addr,
+	      const char *sender, const char *rcpt, char *tkey, size_t tlen, char *nkey, size_t nlen)
+{
+	struct rg_addr a;
+	char net[80], snd[512], rc[512];
+	unsigned long long h;
+
+	if (rg_addr_parse(client_addr, &a) != 0)
+		return -1;
+	rg_addr_net_text(&a, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net, sizeof(net));
+	rg_addr_greynorm(sender, delims, snd, sizeof(snd));
+	rg_strlcpy(rc, rcpt, sizeof(rc));
+	rg_lowercase(rc);
+	/* NUL separates the two parts, so "a@b"+"c" never equals "a@"+"bc". */
+	h = rg_hash64(snd, strlen(snd) + 1, RG_HASH64_SEED);
+	h = rg_hash64(rc, strlen(rc), h);
+	snprintf(tkey, tlen, "%sg:{%s}:%016llx", prefix, net, h);
+	snprintf(nkey, nlen, "%sa:{%s}", prefix, net);
+	return 0;
+}
+
+static void
+gl_reply(const redisReply *reply, const char *err, void *arg)
+{
+	struct gl_call *call = arg;
+	enum greylist_state st = GREYLIST_ERROR;
+	long long secs = 0;
+
+	if (err == NULL) {
+		if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+		    reply->element[0]->type == REDIS_REPLY_STRING &&
+		    reply->element[1]->type == REDIS_REPLY_INTEGER) {
+			const char *s = reply->element[0]->str;
+
+			secs = reply->element[1]->integer;
+			if (strcmp(s, "new") == 0)
+				st = GREYLIST_NEW;
+			else if (strcmp(s, "early") == 0)
+				st = GREYLIST_EARLY;
+			else if (strcmp(s, "pass") == 0)
+				st = GREYLIST_PASS;
+			else if (strcmp(s, "known") == 0)
+				st = GREYLIST_KNOWN;
+			else if (strcmp(s, "awl") == 0)
+				st = GREYLIST_AWL;
+		}
+		if (st == GREYLIST_ERROR)
+			err = "unexpected reply from greylist script";
+	}
+	call->cb(st, secs, err, call->arg);
+	free(call);
+}
+
+void
+greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, const char *tkey,
+	       const char *nkey, greylist_cb cb, void *arg)
+{
+	struct gl_call *call = xmalloc(sizeof(*call));
+	char now[4], delay[24], retry[24], life[24], awl[24];
+	const char *argv[7];
+
+	call->cb = cb;
+	call->arg = arg;
+	snprintf(now, sizeof(now), "0");
+	snprintf(delay, sizeof(delay), "%lld", p->greylist_delay / 1000);
+	snprintf(retry, sizeof(retry), "%lld", p->greylist_retry_window / 1000);
+	snprintf(life, sizeof(life), "%lld", p->greylist_whitelist_lifetime / 1000);
+	snprintf(awl, sizeof(awl), "%lld", p->greylist_auto_whitelist);
+	argv[0] = tkey;
+	argv[1] = nkey;
+	argv[2] = now;
+	argv[3] = delay;
+	argv[4] = retry;
+	argv[5] = life;
+	argv[6] = awl;
+	rg_redis_eval(r, s, 2, 7, argv, NULL, gl_reply, call);
+}
+
+const char *
+greylist_state_name(enum greylist_state st)
+{
+	static const char *const names[] = {"error", "new", "early", "pass", "known", "awl"};
+
+	return names[st];
+}

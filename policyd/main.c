@@ -1,0 +1,198 @@
+/*
+ * relayguard-policyd - Postfix SMTPD policy delegation server: greylisting,
+ * dynamic-IP blocking, rate limits and size limits per customer class, with
+ * state in Redis shared by every relay node.
+ *
+ * main() only wires things together: options, configuration, sockets,
+ * privileges, signals, the event loop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "msg.h"
+#include "policy.h"
+#include "server.h"
+#include "util.h"
+
+#define DEF_CONFIG "/etc/relayguard/relayguard.conf"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: relayguard-policyd [-fntv] [-c config] [-u user] [-q address|domain]\n"
+			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
+			"  -t       check the configuration and exit\n"
+			"  -n       print the settings the file changes (like postconf -n)\n"
+			"  -q WHAT  show the class and settings a client address or domain resolves to\n"
+			"  -f       stay in the foreground, log to stderr\n"
+			"  -u USER  run as USER after binding sockets\n"
+			"  -v       verbose logging\n");
+	exit(2);
+}
+
+struct sigctx {
+	struct event_base *base;
+	struct policy *pol;
+	struct psrv *srv;
+	const char *path;
+};
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct sigctx *sc = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		if (policy_reload(sc->pol, sc->path) == 0)
+			psrv_set_limits(sc->srv, policy_globals(sc->pol));
+		return;
+	}
+	msg_info("terminating on signal %d", (int)sig);
+	event_base_loopbreak(sc->base);
+}
+
+/* -q: what a client address or a recipient domain resolves to. */
+static int
+query(const struct rg_config *cfg, const char *what)
+{
+	const struct rg_entry *e;
+	const char *at = strrchr(what, '@');
+
+	if ((e = rg_config_client(cfg, what)) != NULL)
+		printf("%s: outbound client, entry %s (%s:%d), class %s\n", what, e->key, e->file, e->line,
+		       e->class_name);
+	else if ((e = rg_config_domain(cfg, at ? at + 1 : what)) != NULL)
+		printf("%s: inbound domain, entry %s (%s:%d), class %s\n", what, e->key, e->file, e->line,
+		       e->class_name);
+	else {
+		printf("%s: not in client_table or domain_table: DUNNO (Postfix's own restrictions decide)\n",
+		       what);
+		return 1;
+	}
+	rg_params_print(e->p, stdout);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEF_CONFIG, *user = NULL, *q = NULL;
+	int ch, check = 0, print = 0, fg = 0;
+	struct rg_diag diag = {0};
+	struct rg_config *cfg;
+	struct policy_snap *snap;
+	const struct rg_params *g;
+	struct event_base *base;
+	struct psrv *srv;
+	struct policy *pol;
+	struct event *ev[3];
+	struct sigctx sc;
+	char err[512];
+
+	msg_init("relayguard-policyd", 1, "mail");
+	while ((ch = getopt(argc, argv, "c:fnq:tu:v")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		case 'n':
+			print = 1;
+			break;
+		case 'q':
+			q = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'v':
+			msg_verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	cfg = rg_config_load(path, &diag);
+	snap = cfg ? policy_snap_new(rg_config_ref(cfg), &diag) : NULL;
+	if (snap == NULL) {
+		for (int i = 0; i < diag.count; i++)
+			fprintf(stderr, "relayguard-policyd: error: %s\n", diag.msgs[i]);
+		rg_diag_free(&diag);
+		if (cfg)
+			rg_config_unref(cfg);
+		return 1;
+	}
+	rg_diag_free(&diag);
+	if (check || print || q) {
+		int rc = 0;
+
+		if (print)
+			rg_config_print(cfg, stdout, 1);
+		if (q)
+			rc = query(cfg, q);
+		policy_snap_unref(snap);
+		rg_config_unref(cfg);
+		return rc;
+	}
+	rg_config_unref(cfg); /* the snapshot holds its own reference */
+	g = &cfg->global;
+	if (user == NULL)
+		user = g->run_user;
+
+	msg_init("relayguard-policyd", fg, g->syslog_facility);
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL)
+		msg_fatal("cannot create event loop");
+	srv = psrv_new(base, policy_handle, NULL);
+	psrv_set_limits(srv, g);
+	for (int i = 0; i < g->policyd_listen.argc; i++)
+		if (psrv_listen(srv, g->policyd_listen.argv[i], (int)g->policyd_socket_mode, err,
+				sizeof(err)) != 0)
+			msg_fatal("%s", err);
+	if (!fg && (rg_daemonize(err, sizeof(err)) != 0 || event_reinit(base) != 0))
+		msg_fatal("detach: %s", err);
+	if (rg_pidfile_write(g->policyd_pidfile, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
+	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
+
+	pol = policy_new(base, snap);
+	psrv_set_arg(srv, pol);
+	sc.base = base;
+	sc.pol = pol;
+	sc.srv = srv;
+	sc.path = path;
+	ev[0] = evsignal_new(base, SIGTERM, on_signal, &sc);
+	ev[1] = evsignal_new(base, SIGINT, on_signal, &sc);
+	ev[2] = evsignal_new(base, SIGHUP, on_signal, &sc);
+	for (int i = 0; i < 3; i++)
+		event_add(ev[i], NULL);
+	msg_info("starting: %d listener(s), redis %s", g->policyd_listen.argc, g->redis_server);
+
+	event_base_dispatch(base);
+
+	rg_pidfile_remove(policy_globals(pol)->policyd_pidfile);
+	policy_free(pol); /* answers what is pending */
+	psrv_free(srv);
+	for (int i = 0; i < 3; i++)
+		event_free(ev[i]);
+	event_base_free(base);
+	return 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * server - the policy protocol server: listeners on unix and TCP sockets,
+ * one libevent bufferevent per Postfix connection, framing of requests into
+ * struct preq, and replies.
+ *
+ * Contract: single-threaded (the event loop). For every complete request
+ * the handler is called once and must, now or later, call psrv_reply()
+ * exactly once for that connection. A connection that Postfix closes while
+ * a decision is pending stays allocated until psrv_reply() is called, which
+ * then frees it without writing: the decision code never sees a dangling
+ * connection.
+ * Trust boundary: everything read from a connection. A malformed, oversized
+ * or binary request is logged and the connection closed without a reply
+ * (SMTPD_POLICY_README: "In case of trouble the policy server must not send
+ * a reply").
+ */
+#ifndef RG_POLICYD_SERVER_H
+#define RG_POLICYD_SERVER_H
+
+#include <stddef.h>
+#include <event2/event.h>
+
+#include "config.h"
+#include "request.h"
+
+struct psrv;
+struct pconn;
+
+typedef void (*psrv_handler)(struct pconn *c, const struct preq *req, void *arg);
+
+struct psrv *psrv_new(struct event_base *base, psrv_handler h, void *arg);
+/* Set the handler's argument (when it exists only after binding). */
+void psrv_set_arg(struct psrv *s, void *arg);
+/* Apply limits from the (re)loaded configuration; affects new requests. */
+void psrv_set_limits(struct psrv *s, const struct rg_params *g);
+/* Bind one "unix:/path" or "inet:host:port" listener (call before dropping
+ * privileges). Returns 0 or -1 with err. */
+int psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen);
+/* Reply "action=<action>" to the request pending on c. Control characters
+ * in action are replaced, so no reply can carry a second line. */
+void psrv_reply(struct pconn *c, const char *action);
+/* Text naming the peer for log lines ("unix" or "127.0.0.1:40000"). */
+const char *psrv_peer(const struct pconn *c);
+/* Number of open connections. */
+int psrv_nconn(const struct psrv *s);
+/* Close listeners and connections; unlinks unix socket paths. Call only
+ * after every pending decision was answered (free the Redis client first:
+ * that fires its callbacks). */
+void psrv_free(struct psrv *s);
+
+#endif
