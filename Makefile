@@ -80,7 +80,7 @@ $(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard
 
 $(B)/t/check_%: t/unit/check_%.c $(B)/librgpolicyd.a $(B)/librgmilter.a $(B)/librelayguard.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -It/unit -o $@ $^ $(CHECK_LIBS) $(MILTER_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -It/unit -Ipolicyd -Imilter -o $@ $^ $(CHECK_LIBS) $(MILTER_LIBS) $(LDLIBS)
 
 $(B)/t/tools/%: t/tools/%.c $(B)/librelayguard.a
 	@mkdir -p $(dir $@)
