@@ -1,0 +1,199 @@
+/*
+ * relayguard-milter - Postfix milter for the relay service: SpamAssassin
+ * scanning with X-Spam-* tagging and high-spam rejection, per customer
+ * class.
+ *
+ * main() wires things together. Signals: libmilter's own signal thread
+ * stops the filter on SIGHUP, which would make a reload impossible. So the
+ * main thread keeps SIGHUP/SIGTERM/SIGINT unblocked (the kernel then always
+ * delivers a process-directed signal to it first) and runs smfi_main() in
+ * a second thread, in which libmilter blocks them for all of its threads.
+ * SIGHUP reloads the configuration and tables; SIGTERM/SIGINT stop.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "msg.h"
+#include "session.h"
+#include "util.h"
+
+#define DEF_CONFIG "/etc/relayguard/relayguard.conf"
+
+static volatile sig_atomic_t got_hup, got_term;
+static int sig_pipe[2];
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: relayguard-milter [-fntv] [-c config] [-u user]\n"
+			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
+			"  -t       check the configuration and exit\n"
+			"  -n       print the settings the file changes (like postconf -n)\n"
+			"  -f       stay in the foreground, log to stderr\n"
+			"  -u USER  run as USER after binding the socket\n"
+			"  -v       verbose logging\n");
+	exit(2);
+}
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+	(void)write(sig_pipe[1], "x", 1);
+	errno = saved;
+}
+
+static void *
+milter_thread(void *arg)
+{
+	int *rc = arg;
+
+	*rc = smfi_main();
+	got_term = 1;
+	(void)write(sig_pipe[1], "x", 1);
+	return NULL;
+}
+
+static void
+reload(const char *path)
+{
+	struct rg_diag diag = {0};
+	struct rg_config *cfg = rg_config_load(path, &diag);
+
+	if (cfg == NULL) {
+		for (int i = 0; i < diag.count; i++)
+			msg_error("%s", diag.msgs[i]);
+		msg_warn("reload failed: keeping the previous configuration");
+	} else {
+		session_set_config(cfg);
+		msg_info("reload: configuration %s loaded", path);
+	}
+	rg_diag_free(&diag);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEF_CONFIG, *user = NULL;
+	int ch, check = 0, print = 0, fg = 0, mrc = 0;
+	struct rg_diag diag = {0};
+	struct rg_config *cfg;
+	const struct rg_params *g;
+	struct sigaction sa;
+	pthread_t tid;
+	char err[512], conn[1100], pidfile[1024];
+
+	msg_init("relayguard-milter", 1, "mail");
+	while ((ch = getopt(argc, argv, "c:fntu:v")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		case 'n':
+			print = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'v':
+			msg_verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((cfg = rg_config_load(path, &diag)) == NULL) {
+		for (int i = 0; i < diag.count; i++)
+			fprintf(stderr, "relayguard-milter: error: %s\n", diag.msgs[i]);
+		rg_diag_free(&diag);
+		return 1;
+	}
+	rg_diag_free(&diag);
+	if (check || print) {
+		if (print)
+			rg_config_print(cfg, stdout, 1);
+		rg_config_unref(cfg);
+		return 0;
+	}
+	g = &cfg->global;
+	if (user == NULL)
+		user = g->run_user;
+	msg_init("relayguard-milter", fg, g->syslog_facility);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Bind as root, then drop: smfi_opensocket does the bind. */
+	rg_strlcpy(conn, g->milter_listen, sizeof(conn));
+	if (smfi_setconn(conn) == MI_FAILURE || smfi_register(*session_filter()) == MI_FAILURE)
+		msg_fatal("cannot register the filter on %s", conn);
+	smfi_settimeout(600);
+	{
+		mode_t old = umask(0777 & ~(mode_t)g->milter_socket_mode);
+		int orc = smfi_opensocket(1);
+
+		umask(old);
+		if (orc == MI_FAILURE)
+			msg_fatal("cannot open milter socket %s", conn);
+		if (strncmp(conn, "unix:", 5) == 0 || strncmp(conn, "local:", 6) == 0)
+			(void)chmod(strchr(conn, ':') + 1, (mode_t)g->milter_socket_mode);
+	}
+	if (!fg && rg_daemonize(err, sizeof(err)) != 0)
+		msg_fatal("detach: %s", err);
+	if (rg_pidfile_write(g->milter_pidfile, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
+	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
+	rg_strlcpy(pidfile, g->milter_pidfile, sizeof(pidfile));
+	session_set_config(cfg); /* from here on, g may go with a reload */
+
+	if (pipe(sig_pipe) != 0)
+		msg_fatal("pipe: %m");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	if ((errno = pthread_create(&tid, NULL, milter_thread, &mrc)) != 0)
+		msg_fatal("pthread_create: %m");
+	msg_info("starting: listening on %s", conn);
+	while (!got_term) {
+		char b[16];
+		ssize_t n = read(sig_pipe[0], b, sizeof(b));
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (got_hup) {
+			got_hup = 0;
+			reload(path);
+		}
+	}
+	msg_info("stopping");
+	smfi_stop();
+	pthread_join(tid, NULL);
+	rg_pidfile_remove(pidfile);
+	session_set_config(NULL);
+	return mrc == MI_SUCCESS ? 0 : 1;
+}

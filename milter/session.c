@@ -1,0 +1,382 @@
+/*
+ * session - see session.h.
+ */
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "msg.h"
+#include "msgbuf.h"
+#include "scan.h"
+#include "session.h"
+#include "util.h"
+
+#define SESS_MAX_XSPAM 32 /* forged X-Spam-* headers we remember to delete */
+
+static pthread_mutex_t sess_cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rg_config *sess_cfg;
+
+/* One transaction: MAIL FROM to end of message or abort. */
+struct smsg {
+	struct rg_config *cfg; /* snapshot for this message (referenced) */
+	const struct rg_params *p; /* settings deciding this message, or NULL */
+	const char *class_name;
+	int outbound;
+	char sender[256];
+	char first_rcpt[256];
+	int nrcpt;
+	int scan; /* spam_scan is on: buffer and scan */
+	int too_large; /* grew past spam_max_size: stop buffering */
+	struct msgbuf *mb;
+	int nxspam;
+	struct {
+		char name[64];
+		int idx;
+	} xspam[SESS_MAX_XSPAM];
+	int xspam_overflow;
+};
+
+/* One SMTP connection. */
+struct sconn {
+	int skip_ok; /* the MTA understands SMFIS_SKIP */
+	char addr[64]; /* client IP text, "" when unknown */
+	char name[256]; /* client hostname as the MTA gave it, sanitised */
+	struct smsg *m;
+};
+
+void
+session_set_config(struct rg_config *cfg)
+{
+	struct rg_config *old;
+
+	pthread_mutex_lock(&sess_cfg_lock);
+	old = sess_cfg;
+	sess_cfg = cfg;
+	pthread_mutex_unlock(&sess_cfg_lock);
+	if (old)
+		rg_config_unref(old);
+}
+
+struct rg_config *
+session_config(void)
+{
+	struct rg_config *cfg;
+
+	pthread_mutex_lock(&sess_cfg_lock);
+	cfg = rg_config_ref(sess_cfg);
+	pthread_mutex_unlock(&sess_cfg_lock);
+	return cfg;
+}
+
+static void
+smsg_free(struct smsg *m)
+{
+	if (m == NULL)
+		return;
+	msgbuf_free(m->mb);
+	if (m->cfg)
+		rg_config_unref(m->cfg);
+	free(m);
+}
+
+/* "<a@b>" -> "a@b", bounded and sanitised. */
+static void
+sess_unbracket(const char *in, char *out, size_t outlen)
+{
+	size_t len = strlen(in);
+
+	if (len >= 2 && in[0] == '<' && in[len - 1] == '>') {
+		in++;
+		len -= 2;
+	}
+	rg_sanitize(out, outlen, in, len);
+}
+
+static const char *
+sess_qid(SMFICTX *ctx)
+{
+	const char *q = smfi_getsymval(ctx, "i");
+
+	return q && *q ? q : "NOQUEUE";
+}
+
+static sfsistat
+sess_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+
+	if (c == NULL)
+		c = xcalloc(1, sizeof(*c));
+	rg_sanitize(c->name, sizeof(c->name), hostname ? hostname : "unknown", 255);
+	if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6))
+		getnameinfo(
+		    sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6),
+		    c->addr, sizeof(c->addr), NULL, 0, NI_NUMERICHOST);
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+sess_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+	struct smsg *m;
+	const struct rg_entry *e;
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	smsg_free(c->m);
+	c->m = m = xcalloc(1, sizeof(*m));
+	m->cfg = session_config();
+	sess_unbracket(argv[0] ? argv[0] : "", m->sender, sizeof(m->sender));
+	/* With XCLIENT the MTA may report a different client per transaction. */
+	{
+		const char *a = smfi_getsymval(ctx, "{client_addr}");
+
+		if (a && *a)
+			rg_sanitize(c->addr, sizeof(c->addr), a, 63);
+	}
+	if (*c->addr && (e = rg_config_client(m->cfg, c->addr)) != NULL) {
+		m->outbound = 1;
+		m->p = e->p;
+		m->class_name = e->class_name;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* Do two settings scan a message the same way? */
+static int
+sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
+{
+	return a == b ||
+	       (a->spam_scan == b->spam_scan && a->spam_reject == b->spam_reject &&
+		a->spam_tag_score == b->spam_tag_score && a->spam_reject_score == b->spam_reject_score &&
+		a->spam_max_size == b->spam_max_size &&
+		strcmp(a->spam_failure_action, b->spam_failure_action) == 0);
+}
+
+static sfsistat
+sess_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+	struct smsg *m = c ? c->m : NULL;
+	const struct rg_entry *e;
+	const char *dom;
+	char rcpt[256];
+
+	if (m == NULL)
+		return SMFIS_CONTINUE;
+	sess_unbracket(argv[0] ? argv[0] : "", rcpt, sizeof(rcpt));
+	if (m->outbound) {
+		m->nrcpt++;
+		return SMFIS_CONTINUE;
+	}
+	dom = rg_addr_domain(rcpt);
+	if (dom == NULL || (e = rg_config_domain(m->cfg, dom)) == NULL)
+		return SMFIS_CONTINUE; /* not a customer's: Postfix's own rules decided */
+	if (m->p == NULL) {
+		m->p = e->p;
+		m->class_name = e->class_name;
+		rg_strlcpy(m->first_rcpt, rcpt, sizeof(m->first_rcpt));
+	} else if (!sess_same_filtering(m->p, e->p)) {
+		msg_info(
+		    "%s: milter: rcpt: client=%s[%s] recipient=<%s> action=defer reason=\"filtering settings "
+		    "differ from <%s>\"",
+		    sess_qid(ctx), c->name, c->addr, rcpt, m->first_rcpt);
+		smfi_setreply(
+		    ctx, "452", "4.5.3",
+		    "Recipients with different filtering settings, please send this one separately");
+		return SMFIS_TEMPFAIL;
+	}
+	m->nrcpt++;
+	return SMFIS_CONTINUE;
+}
+
+static void
+sess_append(struct smsg *m, const char *data, size_t len)
+{
+	char err[256];
+
+	if (!m->scan || m->too_large)
+		return;
+	if (msgbuf_size(m->mb) + len > (size_t)m->p->spam_max_size) {
+		/* Not scanned; free the memory now rather than at the end. */
+		m->too_large = 1;
+		msgbuf_reset(m->mb);
+		return;
+	}
+	if (msgbuf_append(m->mb, data, len, err, sizeof(err)) != 0) {
+		msg_warn("milter: cannot buffer message: %s; it will not be scanned", err);
+		m->scan = 0;
+		msgbuf_reset(m->mb);
+	}
+}
+
+static sfsistat
+sess_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+	struct smsg *m = c ? c->m : NULL;
+
+	if (m == NULL || m->p == NULL || !m->p->spam_scan)
+		return SMFIS_CONTINUE;
+	if (m->mb == NULL) {
+		m->scan = 1;
+		m->mb = msgbuf_new((size_t)m->cfg->global.milter_memory_buffer, m->cfg->global.milter_tmpdir);
+	}
+	if (strncasecmp(name, "X-Spam-", 7) == 0) {
+		/* Remember each instance (1-based per name, any letter case) to delete it. */
+		int idx = 1;
+
+		for (int i = 0; i < m->nxspam; i++)
+			if (strcasecmp(m->xspam[i].name, name) == 0)
+				idx++;
+		if (m->nxspam < SESS_MAX_XSPAM) {
+			rg_strlcpy(m->xspam[m->nxspam].name, name, sizeof(m->xspam[0].name));
+			m->xspam[m->nxspam++].idx = idx;
+		} else {
+			m->xspam_overflow = 1;
+		}
+		return SMFIS_CONTINUE; /* spamd need not see a forged verdict */
+	}
+	sess_append(m, name, strlen(name));
+	sess_append(m, ":", 1);
+	sess_append(m, value, strlen(value));
+	sess_append(m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+sess_eoh(SMFICTX *ctx)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+
+	if (c && c->m && c->m->scan)
+		sess_append(c->m, "\r\n", 2);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+	struct smsg *m = c ? c->m : NULL;
+
+	if (m == NULL || !m->scan)
+		return c && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
+	sess_append(m, (const char *)chunk, len);
+	return m->too_large && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
+}
+
+static sfsistat
+sess_eom(SMFICTX *ctx)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+	struct smsg *m = c ? c->m : NULL;
+	struct scan_out *out;
+	sfsistat rc = SMFIS_CONTINUE;
+	const char *act;
+
+	if (m == NULL || m->p == NULL || !m->p->spam_scan)
+		return SMFIS_CONTINUE;
+	if (m->mb == NULL) /* no header at all: still scan the (empty) message */
+		m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
+	out = xcalloc(1, sizeof(*out));
+	scan_message(&m->cfg->global, m->p, m->mb, m->too_large, out);
+	if (out->action == SCAN_REJECT) {
+		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
+		rc = SMFIS_REJECT;
+		act = "reject";
+	} else if (out->action == SCAN_TEMPFAIL) {
+		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
+		rc = SMFIS_TEMPFAIL;
+		act = "defer";
+	} else {
+		/* Delete forged verdicts, highest index first so none shifts. */
+		for (int i = m->nxspam - 1; i >= 0; i--)
+			smfi_chgheader(ctx, m->xspam[i].name, m->xspam[i].idx, NULL);
+		for (int i = 0; i < out->nheaders; i++)
+			smfi_addheader(ctx, (char *)out->headers[i].name, out->headers[i].value);
+		act = "tag";
+	}
+	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
+		 "removed=%d%s action=%s",
+		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
+		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), out->log, m->nxspam,
+		 m->xspam_overflow ? "+" : "", act);
+	free(out);
+	smsg_free(m);
+	c->m = NULL;
+	return rc;
+}
+
+static sfsistat
+sess_abort(SMFICTX *ctx)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+
+	if (c) {
+		smsg_free(c->m);
+		c->m = NULL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+sess_close(SMFICTX *ctx)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+
+	if (c) {
+		smsg_free(c->m);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+	       unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct sconn *c = xcalloc(1, sizeof(*c));
+
+	(void)f2;
+	(void)f3;
+	c->skip_ok = (f1 & SMFIP_SKIP) != 0;
+	smfi_setpriv(ctx, c);
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	/* Steps we do not use are switched off; header values keep their
+	 * leading space so spamd sees the message as it is. */
+	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | SMFIP_HDR_LEADSPC);
+	*pf2 = 0;
+	*pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc sess_desc = {
+    .xxfi_name = "relayguard-milter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+    .xxfi_connect = sess_connect,
+    .xxfi_envfrom = sess_envfrom,
+    .xxfi_envrcpt = sess_envrcpt,
+    .xxfi_header = sess_header,
+    .xxfi_eoh = sess_eoh,
+    .xxfi_body = sess_body,
+    .xxfi_eom = sess_eom,
+    .xxfi_abort = sess_abort,
+    .xxfi_close = sess_close,
+    .xxfi_negotiate = sess_negotiate,
+};
+
+struct smfiDesc *
+session_filter(void)
+{
+	return &sess_desc;
+}

@@ -1,0 +1,31 @@
+/*
+ * session - relayguard-milter's libmilter callbacks, with the connection
+ * context (client, one per SMTP connection) kept apart from the message
+ * context (sender, recipients, settings, buffered message; one per
+ * transaction).
+ *
+ * Settings: a message takes the configuration snapshot current at MAIL
+ * FROM and keeps it to the end, whatever a reload does meanwhile.
+ * Outbound (client in client_table): the client's entry decides.
+ * Inbound: the first recipient in domain_table decides; a later recipient
+ * whose filtering settings differ is tempfailed with 452 4.5.3, so one
+ * customer's settings never decide another customer's mail.
+ *
+ * Contract: libmilter calls one context from one thread at a time; the
+ * snapshot pointer is shared and swapped under a mutex (session_set_config).
+ */
+#ifndef RG_MILTER_SESSION_H
+#define RG_MILTER_SESSION_H
+
+#include <libmilter/mfapi.h>
+
+#include "config.h"
+
+/* Install a new configuration snapshot (takes over the reference). */
+void session_set_config(struct rg_config *cfg);
+/* A referenced snapshot; release with rg_config_unref. */
+struct rg_config *session_config(void);
+/* The filter description for smfi_register. */
+struct smfiDesc *session_filter(void);
+
+#endif
