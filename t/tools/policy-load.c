@@ -1,0 +1,305 @@
+/*
+ * policy-load - a load generator for Postfix policy servers, speaking the
+ * SMTPD policy delegation protocol the way Postfix does: many connections,
+ * one request at a time on each, realistic attribute sets.
+ *
+ * Bounded: stops after -n requests or -T seconds, whichever comes first.
+ * Prints requests/s and latency percentiles (and a one-line summary with
+ * -q for scripts). Used by the benchmarks and for quick loopback checks.
+ *
+ * Workloads (-w):
+ *   greylist  inbound RCPT requests; -k percent use one of -K known triplets
+ *             (warm them first with -W), the rest a new sender each time
+ *   rate      outbound RCPT + END-OF-MESSAGE pairs from -K client IPs
+ *   dunno     like greylist, for servers that answer without state
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+struct load {
+	struct event_base *base;
+	const char *server;
+	const char *workload;
+	long nreq, sent, done, errors, deferred;
+	int conns, known_pct, nknown, warm;
+	double deadline;
+	double *lat;
+	unsigned long long rnd;
+	long counter;
+};
+
+struct lconn {
+	struct load *L;
+	struct bufferevent *bev;
+	double t0;
+	int id;
+	int eom_next; /* rate workload: END-OF-MESSAGE follows RCPT */
+	char inst[32];
+	char client[32];
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static unsigned
+rnd(struct load *L)
+{
+	L->rnd ^= L->rnd << 13;
+	L->rnd ^= L->rnd >> 7;
+	L->rnd ^= L->rnd << 17;
+	return (unsigned)(L->rnd >> 11);
+}
+
+static void lconn_send(struct lconn *c);
+
+static void
+emit(struct evbuffer *out, struct load *L, const char *state, const char *client, const char *sender,
+     const char *rcpt, const char *inst)
+{
+	evbuffer_add_printf(
+	    out,
+	    "request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\n"
+	    "helo_name=mail.sender-%u.example\nqueue_id=\nsender=%s\nrecipient=%s\n"
+	    "recipient_count=0\nclient_address=%s\nclient_name=mail.sender.example\n"
+	    "reverse_client_name=mail.sender.example\ninstance=%s\nsasl_method=\nsasl_username=\n"
+	    "sasl_sender=\nsize=%u\nccert_subject=\nccert_issuer=\nccert_fingerprint=\n"
+	    "ccert_pubkey_fingerprint=\nencryption_protocol=TLSv1.3\nencryption_cipher=TLS_AES_256_GCM_"
+	    "SHA384\n"
+	    "encryption_keysize=256\netrn_domain=\nstress=\nserver_address=127.0.0.1\nserver_port=25\n"
+	    "policy_context=\ncompatibility_level=3.6\nmail_version=3.7.11\n\n",
+	    state, rnd(L) % 1000, sender, rcpt, client, inst, 1000 + rnd(L) % 50000);
+}
+
+static void
+lconn_send(struct lconn *c)
+{
+	struct load *L = c->L;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char sender[128], rcpt[128], client[64];
+
+	if (now_s() > L->deadline || (!c->eom_next && L->sent >= L->nreq)) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		if (--L->conns == 0)
+			event_base_loopexit(L->base, NULL);
+		return;
+	}
+	c->t0 = now_s();
+	if (strcmp(L->workload, "rate") == 0) {
+		if (c->eom_next) {
+			emit(out, L, "END-OF-MESSAGE", c->client, "sender@customer.example", "", c->inst);
+			c->eom_next = 0;
+			return;
+		}
+		snprintf(c->client, sizeof(c->client), "192.0.2.%u",
+			 1 + (unsigned)(L->sent % L->nknown) % 250);
+		snprintf(c->inst, sizeof(c->inst), "%x.%lx", c->id, L->counter++);
+		snprintf(rcpt, sizeof(rcpt), "user%u@remote%u.example", rnd(L) % 1000, rnd(L) % 100);
+		emit(out, L, "RCPT", c->client, "sender@customer.example", rcpt, c->inst);
+		c->eom_next = 1;
+		L->sent++;
+		return;
+	}
+	if (L->warm || (int)(rnd(L) % 100) < L->known_pct) {
+		unsigned k = L->warm ? (unsigned)(L->sent % L->nknown) : rnd(L) % (unsigned)L->nknown;
+
+		snprintf(sender, sizeof(sender), "known%u@sender%u.example", k, k % 97);
+		snprintf(rcpt, sizeof(rcpt), "user%u@customer.example", k % 500);
+		snprintf(client, sizeof(client), "198.51.%u.%u", (k / 250) % 250, 1 + k % 250);
+	} else {
+		snprintf(sender, sizeof(sender), "new%ld.%u@sender%u.example", L->counter++, rnd(L),
+			 rnd(L) % 997);
+		snprintf(rcpt, sizeof(rcpt), "user%u@customer.example", rnd(L) % 500);
+		snprintf(client, sizeof(client), "203.0.%u.%u", rnd(L) % 250, 1 + rnd(L) % 250);
+	}
+	snprintf(c->inst, sizeof(c->inst), "%x.%lx", c->id, L->counter++);
+	emit(out, L, "RCPT", client, sender, rcpt, c->inst);
+	L->sent++;
+}
+
+static void
+lconn_read(struct bufferevent *bev, void *arg)
+{
+	struct lconn *c = arg;
+	struct load *L = c->L;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr p = evbuffer_search(in, "\n\n", 2, NULL);
+	char line[512];
+	size_t n;
+
+	if (p.pos < 0)
+		return;
+	n = (size_t)p.pos + 2 < sizeof(line) ? (size_t)p.pos + 2 : sizeof(line) - 1;
+	evbuffer_remove(in, line, n);
+	line[n] = 0;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (strncmp(line, "action=", 7) != 0)
+		L->errors++;
+	else if (strncasecmp(line + 7, "DEFER", 5) == 0 || line[7] == '4')
+		L->deferred++;
+	if (L->done < L->nreq * 2)
+		L->lat[L->done] = now_s() - c->t0;
+	L->done++;
+	lconn_send(c);
+}
+
+static void
+lconn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct lconn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		lconn_send(c);
+		return;
+	}
+	c->L->errors++;
+	fprintf(stderr, "policy-load: connection %d: %s\n", c->id,
+		(what & BEV_EVENT_EOF) ? "closed by server" : strerror(EVUTIL_SOCKET_ERROR()));
+	bufferevent_free(c->bev);
+	c->bev = NULL;
+	if (--c->L->conns == 0)
+		event_base_loopexit(c->L->base, NULL);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+lconn_open(struct load *L, struct lconn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+
+	memset(&ss, 0, sizeof(ss));
+	c->bev = bufferevent_socket_new(L->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(c->bev, lconn_read, NULL, lconn_event, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (strncmp(L->server, "unix:", 5) == 0) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", L->server + 5);
+		len = sizeof(*sun);
+	} else if (evutil_parse_sockaddr_port(L->server + (strncmp(L->server, "inet:", 5) == 0 ? 5 : 0),
+					      (struct sockaddr *)&ss, &len) != 0) {
+		fprintf(stderr, "policy-load: bad server %s\n", L->server);
+		return -1;
+	}
+	return bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, len);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct load L = {0};
+	struct lconn *cs;
+	int ch, quiet = 0, nconn = 1;
+	double secs = 30, t0, el;
+
+	L.workload = "greylist";
+	L.nreq = 10000;
+	L.known_pct = 80;
+	L.nknown = 1000;
+	L.rnd = 0x9e3779b97f4a7c15ULL;
+	while ((ch = getopt(argc, argv, "s:c:n:T:w:k:K:Wq")) != -1) {
+		switch (ch) {
+		case 's':
+			L.server = optarg;
+			break;
+		case 'c':
+			nconn = atoi(optarg);
+			break;
+		case 'n':
+			L.nreq = atol(optarg);
+			break;
+		case 'T':
+			secs = atof(optarg);
+			break;
+		case 'w':
+			L.workload = optarg;
+			break;
+		case 'k':
+			L.known_pct = atoi(optarg);
+			break;
+		case 'K':
+			L.nknown = atoi(optarg);
+			break;
+		case 'W':
+			L.warm = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		default:
+			fprintf(stderr,
+				"usage: policy-load -s unix:PATH|inet:HOST:PORT [-c conns] [-n requests] "
+				"[-T seconds] [-w greylist|rate|dunno] [-k known%%] [-K nknown] [-W] [-q]\n");
+			return 2;
+		}
+	}
+	if (L.server == NULL || nconn < 1 || L.nreq < 1 || L.nknown < 1)
+		return 2;
+	L.base = event_base_new();
+	L.lat = calloc((size_t)L.nreq * 2 + 1, sizeof(double));
+	cs = calloc((size_t)nconn, sizeof(*cs));
+	L.conns = nconn;
+	L.deadline = now_s() + secs;
+	t0 = now_s();
+	for (int i = 0; i < nconn; i++) {
+		cs[i].L = &L;
+		cs[i].id = i;
+		if (lconn_open(&L, &cs[i]) != 0) {
+			fprintf(stderr, "policy-load: connect failed\n");
+			return 1;
+		}
+	}
+	event_base_dispatch(L.base);
+	el = now_s() - t0;
+	{
+		long n = L.done < L.nreq * 2 ? L.done : L.nreq * 2;
+		double p50, p99, p999;
+
+		qsort(L.lat, (size_t)n, sizeof(double), cmp_double);
+		p50 = n ? L.lat[n / 2] : 0;
+		p99 = n ? L.lat[(long)(n * 0.99)] : 0;
+		p999 = n ? L.lat[(long)(n * 0.999)] : 0;
+		if (quiet)
+			printf("requests=%ld seconds=%.3f rps=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
+			       "errors=%ld "
+			       "deferred=%ld\n",
+			       L.done, el, L.done / el, p50 * 1e3, p99 * 1e3, p999 * 1e3, L.errors,
+			       L.deferred);
+		else
+			printf("%ld requests on %d connections in %.3f s: %.0f requests/s\n"
+			       "latency: p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms; deferred %ld; errors %ld\n",
+			       L.done, nconn, el, L.done / el, p50 * 1e3, p99 * 1e3, p999 * 1e3, L.deferred,
+			       L.errors);
+	}
+	free(L.lat);
+	free(cs);
+	event_base_free(L.base);
+	return L.errors ? 1 : 0;
+}
