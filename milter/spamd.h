@@ -31,6 +31,21 @@
  * Name resolution uses getaddrinfo(), which the deadline cannot interrupt:
  * configure a numeric address or a name in /etc/hosts.
  *
+ * Use from the milter's eom callback, for a message whose first part is in
+ * memory and the rest in its temp file (no copy is made):
+ *
+ *	struct spamd_seg seg[2] = {
+ *		spamd_seg_mem(m->buf, m->buflen),         // headers + body start
+ *		spamd_seg_file(m->tmpfd, 0, m->filelen),  // the spilled rest
+ *	};
+ *	struct spamd_result *r = xmalloc(sizeof(*r)); // ~12 KiB: keep off small stacks
+ *	spamd_check(p->spamd_server, (int)p->spamd_timeout, p->spamd_user,
+ *		    seg, m->tmpfd >= 0 ? 2 : 1, (size_t)p->spam_max_size, r);
+ *	then r->status == SPAMD_OK: spamhdr_build() with r->score,
+ *	r->tests_known ? r->tests : NULL,
+ *	r->report; SPAMD_ETOOBIG / others: the "not scanned" marking and
+ *	spam_failure_action. Lines may end in CRLF or LF; spamd takes both.
+ *
  * Trust boundary: everything spamd sends is untrusted. At most
  * SPAMD_REPLY_MAX bytes are read; spamd's Content-length is used only to
  * know when the reply is complete and is never trusted beyond that cap.
