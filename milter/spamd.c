@@ -65,9 +65,11 @@ spamd_seg_file(int fd, off_t off, size_t len)
 static enum spamd_status
 fail(struct spamd_result *res, enum spamd_status st, const char *what, int err)
 {
+	char eb[128];
+
 	res->status = st;
-	if (err)
-		snprintf(res->error, sizeof(res->error), "%s: %s", what, strerror(err));
+	if (err) /* strerror_r, GNU flavour: strerror() may use a shared buffer */
+		snprintf(res->error, sizeof(res->error), "%s: %s", what, strerror_r(err, eb, sizeof(eb)));
 	else
 		snprintf(res->error, sizeof(res->error), "%s", what);
 	return st;

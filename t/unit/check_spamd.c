@@ -309,7 +309,8 @@ fake_start(enum mode mode, int unix_sock)
 	if (unix_sock) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/check_spamd.%d.sock", (int)getpid());
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/check_spamd.%d.%p.sock", (int)getpid(),
+			 (void *)f);
 		unlink(sun.sun_path);
 		f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 		ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -477,6 +478,39 @@ START_TEST(client_hangup_garbage_flood_refuse)
 }
 END_TEST
 
+/* Many threads at once, each with its own spamd and result: no shared state. */
+static void *
+thread_check(void *arg)
+{
+	struct fake *f = arg;
+	struct spamd_result *r = xmalloc(sizeof(*r));
+	struct spamd_seg seg = spamd_seg_mem(MSG, strlen(MSG));
+	long ok;
+
+	ok = spamd_check(f->addr, 5000, "u1", &seg, 1, 0, r) == SPAMD_OK && r->is_spam &&
+	     strcmp(r->tests, "GTUBE,NO_RECEIVED,NO_RELAYS") == 0;
+	free(r);
+	return (void *)ok;
+}
+
+START_TEST(client_threads)
+{
+	struct fake *f[8];
+	pthread_t th[8];
+	void *ok;
+
+	for (int i = 0; i < 8; i++)
+		f[i] = fake_start(ANSWER, i % 2);
+	for (int i = 0; i < 8; i++)
+		pthread_create(&th[i], NULL, thread_check, f[i]);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], &ok);
+		ck_assert_msg(ok != NULL, "thread %d failed", i);
+		fake_stop(f[i]);
+	}
+}
+END_TEST
+
 START_TEST(client_bad_arguments)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -563,6 +597,7 @@ spamd_suite(void)
 	tcase_add_test(c, client_deadline);
 	tcase_add_test(c, client_connect_deadline);
 	tcase_add_test(c, client_hangup_garbage_flood_refuse);
+	tcase_add_test(c, client_threads);
 	tcase_add_test(c, client_bad_arguments);
 	tcase_add_test(c, client_ipv6);
 	tcase_add_test(c, real_spamd_smoke);
