@@ -117,10 +117,11 @@ enum spamd_status spamd_check(const char *addr, int timeout_ms, const char *user
 			      struct spamd_result *res);
 
 /*
- * Parse a complete spamd reply to REPORT (or SYMBOLS/CHECK: then tests comes
- * from the SYMBOLS body and report stays empty) held in buf[0..len).
- * len > SPAMD_REPLY_MAX gives SPAMD_ETOOBIG. Returns res->status; res is
- * always fully initialised.
+ * Parse a complete spamd reply to REPORT held in buf[0..len). A reply
+ * without the rule table (CHECK, or a custom report template) still gives
+ * the verdict, with tests_known = 0. An EX_ error line gives SPAMD_ESERVER
+ * and ex_code. len > SPAMD_REPLY_MAX gives SPAMD_ETOOBIG. Returns
+ * res->status; res is always fully initialised.
  */
 enum spamd_status spamd_parse_reply(const char *buf, size_t len, struct spamd_result *res);
 
