@@ -1,0 +1,376 @@
+/*
+ * spamd - the SPAMC/1.5 client: address parsing, non-blocking connect, and
+ * poll()-driven send/receive under one deadline. See spamd.h for the
+ * contract; the reply parser lives in spamd_reply.c.
+ *
+ * Trust boundary: the reply is read into a buffer that never grows past
+ * SPAMD_REPLY_MAX + 1 bytes and is handed to spamd_parse_reply().
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "spamd.h"
+#include "util.h"
+
+#define CHUNK 16384 /* file segments are read and sent this much at a time */
+
+struct conn {
+	int fd;
+	long long deadline; /* rg_mono_ms() */
+	struct spamd_result *res;
+};
+
+static const char *const status_text[] = {
+    [SPAMD_OK] = "ok",
+    [SPAMD_ETIMEOUT] = "timeout",
+    [SPAMD_ECONNECT] = "connect failed",
+    [SPAMD_EIO] = "I/O error",
+    [SPAMD_EPROTO] = "protocol error",
+    [SPAMD_ESERVER] = "spamd error",
+    [SPAMD_ETOOBIG] = "too large",
+    [SPAMD_EINVAL] = "invalid argument",
+};
+
+const char *
+spamd_strstatus(enum spamd_status st)
+{
+	if ((unsigned)st < sizeof(status_text) / sizeof(status_text[0]) && status_text[st])
+		return status_text[st];
+	return "unknown";
+}
+
+struct spamd_seg
+spamd_seg_mem(const void *mem, size_t len)
+{
+	struct spamd_seg s = {.mem = mem, .fd = -1, .off = 0, .len = len};
+
+	return s;
+}
+
+struct spamd_seg
+spamd_seg_file(int fd, off_t off, size_t len)
+{
+	struct spamd_seg s = {.mem = NULL, .fd = fd, .off = off, .len = len};
+
+	return s;
+}
+
+static enum spamd_status
+fail(struct spamd_result *res, enum spamd_status st, const char *what, int err)
+{
+	char eb[128];
+
+	res->status = st;
+	if (err) /* strerror_r, GNU flavour: strerror() may use a shared buffer */
+		snprintf(res->error, sizeof(res->error), "%s: %s", what, strerror_r(err, eb, sizeof(eb)));
+	else
+		snprintf(res->error, sizeof(res->error), "%s", what);
+	return st;
+}
+
+/* Milliseconds left before the deadline, at least 0. */
+static int
+remaining(long long deadline)
+{
+	long long left = deadline - rg_mono_ms();
+
+	return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+/* Wait for events on fd; 1 ready, 0 deadline passed, -1 poll error. */
+static int
+wait_fd(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+
+	for (;;) {
+		int left = remaining(deadline), n;
+
+		if (left == 0)
+			return 0;
+		n = poll(&pfd, 1, left);
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* Connect fd (non-blocking) to sa; SPAMD_OK, or an error with res->error set. */
+static enum spamd_status
+connect_one(int fd, const struct sockaddr *sa, socklen_t salen, long long deadline, struct spamd_result *res)
+{
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (connect(fd, sa, salen) == 0)
+		return SPAMD_OK;
+	if (errno != EINPROGRESS && errno != EINTR)
+		return fail(res, SPAMD_ECONNECT, "connect", errno);
+	switch (wait_fd(fd, POLLOUT, deadline)) {
+	case 0:
+		return fail(res, SPAMD_ETIMEOUT, "timeout connecting to spamd", 0);
+	case -1:
+		return fail(res, SPAMD_ECONNECT, "poll", errno);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	return err ? fail(res, SPAMD_ECONNECT, "connect", err) : SPAMD_OK;
+}
+
+/*
+ * Split addr into a unix path or host + port and connect. Forms:
+ * "/path", "unix:/path", "[v6]:port", "[v6]", "host:port", "host", and a
+ * bare IPv6 address (more than one ':') meaning the default port.
+ */
+static enum spamd_status
+open_conn(struct conn *c, const char *addr)
+{
+	struct spamd_result *res = c->res;
+	char host[256], port[8];
+	const char *colon, *h = addr;
+	size_t hlen;
+
+	if (strncmp(addr, "unix:", 5) == 0)
+		addr += 5;
+	if (addr[0] == '/') {
+		struct sockaddr_un sun = {.sun_family = AF_UNIX};
+
+		if (strlen(addr) >= sizeof(sun.sun_path))
+			return fail(res, SPAMD_ECONNECT, "unix socket path too long", 0);
+		memcpy(sun.sun_path, addr, strlen(addr) + 1);
+		if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
+			return fail(res, SPAMD_ECONNECT, "socket", errno);
+		return connect_one(c->fd, (struct sockaddr *)&sun, sizeof(sun), c->deadline, res);
+	}
+
+	snprintf(port, sizeof(port), "%d", SPAMD_DEFAULT_PORT);
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+
+		if (rb == NULL || (rb[1] && rb[1] != ':'))
+			return fail(res, SPAMD_ECONNECT, "bad spamd address", 0);
+		h = addr + 1, hlen = (size_t)(rb - h);
+		colon = rb[1] ? rb + 1 : NULL;
+	} else {
+		colon = strchr(addr, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL; /* bare IPv6 address */
+		hlen = colon ? (size_t)(colon - addr) : strlen(addr);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return fail(res, SPAMD_ECONNECT, "bad spamd address", 0);
+	memcpy(host, h, hlen);
+	host[hlen] = 0;
+	if (colon) {
+		size_t plen = strlen(colon + 1);
+
+		if (plen == 0 || plen >= sizeof(port) || strspn(colon + 1, "0123456789") != plen ||
+		    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+			return fail(res, SPAMD_ECONNECT, "bad spamd port", 0);
+		memcpy(port, colon + 1, plen + 1);
+	}
+
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai, *p;
+	int gai = getaddrinfo(host, port, &hints, &ai);
+	enum spamd_status st = SPAMD_ECONNECT;
+
+	if (gai != 0) {
+		snprintf(res->error, sizeof(res->error), "resolve spamd host: %s", gai_strerror(gai));
+		return res->status = SPAMD_ECONNECT;
+	}
+	for (p = ai; p; p = p->ai_next) {
+		c->fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, p->ai_protocol);
+		if (c->fd < 0) {
+			st = fail(res, SPAMD_ECONNECT, "socket", errno);
+			continue;
+		}
+		if ((st = connect_one(c->fd, p->ai_addr, p->ai_addrlen, c->deadline, res)) == SPAMD_OK ||
+		    st == SPAMD_ETIMEOUT)
+			break;
+		close(c->fd);
+		c->fd = -1;
+	}
+	freeaddrinfo(ai);
+	return st;
+}
+
+/* Send all of buf; never raises SIGPIPE. */
+static enum spamd_status
+send_all(struct conn *c, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			buf += n, len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return fail(c->res, SPAMD_EIO, "send to spamd", errno);
+		switch (wait_fd(c->fd, POLLOUT, c->deadline)) {
+		case 0:
+			return fail(c->res, SPAMD_ETIMEOUT, "timeout sending to spamd", 0);
+		case -1:
+			return fail(c->res, SPAMD_EIO, "poll", errno);
+		}
+	}
+	return SPAMD_OK;
+}
+
+static enum spamd_status
+send_seg(struct conn *c, const struct spamd_seg *s)
+{
+	char buf[CHUNK];
+	size_t done = 0;
+	enum spamd_status st;
+
+	if (s->fd < 0)
+		return send_all(c, s->mem, s->len);
+	while (done < s->len) {
+		size_t want = s->len - done < sizeof(buf) ? s->len - done : sizeof(buf);
+		ssize_t n = pread(s->fd, buf, want, s->off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(c->res, SPAMD_EIO, "read message file", errno);
+		if (n == 0)
+			return fail(c->res, SPAMD_EIO, "message file shorter than announced", 0);
+		if ((st = send_all(c, buf, (size_t)n)) != SPAMD_OK)
+			return st;
+		done += (size_t)n;
+	}
+	return SPAMD_OK;
+}
+
+/*
+ * Read the reply until spamd closes, the reply is complete, or the cap or
+ * deadline is reached; then parse it. quick: spamd already broke the
+ * connection while we sent, so take only what is there (an EX_ error line).
+ */
+static enum spamd_status
+recv_reply(struct conn *c, int quick)
+{
+	size_t cap = 8192, len = 0;
+	char *buf = xmalloc(cap);
+	enum spamd_status st = SPAMD_OK;
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			if (cap > SPAMD_REPLY_MAX) {
+				st = fail(c->res, SPAMD_ETOOBIG, "spamd reply over the size cap", 0);
+				break;
+			}
+			cap = cap * 2 > SPAMD_REPLY_MAX + 1 ? SPAMD_REPLY_MAX + 1 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = recv(c->fd, buf + len, cap - len, 0);
+		if (n > 0) {
+			len += (size_t)n;
+			if (spamd_reply_complete(buf, len))
+				break;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			st = fail(c->res, SPAMD_EIO, "receive from spamd", errno);
+			break;
+		}
+		if (quick)
+			break;
+		int w = wait_fd(c->fd, POLLIN, c->deadline);
+
+		if (w == 0) {
+			st = fail(c->res, SPAMD_ETIMEOUT, "timeout waiting for spamd's reply", 0);
+			break;
+		}
+		if (w < 0) {
+			st = fail(c->res, SPAMD_EIO, "poll", errno);
+			break;
+		}
+	}
+	if (st == SPAMD_OK || (quick && len > 0))
+		st = spamd_parse_reply(buf, len, c->res);
+	free(buf);
+	return st;
+}
+
+static int
+valid_user(const char *u)
+{
+	size_t n = strlen(u);
+
+	if (n == 0 || n > 64)
+		return 0;
+	return strspn(u, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+-") == n;
+}
+
+enum spamd_status
+spamd_check(const char *addr, int timeout_ms, const char *user, const struct spamd_seg *segs, size_t nsegs,
+	    size_t max_size, struct spamd_result *res)
+{
+	struct conn c = {.fd = -1, .deadline = rg_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0), .res = res};
+	char head[160];
+	size_t total = 0, i;
+	int hl;
+	enum spamd_status st;
+
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < nsegs; i++) {
+		if (total + segs[i].len < total)
+			return fail(res, SPAMD_ETOOBIG, "message size overflows", 0);
+		total += segs[i].len;
+	}
+	if (max_size && total > max_size) {
+		snprintf(res->error, sizeof(res->error), "message of %zu bytes over the %zu byte limit",
+			 total, max_size);
+		return res->status = SPAMD_ETOOBIG;
+	}
+	if (user && *user && !valid_user(user))
+		return fail(res, SPAMD_EINVAL, "spamd user name has characters spamd refuses", 0);
+	if (addr == NULL || *addr == 0)
+		return fail(res, SPAMD_ECONNECT, "no spamd address", 0);
+
+	if ((st = open_conn(&c, addr)) != SPAMD_OK)
+		goto out;
+	hl = snprintf(head, sizeof(head), "REPORT SPAMC/1.5\r\nContent-length: %zu\r\n%s%s%s\r\n", total,
+		      user && *user ? "User: " : "", user && *user ? user : "", user && *user ? "\r\n" : "");
+	st = send_all(&c, head, (size_t)hl);
+	for (i = 0; st == SPAMD_OK && i < nsegs; i++)
+		st = send_seg(&c, &segs[i]);
+	if (st == SPAMD_EIO) {
+		/* spamd may have refused us with an EX_ line and closed: report
+		 * that if it is there, else the send error. */
+		struct spamd_result *save = xmalloc(sizeof(*save));
+
+		*save = *res;
+		if ((st = recv_reply(&c, 1)) != SPAMD_ESERVER)
+			*res = *save, st = save->status;
+		free(save);
+		goto out;
+	}
+	if (st != SPAMD_OK)
+		goto out;
+	shutdown(c.fd, SHUT_WR); /* PROTOCOL: each side shuts down its write side */
+	st = recv_reply(&c, 0);
+out:
+	if (c.fd >= 0)
+		close(c.fd);
+	res->status = st;
+	return st;
+}
