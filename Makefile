@@ -68,10 +68,11 @@ $(B)/gen/lua_scripts.o: $(B)/gen/lua_scripts.c
 
 $(B)/librelayguard.a: $(LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
-$(B)/librgpolicyd.a: $(POL_OBJ)
-	@rm -f $@; ar rcs $@ $^ $(if $(POL_OBJ),,$(B)/gen/lua_scripts.o)
-$(B)/librgmilter.a: $(MIL_OBJ)
-	@rm -f $@; ar rcs $@ $^ $(if $(MIL_OBJ),,$(B)/gen/lua_scripts.o)
+# lua_scripts.o rides along so that no archive is ever empty.
+$(B)/librgpolicyd.a: $(POL_OBJ) $(B)/gen/lua_scripts.o
+	@rm -f $@; ar rcs $@ $^
+$(B)/librgmilter.a: $(MIL_OBJ) $(B)/gen/lua_scripts.o
+	@rm -f $@; ar rcs $@ $^
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

@@ -300,8 +300,8 @@ sess_eom(SMFICTX *ctx)
 		/* Delete forged verdicts, highest index first so none shifts. */
 		for (int i = m->nxspam - 1; i >= 0; i--)
 			smfi_chgheader(ctx, m->xspam[i].name, m->xspam[i].idx, NULL);
-		for (int i = 0; i < out->nheaders; i++)
-			smfi_addheader(ctx, (char *)out->headers[i].name, out->headers[i].value);
+		for (int i = 0; i < out->hdrs.n; i++)
+			smfi_addheader(ctx, (char *)out->hdrs.f[i].name, out->hdrs.f[i].value);
 		act = "tag";
 	}
 	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
@@ -309,6 +309,7 @@ sess_eom(SMFICTX *ctx)
 		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
 		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), out->log, m->nxspam,
 		 m->xspam_overflow ? "+" : "", act);
+	scan_out_free(out);
 	free(out);
 	smsg_free(m);
 	c->m = NULL;
