@@ -1,0 +1,54 @@
+# relayguard.sh - start the relayguard daemons built in $RG_BUILD for the
+# integration tests (sourced by harness.sh).
+
+# ------------------------------------------------------------- relayguard
+
+# rg__listen_of CONF KEY: the first address of KEY (e.g. policyd_listen).
+rg__listen_of() {
+	sed -nE "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*([^[:space:],]+).*/\1/p" "$1" |
+		tail -n 1
+}
+
+# rg__wait_listen NAME PID SPEC: wait for "unix:PATH", "inet:HOST:PORT" or
+# "HOST:PORT" to be served.
+rg__wait_listen() {
+	local spec=$3 hp
+	case $spec in
+	"") sleep 0.5; pid_alive "$2" ;;
+	unix:* | /*)
+		spec=${spec#unix:}
+		wait_until 15 test -S "$spec" || {
+			diag "harness: $1 did not create $spec"
+			tail -n 20 "$(rg_log "$1")" | sed 's/^/# /' >&2
+			return 1
+		}
+		;;
+	*)
+		hp=${spec#inet:}
+		hp=${hp#inet6:}
+		rg__started "$1" "$2" "${hp%:*}" "${hp##*:}" 15
+		;;
+	esac
+}
+
+# start_policyd CONF [NAME]: $RG_BUILD/relayguard-policyd -f -c CONF in the
+# background (stderr to rg_log NAME), waits for its policyd_listen socket.
+start_policyd() {
+	local name=${2:-policyd}
+	rg__newdir "$name" || return 1
+	rg__spawn policyd "$name" "$RG_TMP/$name/log" \
+		"$RG_BUILD/relayguard-policyd" -f -c "$1"
+	rg__wait_listen "$name" "$RG_LASTPID" "$(rg__listen_of "$1" policyd_listen)"
+}
+
+# start_milter CONF [NAME]: the same for relayguard-milter (milter_listen).
+start_milter() {
+	local name=${2:-milter}
+	rg__newdir "$name" || return 1
+	rg__spawn milter "$name" "$RG_TMP/$name/log" \
+		"$RG_BUILD/relayguard-milter" -f -c "$1"
+	rg__wait_listen "$name" "$RG_LASTPID" "$(rg__listen_of "$1" milter_listen)"
+}
+
+stop_policyd() { stop_service "${1:-policyd}"; }
+stop_milter() { stop_service "${1:-milter}"; }
