@@ -272,6 +272,17 @@ limits_check(struct limits *l, const struct preq *q, const struct rg_params *p, 
 	lim_run(j);
 }
 
+int
+limits_instance_domains(struct limits *l, const char *instance, const char **doms, int max)
+{
+	struct lim_inst *in = lim_inst_find(l, instance, 0);
+	int n = 0;
+
+	for (int i = 0; in && i < in->ndom && n < max; i++)
+		doms[n++] = in->dom[i];
+	return n;
+}
+
 void
 limits_count(struct limits *l, const struct rg_config *cfg, const struct preq *q, const char *prefix,
 	     limits_cb cb, void *arg)

@@ -35,6 +35,10 @@ void limits_free(struct limits *l);
 void limits_check(struct limits *l, const struct preq *q, const struct rg_params *p, int outbound,
 		  const char *prefix, limits_cb cb, void *arg);
 
+/* Inbound domains seen at RCPT for a message instance (pointers valid until
+ * limits_count). Returns how many were written to doms (at most max). */
+int limits_instance_domains(struct limits *l, const char *instance, const char **doms, int max);
+
 /* END-OF-MESSAGE: count the message against every subject that applies. */
 void limits_count(struct limits *l, const struct rg_config *cfg, const struct preq *q, const char *prefix,
 		  limits_cb cb, void *arg);

@@ -10,7 +10,10 @@
 
 #include "addr.h"
 #include "cidr.h"
+#include "dnsbl.h"
+#include "dynip.h"
 #include "greylist.h"
+#include "limits.h"
 #include "msg.h"
 #include "patlist.h"
 #include "policy.h"
@@ -21,6 +24,7 @@ struct policy_snap {
 	int refs;
 	struct rg_config *cfg;
 	struct rg_patlist *wl_clients, *wl_senders, *wl_recipients;
+	struct dynip *dynip;
 };
 
 struct policy {
@@ -28,6 +32,8 @@ struct policy {
 	struct policy_snap *snap;
 	struct rg_redis *redis;
 	struct rg_script *gl_script;
+	struct limits *limits;
+	struct dnsbl *dnsbl;
 };
 
 /* One decision in flight. req stays valid until psrv_reply (server.h). */
@@ -38,6 +44,9 @@ struct pdec {
 	const struct preq *req;
 	const struct rg_params *p;
 	const char *class_name;
+	int outbound;
+	int exempt; /* trusted, authenticated or whitelisted: no dynip/greylist */
+	char why_exempt[200];
 	char client[300], sender[300], rcpt[300];
 };
 
@@ -98,6 +107,7 @@ policy_snap_unref(struct policy_snap *snap)
 	rg_patlist_free(snap->wl_clients);
 	rg_patlist_free(snap->wl_senders);
 	rg_patlist_free(snap->wl_recipients);
+	dynip_free(snap->dynip);
 	rg_config_unref(snap->cfg);
 	free(snap);
 }
@@ -111,6 +121,15 @@ policy_new(struct event_base *base, struct policy_snap *snap)
 	pol->snap = snap;
 	pol->redis = rg_redis_new(base, &snap->cfg->global);
 	pol->gl_script = greylist_script(pol->redis);
+	pol->limits = limits_new(pol->redis);
+	{
+		const struct rg_params *g = &snap->cfg->global;
+		char err[256];
+
+		pol->dnsbl = dnsbl_new(base, g->dns_server, g->dynamic_ip_dnsbl_timeout, err, sizeof(err));
+		if (pol->dnsbl == NULL)
+			msg_warn("dnsbl: %s; DNSBL checks are off", err);
+	}
 	return pol;
 }
 
@@ -146,21 +165,33 @@ policy_reload(struct policy *pol, const char *path)
 void
 policy_free(struct policy *pol)
 {
+	dnsbl_free(pol->dnsbl);
 	rg_redis_free(pol->redis); /* fires pending callbacks first */
+	limits_free(pol->limits);
 	policy_snap_unref(pol->snap);
 	free(pol);
 }
 
-/* Answer, log, and release the decision. */
+/* Answer, log, and release the decision. OK (relay permission) is never
+ * softened by dry_run: a dry run must not stop customers relaying. */
 static void
 pdec_done(struct pdec *d, const char *check, const char *action, const char *detail)
 {
-	int dry = d->p && d->p->dry_run && strcmp(action, "DUNNO") != 0;
+	int dry = d->p && d->p->dry_run && strcmp(action, "DUNNO") != 0 && strcmp(action, "OK") != 0;
 
 	msg_info("%s: client=%s sender=<%s> recipient=<%s> class=%s action=%s%s%s%s", check, d->client,
 		 d->sender, d->rcpt, d->class_name ? d->class_name : "-", action, detail ? " " : "",
 		 detail ? detail : "", dry ? " dry_run=yes" : "");
 	psrv_reply(d->conn, dry ? "DUNNO" : action);
+	policy_snap_unref(d->snap);
+	free(d);
+}
+
+/* Answer without a log line (nothing was decided). */
+static void
+pdec_quiet(struct pdec *d, const char *action)
+{
+	psrv_reply(d->conn, action);
 	policy_snap_unref(d->snap);
 	free(d);
 }
@@ -219,8 +250,8 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 		pdec_done(d, "greylist", action, detail);
 		return;
 	case GREYLIST_PASS:
+		snprintf(detail, sizeof(detail), "delayed=%lld state=pass", secs);
 		if (!d->p->greylist_header) {
-			snprintf(detail, sizeof(detail), "delayed=%lld state=pass", secs);
 			pdec_done(d, "greylist", "DUNNO", detail);
 			return;
 		}
@@ -230,7 +261,6 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 		snprintf(action, sizeof(action),
 			 "PREPEND X-Greylist: delayed %lld seconds by relayguard-policyd at %s; %s", secs,
 			 d->snap->cfg->global.myhostname, date);
-		snprintf(detail, sizeof(detail), "delayed=%lld state=pass", secs);
 		pdec_done(d, "greylist", action, detail);
 		return;
 	case GREYLIST_KNOWN:
@@ -241,44 +271,192 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 	}
 }
 
-/* Inbound checks for one recipient of a customer's domain. */
+/* Last inbound step: greylisting. */
 static void
-pdec_inbound(struct pdec *d)
+pdec_greylist(struct pdec *d)
 {
 	const struct preq *q = d->req;
 	const struct policy_snap *snap = d->snap;
-	const char *addr = preq_get(q, PREQ_CLIENT_ADDRESS);
-	const char *name = preq_get(q, PREQ_CLIENT_NAME);
-	const char *which = NULL;
-	char tkey[256], nkey[128], detail[300], w[200];
+	char tkey[256], nkey[128], detail[240];
 
 	if (!d->p->greylisting) {
-		pdec_done(d, "policy", "DUNNO", "reason=\"greylisting off\"");
+		pdec_done(d, "policy", "DUNNO", "direction=inbound");
 		return;
 	}
-	if (*preq_get(q, PREQ_SASL_USERNAME)) {
-		pdec_done(d, "greylist", "DUNNO", "reason=sasl-authenticated");
-		return;
-	}
-	if (rg_config_trusted(snap->cfg, addr)) {
-		pdec_done(d, "greylist", "DUNNO", "reason=trusted_networks");
-		return;
-	}
-	if (rg_patlist_match(snap->wl_clients, name, addr, &which) ||
-	    rg_patlist_match(snap->wl_senders, preq_get(q, PREQ_SENDER), NULL, &which) ||
-	    rg_patlist_match(snap->wl_recipients, preq_get(q, PREQ_RECIPIENT), NULL, &which)) {
-		snprintf(detail, sizeof(detail), "reason=whitelisted pattern=\"%s\"",
-			 rg_sanitize(w, sizeof(w), which, strlen(which)));
+	if (d->exempt) {
+		snprintf(detail, sizeof(detail), "reason=%s", d->why_exempt);
 		pdec_done(d, "greylist", "DUNNO", detail);
 		return;
 	}
 	if (greylist_keys(d->p, snap->cfg->global.redis_key_prefix, snap->cfg->global.recipient_delimiter,
-			  addr, preq_get(q, PREQ_SENDER), preq_get(q, PREQ_RECIPIENT), tkey, sizeof(tkey),
-			  nkey, sizeof(nkey)) != 0) {
+			  preq_get(q, PREQ_CLIENT_ADDRESS), preq_get(q, PREQ_SENDER),
+			  preq_get(q, PREQ_RECIPIENT), tkey, sizeof(tkey), nkey, sizeof(nkey)) != 0) {
 		pdec_done(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
 		return;
 	}
 	greylist_check(d->pol->redis, d->pol->gl_script, d->p, tkey, nkey, pdec_greylisted, d);
+}
+
+static void
+pdec_limited(int over, const char *reply, const char *err, void *arg)
+{
+	struct pdec *d = arg;
+	char detail[300];
+
+	if (err) {
+		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err);
+		pdec_done(d, "ratelimit", pdec_failure_action(d), detail);
+	} else if (over) {
+		pdec_done(d, "ratelimit", reply, NULL);
+	} else if (d->outbound) {
+		pdec_done(d, "relay", "OK", "direction=outbound");
+	} else {
+		pdec_greylist(d);
+	}
+}
+
+static void
+pdec_dnsbl_done(int listed, const char *zone, const char *answer, void *arg)
+{
+	struct pdec *d = arg;
+	char action[600], detail[400], z[256], a[64];
+
+	if (listed) {
+		rg_sanitize(z, sizeof(z), zone, strlen(zone));
+		rg_sanitize(a, sizeof(a), answer, strlen(answer));
+		snprintf(action, sizeof(action),
+			 "550 5.7.1 Client host [%s] is listed in %s (%s) as a dynamic address; "
+			 "mail from end-user lines is not accepted",
+			 preq_get(d->req, PREQ_CLIENT_ADDRESS), z, a);
+		snprintf(detail, sizeof(detail), "reason=dnsbl zone=%s answer=%s", z, a);
+		pdec_done(d, "dynip", action, detail);
+		return;
+	}
+	limits_check(d->pol->limits, d->req, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited, d);
+}
+
+/* Inbound: dynamic-IP checks (local names first, DNSBL after), then limits. */
+static void
+pdec_dynip(struct pdec *d)
+{
+	const struct preq *q = d->req;
+	const char *name = *preq_get(q, PREQ_REVERSE_CLIENT_NAME) ? preq_get(q, PREQ_REVERSE_CLIENT_NAME)
+								  : preq_get(q, PREQ_CLIENT_NAME);
+	char reason[200], action[600], detail[300], n[200];
+	enum dynip_class c;
+
+	if (!d->p->dynamic_ip_blocking || d->exempt) {
+		limits_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited,
+			     d);
+		return;
+	}
+	c = dynip_check(d->snap->dynip, name, preq_get(q, PREQ_CLIENT_ADDRESS), reason, sizeof(reason));
+	if (c == DYNIP_DYNAMIC || (c == DYNIP_NO_RDNS && d->p->dynamic_ip_block_unknown)) {
+		rg_sanitize(n, sizeof(n), name, strlen(name));
+		if (c == DYNIP_DYNAMIC)
+			snprintf(action, sizeof(action),
+				 "550 5.7.1 Client host %s[%s] looks like a dynamic address (%s); "
+				 "mail from end-user lines is not accepted",
+				 n, preq_get(q, PREQ_CLIENT_ADDRESS), reason);
+		else
+			snprintf(action, sizeof(action),
+				 "550 5.7.1 Client host [%s] has no reverse DNS name; "
+				 "mail servers need one, end-user lines are not accepted",
+				 preq_get(q, PREQ_CLIENT_ADDRESS));
+		snprintf(detail, sizeof(detail), "reason=\"%s\"", reason);
+		pdec_done(d, "dynip", action, detail);
+		return;
+	}
+	if (d->p->dynamic_ip_dnsbl.argc > 0 && d->pol->dnsbl) {
+		dnsbl_check(d->pol->dnsbl, &d->p->dynamic_ip_dnsbl, preq_get(q, PREQ_CLIENT_ADDRESS),
+			    pdec_dnsbl_done, d);
+		return;
+	}
+	limits_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited, d);
+}
+
+/* Is the message (declared or actual) bigger than this class allows? */
+static int
+pdec_too_big(struct pdec *d, long long limit, const char *whose)
+{
+	long long size = atoll(preq_get(d->req, PREQ_SIZE));
+	char action[300], detail[80];
+
+	if (size <= limit)
+		return 0;
+	snprintf(action, sizeof(action),
+		 "552 5.3.4 Message size exceeds fixed limit of %lld bytes for this %s", limit, whose);
+	snprintf(detail, sizeof(detail), "size=%lld limit=%lld", size, limit);
+	pdec_done(d, "size", action, detail);
+	return 1;
+}
+
+/* Who is exempt from dynamic-IP blocking and greylisting. */
+static void
+pdec_exemptions(struct pdec *d)
+{
+	const struct preq *q = d->req;
+	const struct policy_snap *snap = d->snap;
+	const char *addr = preq_get(q, PREQ_CLIENT_ADDRESS), *which = NULL;
+	char w[160];
+
+	if (*preq_get(q, PREQ_SASL_USERNAME)) {
+		d->exempt = 1;
+		snprintf(d->why_exempt, sizeof(d->why_exempt), "sasl-authenticated");
+	} else if (rg_config_trusted(snap->cfg, addr)) {
+		d->exempt = 1;
+		snprintf(d->why_exempt, sizeof(d->why_exempt), "trusted_networks");
+	} else if (rg_patlist_match(snap->wl_clients, preq_get(q, PREQ_CLIENT_NAME), addr, &which) ||
+		   rg_patlist_match(snap->wl_senders, preq_get(q, PREQ_SENDER), NULL, &which) ||
+		   rg_patlist_match(snap->wl_recipients, preq_get(q, PREQ_RECIPIENT), NULL, &which)) {
+		d->exempt = 1;
+		snprintf(d->why_exempt, sizeof(d->why_exempt), "whitelisted pattern=\"%s\"",
+			 rg_sanitize(w, sizeof(w), which, strlen(which)));
+	}
+}
+
+static void
+pdec_counted(int over, const char *reply, const char *err, void *arg)
+{
+	struct pdec *d = arg;
+
+	(void)over;
+	(void)reply;
+	if (err)
+		msg_warn("ratelimit: message from %s not counted: redis: %s", d->client, err);
+	/* Counting never rejects: the message was accepted at RCPT. */
+	pdec_quiet(d, "DUNNO");
+}
+
+/* END-OF-MESSAGE: the actual size, then count the message. */
+static void
+pdec_end_of_message(struct pdec *d)
+{
+	const struct preq *q = d->req;
+	const struct rg_entry *e = rg_config_client(d->snap->cfg, preq_get(q, PREQ_CLIENT_ADDRESS));
+
+	if (e != NULL) {
+		d->p = e->p;
+		d->class_name = e->class_name;
+		if (pdec_too_big(d, e->p->message_size_limit, "client"))
+			return;
+	} else if (*preq_get(q, PREQ_INSTANCE)) {
+		const char *doms[8];
+		int n = limits_instance_domains(d->pol->limits, preq_get(q, PREQ_INSTANCE), doms, 8);
+
+		for (int i = 0; i < n; i++) {
+			const struct rg_entry *de = rg_config_domain(d->snap->cfg, doms[i]);
+
+			if (de == NULL)
+				continue;
+			d->p = de->p;
+			d->class_name = de->class_name;
+			rg_sanitize(d->rcpt, sizeof(d->rcpt), doms[i], strlen(doms[i]));
+			if (pdec_too_big(d, de->p->message_size_limit, "domain"))
+				return;
+		}
+	}
+	limits_count(d->pol->limits, d->snap->cfg, q, d->snap->cfg->global.redis_key_prefix, pdec_counted, d);
 }
 
 void
@@ -307,32 +485,39 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 	if (strcmp(preq_get(req, PREQ_REQUEST), "smtpd_access_policy") != 0) {
 		msg_warn("policy: %s: unknown request type \"%s\"", psrv_peer(c),
 			 rg_sanitize(n, sizeof(n), preq_get(req, PREQ_REQUEST), 200));
-		pdec_done(d, "policy", "DUNNO", "reason=\"unknown request\"");
+		pdec_quiet(d, "DUNNO");
+		return;
+	}
+	if (strcasecmp(state, "END-OF-MESSAGE") == 0) {
+		pdec_end_of_message(d);
 		return;
 	}
 	if (strcasecmp(state, "RCPT") != 0) {
-		/* Nothing to decide before RCPT yet; say so only when debugging. */
 		msg_debug("policy: %s: protocol_state=%s: DUNNO", psrv_peer(c), state);
-		psrv_reply(c, "DUNNO");
-		policy_snap_unref(d->snap);
-		free(d);
+		pdec_quiet(d, "DUNNO");
 		return;
 	}
 	if ((e = rg_config_client(d->snap->cfg, addr)) != NULL) {
+		/* Outbound: a registered customer IP may relay, within its limits. */
 		d->p = e->p;
 		d->class_name = e->class_name;
-		pdec_done(d, "policy", "DUNNO", "direction=outbound");
+		d->outbound = 1;
+		if (pdec_too_big(d, e->p->message_size_limit, "client"))
+			return;
+		limits_check(pol->limits, req, e->p, 1, d->snap->cfg->global.redis_key_prefix, pdec_limited,
+			     d);
 		return;
 	}
 	dom = rg_addr_domain(rcpt);
 	if (dom == NULL || (e = rg_config_domain(d->snap->cfg, dom)) == NULL) {
 		msg_debug("policy: recipient <%s> is not a customer's: DUNNO", d->rcpt);
-		psrv_reply(c, "DUNNO");
-		policy_snap_unref(d->snap);
-		free(d);
+		pdec_quiet(d, "DUNNO");
 		return;
 	}
 	d->p = e->p;
 	d->class_name = e->class_name;
-	pdec_inbound(d);
+	if (pdec_too_big(d, e->p->message_size_limit, "domain"))
+		return;
+	pdec_exemptions(d);
+	pdec_dynip(d);
 }
