@@ -11,7 +11,8 @@ start_redis() {
 	local name=${1:-redis} d port
 	rg__newdir "$name" || return 1
 	d=$RG_TMP/$name
-	port=$(rg_free_port) || return 1
+	# A second argument restarts Redis on a known port (an outage test).
+	port=${2:-$(rg_free_port)} || return 1
 	echo "$port" >"$d/port"
 	rg__spawn redis "$name" "$d/log" redis-server --port "$port" \
 		--bind 127.0.0.1 --save "" --appendonly no --daemonize no \
