@@ -130,7 +130,8 @@ start_spamd() {
 		printf '%s\n' "$@"
 	} >"$d/etc/zz_rgtest.cf"
 	chown -R "$RG_USER" "$d/home"
-	port=$(rg_free_port) || return 1
+	# RG_SPAMD_PORT restarts spamd on a known port (an outage test).
+	port=${RG_SPAMD_PORT:-$(rg_free_port)} || return 1
 	echo "$port" >"$d/port"
 	# As root spamd must drop to a user (-u) and needs a helper home (-H).
 	rg__spawn spamd "$name" "$d/log" spamd -x -L -u "$RG_USER" -H "$d/home" \
