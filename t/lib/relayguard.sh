@@ -23,6 +23,11 @@ rg__wait_listen() {
 			return 1
 		}
 		;;
+	inet:*@* | inet6:*@*)
+		# libmilter's form: inet:PORT@HOST
+		hp=${spec#*:}
+		rg__started "$1" "$2" "${hp#*@}" "${hp%%@*}" 15
+		;;
 	*)
 		hp=${spec#inet:}
 		hp=${hp#inet6:}
