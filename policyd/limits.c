@@ -255,19 +255,22 @@ limits_check(struct limits *l, const struct preq *q, const struct rg_params *p, 
 
 	if (outbound) {
 		lim_outbound(j, q, p, 1);
-	} else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL &&
-		   lim_add(j, &p->inbound_rate_limits, "domain", "recipient domain", dom, 1, unit) &&
-		   *preq_get(q, PREQ_INSTANCE)) {
-		struct lim_inst *in = lim_inst_find(l, preq_get(q, PREQ_INSTANCE), 1);
-		int i;
+	} else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL) {
+		lim_add(j, &p->inbound_rate_limits, "domain", "recipient domain", dom, 1, unit);
+		/* Remembered even without limits: the END-OF-MESSAGE size check
+		 * needs the message's domains too. */
+		if (*preq_get(q, PREQ_INSTANCE)) {
+			struct lim_inst *in = lim_inst_find(l, preq_get(q, PREQ_INSTANCE), 1);
+			int i;
 
-		for (i = 0; i < in->ndom; i++)
-			if (strcasecmp(in->dom[i], dom) == 0)
-				break;
-		if (i == in->ndom && in->ndom < LIM_MAX_DOMAINS)
-			in->dom[in->ndom++] = xstrdup(dom);
-		if (i < in->ndom)
-			in->nrcpt[i]++;
+			for (i = 0; i < in->ndom; i++)
+				if (strcasecmp(in->dom[i], dom) == 0)
+					break;
+			if (i == in->ndom && in->ndom < LIM_MAX_DOMAINS)
+				in->dom[in->ndom++] = xstrdup(dom);
+			if (i < in->ndom)
+				in->nrcpt[i]++;
+		}
 	}
 	lim_run(j);
 }

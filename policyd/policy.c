@@ -488,6 +488,8 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		pdec_quiet(d, "DUNNO");
 		return;
 	}
+	msg_debug("policy: %s: state=%s instance=%s size=%s", psrv_peer(c), state,
+		  preq_get(req, PREQ_INSTANCE), preq_get(req, PREQ_SIZE));
 	if (strcasecmp(state, "END-OF-MESSAGE") == 0) {
 		pdec_end_of_message(d);
 		return;

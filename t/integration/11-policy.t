@@ -57,8 +57,8 @@ like "$("$RG_BUILD/relayguard-policyd" -q std.test -c "$conf/relayguard.conf")" 
 	"-q shows a domain's class settings"
 printf 'bad.test  nosuchclass\n' >>"$conf/domains"
 out=$("$RG_BUILD/relayguard-policyd" -t -c "$conf/relayguard.conf" 2>&1)
-ok $((!$? == 0)) "-t fails on a broken table"
-like "$out" 'domains:4: .*nosuchclass' "... naming file:line"
+isnt $? 0 "-t fails on a broken table"
+like "$out" 'domains:3: .*nosuchclass' "... naming file:line"
 sed -i '$d' "$conf/domains"
 
 start_policyd "$conf/relayguard.conf" p1 || BAIL_OUT "policyd does not start"
@@ -109,26 +109,28 @@ out relay2 192.0.2.10
 is "$c1 $c2 $c3 $SWAKS_CODE" "250 250 250 450" "two relay nodes share one counter"
 
 # --- inbound: dynamic IPs and DNSBL ------------------------------------------
-in() { # client-addr client-name [to]
-	swaks_send relay --from someone@remote.test --to "${3:-alice@example.com}" --xclient-addr "$1" \
-		--xclient-name "$2" --header "Subject: inbound"
+inbound() { # client-addr client-name [to [swaks args]]
+	local a=$1 n=$2 to=${3:-alice@example.com}
+	shift $(($# < 3 ? $# : 3))
+	swaks_send relay --from someone@remote.test --to "$to" --xclient-addr "$a" \
+		--xclient-name "$n" --header "Subject: inbound" "$@"
 }
-in 203.0.113.5 dsl-203-0-113-5.dyn.example.net
+inbound 203.0.113.5 dsl-203-0-113-5.dyn.example.net
 is "$SWAKS_CODE" 550 "a dynamic-looking client is refused"
 like "$(swaks_reply_to RCPT)" '^550 5\.7\.1 .*dynamic' "... with 550 5.7.1 naming the reason"
-in 203.0.113.6 mail.example.org
+inbound 203.0.113.6 mail.example.org
 is "$SWAKS_CODE" 250 "a static-looking client passes"
-in 203.0.113.7 mx.listed.example
+inbound 203.0.113.7 mx.listed.example
 is "$SWAKS_CODE" 550 "a client listed in the DNSBL is refused"
 like "$(swaks_reply_to RCPT)" '^550 5\.7\.1 .*pbl\.test' "... naming the zone"
-in 203.0.113.8 mx.unlisted.example
+inbound 203.0.113.8 mx.unlisted.example
 is "$SWAKS_CODE" 250 "an unlisted client passes"
 
 # --- message size per class --------------------------------------------------
 big=$(head -c 15000 /dev/zero | tr '\0' 'x' | fold -w 70)
-in 203.0.113.6 mail.example.org bob@std.test --body "$big"
+inbound 203.0.113.6 mail.example.org bob@std.test --body "$big"
 like "$(swaks_reply_to .)" '^552 5\.3\.4 ' "15k to the standard class (10k) gets 552 5.3.4 at end of data"
-in 203.0.113.6 mail.example.org alice@example.com --body "$big"
+inbound 203.0.113.6 mail.example.org alice@example.com --body "$big"
 is "$SWAKS_CODE" 250 "... while the premium class (20k) accepts it"
 check "policyd logged one line per decision" grep -qE 'size: client=.* class=standard action=552 5\.3\.4 .* size=[0-9]+ limit=10240' "$(rg_log p1)"
 

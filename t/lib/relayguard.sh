@@ -42,7 +42,7 @@ start_policyd() {
 	local name=${2:-policyd}
 	rg__newdir "$name" || return 1
 	rg__spawn policyd "$name" "$RG_TMP/$name/log" \
-		"$RG_BUILD/relayguard-policyd" -f -c "$1"
+		"$RG_BUILD/relayguard-policyd" -f ${RG_POLICYD_ARGS:-} -c "$1"
 	rg__wait_listen "$name" "$RG_LASTPID" "$(rg__listen_of "$1" policyd_listen)"
 }
 
