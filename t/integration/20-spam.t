@@ -92,7 +92,7 @@ is "$(grep -ci '^X-Spam-' "$(last_with '^Subject: standard')")" 0 "... without X
 
 swaks_send relay --from sender@remote.test --to alice@example.com,carol@std.test \
 	--xclient-addr 198.51.100.20 --header "Subject: mixed" --body "mixed recipients"
-like "$(grep -E '^RCPT' <<<"$SWAKS_REPLIES" | tail -n 1)" $'RCPT\t452 4\\.5\\.3 ' \
+like "$(grep -E '^RCPT' "$SWAKS_REPLIES" | tail -n 1)" $'RCPT\t452 4\\.5\\.3 ' \
 	"a recipient with other filtering settings is tempfailed with 452 4.5.3"
 is "$SWAKS_CODE" 250 "... the first recipient's mail goes through"
 
