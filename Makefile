@@ -68,9 +68,9 @@ $(B)/gen/lua_scripts.o: $(B)/gen/lua_scripts.c
 
 $(B)/librelayguard.a: $(LIB_OBJ)
 	@rm -f $@; ar rcs $@ $^
-$(B)/librgpolicyd.a: $(POL_OBJ)
+$(B)/librgpolicyd.a: $(POL_OBJ) | $(B)/gen/lua_scripts.o
 	@rm -f $@; ar rcs $@ $^ $(if $(POL_OBJ),,$(B)/gen/lua_scripts.o)
-$(B)/librgmilter.a: $(MIL_OBJ)
+$(B)/librgmilter.a: $(MIL_OBJ) | $(B)/gen/lua_scripts.o
 	@rm -f $@; ar rcs $@ $^ $(if $(MIL_OBJ),,$(B)/gen/lua_scripts.o)
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a

@@ -38,15 +38,14 @@ struct rg_list {
 
 /* Every parameter's resolved value; one instance per scope. */
 struct rg_params {
-#define RG_PARAM(name, type, def, min, max, scope, allowed)                   \
-	RG_CTYPE_##type name;
+#define RG_PARAM(name, type, def, min, max, scope, allowed) RG_CTYPE_##type name;
 #include "params.def"
 #undef RG_PARAM
 };
 
 /* One line of domain_table or client_table. */
 struct rg_entry {
-	const char *key;	/* as written: "example.com", ".example.com", "192.0.2.0/24" */
+	const char *key; /* as written: "example.com", ".example.com", "192.0.2.0/24" */
 	const char *class_name; /* one of "classes" */
 	const struct rg_params *p; /* resolved settings for this entry */
 	const char *file;
@@ -57,13 +56,13 @@ struct rg_table; /* opaque, see table.h */
 
 struct rg_config {
 	const char *path;
-	struct rg_params global;  /* globals with defaults applied */
+	struct rg_params global; /* globals with defaults applied */
 	int nclasses;
-	const char **class_names;	    /* nclasses names */
+	const char **class_names; /* nclasses names */
 	const struct rg_params **class_params; /* nclasses resolved parameter sets */
 	struct rg_table *domains; /* NULL when domain_table is empty */
 	struct rg_table *clients; /* NULL when client_table is empty */
-	void *priv;		  /* owned storage; do not touch */
+	void *priv; /* owned storage; do not touch */
 };
 
 /* Collected "file:line: message" diagnostics. */
@@ -142,10 +141,10 @@ int rg_parse_bool(const char *s, int *val, char *err, size_t errlen);
 /* A policyd_listen word: "unix:/abs/path", or "inet:host:port" where host is
  * a name, an IPv4 address, "[ipv6]", or "*"/empty for every address. */
 struct rg_listen {
-	int is_unix;   /* 1: path is set; 0: host and port are set */
+	int is_unix; /* 1: path is set; 0: host and port are set */
 	char path[108]; /* sun_path size */
 	char host[256]; /* without brackets; "" = any address */
-	char port[8];	/* decimal 1..65535 */
+	char port[8]; /* decimal 1..65535 */
 };
 int rg_listen_parse(const char *s, struct rg_listen *out, char *err, size_t errlen);
 
@@ -159,7 +158,7 @@ int rg_milter_conn_check(const char *s, char *err, size_t errlen);
 #define RG_DNSBL_MAXCODES 16
 struct rg_dnsbl {
 	char zone[254];
-	int ncodes;			       /* 0 = any answer */
+	int ncodes; /* 0 = any answer */
 	unsigned char codes[RG_DNSBL_MAXCODES][4]; /* IPv4 answers, network order */
 };
 int rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen);

@@ -28,7 +28,7 @@ enum {
 
 /* Byte offset of each parameter in struct rg_params, in rg_pinfo order. */
 extern const size_t rg_poffset[];
-#define RG_PIDX(pi) ((size_t)((pi) - rg_pinfo))
+#define RG_PIDX(pi) ((size_t)((pi)-rg_pinfo))
 #define RG_PVAL(p, pi) ((void *)((char *)(p) + rg_poffset[RG_PIDX(pi)]))
 #define RG_PCVAL(p, pi) ((const void *)((const char *)(p) + rg_poffset[RG_PIDX(pi)]))
 
@@ -61,11 +61,11 @@ struct rg_lreader {
 	FILE *fp;
 	const char *path;
 	int cont;
-	int lineno;	  /* last physical line read */
-	int pending;	  /* a physical line is held in next */
+	int lineno; /* last physical line read */
+	int pending; /* a physical line is held in next */
 	int pending_line; /* its number */
-	char *next;	  /* look-ahead line */
-	char *buf;	  /* the logical line handed out */
+	char *next; /* look-ahead line */
+	char *buf; /* the logical line handed out */
 	size_t bufcap;
 	int *nerr; /* incremented for each problem reported */
 	struct rg_diag *diag;

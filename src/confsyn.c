@@ -124,7 +124,8 @@ rg_listen_parse(const char *s, struct rg_listen *out, char *err, size_t errlen)
 		colon = strrchr(host, ':');
 		hlen = colon ? (size_t)(colon - host) : 0;
 		if (colon && memchr(host, ':', hlen)) {
-			snprintf(err, errlen, "IPv6 address without brackets in \"%s\" (write inet:[addr]:port)",
+			snprintf(err, errlen,
+				 "IPv6 address without brackets in \"%s\" (write inet:[addr]:port)",
 				 SHOW(shown, s));
 			return -1;
 		}
@@ -203,7 +204,8 @@ rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen)
 		char buf[16], shown2[32];
 
 		if (out->ncodes == RG_DNSBL_MAXCODES) {
-			snprintf(err, errlen, "more than %d codes in \"%s\"", RG_DNSBL_MAXCODES, SHOW(shown, s));
+			snprintf(err, errlen, "more than %d codes in \"%s\"", RG_DNSBL_MAXCODES,
+				 SHOW(shown, s));
 			return -1;
 		}
 		if (n == 0 || n >= sizeof(buf)) {

@@ -23,7 +23,7 @@
 #include "util.h"
 
 const struct rg_pinfo rg_pinfo[] = {
-#define RG_PARAM(name, type, def, min, max, scope, allowed)                                          \
+#define RG_PARAM(name, type, def, min, max, scope, allowed)                                                  \
 	{#name, RG_PT_##type, def, (double)(min), (double)(max), RG_PS_##scope, allowed},
 #include "params.def"
 #undef RG_PARAM
@@ -80,7 +80,7 @@ rg_parse_time(const char *s, long long *ms, char *err, size_t errlen)
 	static const struct {
 		const char *unit;
 		long long mult;
-	} units[] = {{"", 1000},	{"ms", 1},	 {"s", 1000},	     {"m", 60000},
+	} units[] = {{"", 1000},     {"ms", 1},       {"s", 1000},       {"m", 60000},
 		     {"h", 3600000}, {"d", 86400000}, {"w", 604800000LL}};
 	const char *u;
 	long long v;
@@ -214,20 +214,29 @@ print_size(long long b, FILE *fp)
 		fprintf(fp, "%lld", b);
 }
 
-/* Shortest text that reads back as d; "4" is written "4.0" as admins do. */
+/*
+ * Shortest text that reads back as d, in plain decimal where that is exact
+ * ("4.0", "7.25", "-1000.0" as an admin writes them), else in %g form.
+ */
 static void
 print_float(double d, FILE *fp)
 {
 	char buf[64];
 	int prec;
 
+	if (fabs(d) < 1e15)
+		for (prec = 1; prec <= 6; prec++) {
+			snprintf(buf, sizeof(buf), "%.*f", prec, d);
+			if (strtod(buf, NULL) == d) {
+				fputs(buf, fp);
+				return;
+			}
+		}
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(buf, sizeof(buf), "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
 	}
-	if (strpbrk(buf, ".e") == NULL)
-		strcat(buf, ".0");
 	fputs(buf, fp);
 }
 
@@ -403,7 +412,8 @@ check_special(const struct rg_pinfo *pi, const char *label, const void *v, char 
 			bad = rg_dnsbl_parse(w, &d, e, sizeof(e));
 		} else if (strcmp(pi->name, "classes") == 0) {
 			if (strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(w)) {
-				snprintf(e, sizeof(e), "bad class name \"%s\" (only a-z and 0-9)", SHOW(shown, w));
+				snprintf(e, sizeof(e), "bad class name \"%s\" (only a-z and 0-9)",
+					 SHOW(shown, w));
 				bad = -1;
 			}
 			for (j = 0; j < i && !bad; j++)
@@ -468,8 +478,8 @@ rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label
 	case RG_PT_STR:
 		if (pi->allowed) {
 			if ((v.s = check_enum(pi, text, a)) == NULL) {
-				snprintf(err, errlen, "bad value \"%s\" for %s (allowed: %s)", SHOW(shown, text),
-					 label, pi->allowed);
+				snprintf(err, errlen, "bad value \"%s\" for %s (allowed: %s)",
+					 SHOW(shown, text), label, pi->allowed);
 				return -1;
 			}
 		} else {
