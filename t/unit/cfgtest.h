@@ -19,7 +19,7 @@
 static char t_dir[PATH_MAX];
 static char t_olddir[PATH_MAX];
 
-static int
+static __attribute__((unused)) int
 t_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -28,7 +28,7 @@ t_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	return remove(path);
 }
 
-static void
+static __attribute__((unused)) void
 t_setup(void)
 {
 	ck_assert_ptr_nonnull(getcwd(t_olddir, sizeof(t_olddir)));
@@ -37,7 +37,7 @@ t_setup(void)
 	ck_assert_int_eq(chdir(t_dir), 0);
 }
 
-static void
+static __attribute__((unused)) void
 t_teardown(void)
 {
 	ck_assert_int_eq(chdir(t_olddir), 0);
@@ -45,7 +45,7 @@ t_teardown(void)
 }
 
 /* Write text to name (relative to the test directory). */
-static void
+static __attribute__((unused)) void
 t_write(const char *name, const char *text)
 {
 	FILE *fp = fopen(name, "w");
@@ -56,7 +56,7 @@ t_write(const char *name, const char *text)
 }
 
 /* Load text as relayguard.conf; diag must be zeroed by the caller. */
-static struct rg_config *
+static __attribute__((unused)) struct rg_config *
 t_load(const char *text, struct rg_diag *d)
 {
 	t_write("relayguard.conf", text);
@@ -64,7 +64,7 @@ t_load(const char *text, struct rg_diag *d)
 }
 
 /* Print every message (helps when an assertion fails). */
-static void
+static __attribute__((unused)) void
 t_dump(const struct rg_diag *d)
 {
 	for (int i = 0; i < d->count; i++)
@@ -72,7 +72,7 @@ t_dump(const struct rg_diag *d)
 }
 
 /* Is msg exactly one of the messages? */
-static int
+static __attribute__((unused)) int
 t_has(const struct rg_diag *d, const char *msg)
 {
 	for (int i = 0; i < d->count; i++)
@@ -84,7 +84,7 @@ t_has(const struct rg_diag *d, const char *msg)
 }
 
 /* Where the source tree is: RG_SRCDIR (set by make unit) or the start directory. */
-static const char *
+static __attribute__((unused)) const char *
 t_srcdir(void)
 {
 	const char *s = getenv("RG_SRCDIR");
