@@ -18,7 +18,7 @@ struct rg_addr {
 
 struct rg_prefix {
 	struct rg_addr addr; /* masked to len */
-	int len;	     /* 0..128 in the mapped space (IPv4 /24 -> 120) */
+	int len; /* 0..128 in the mapped space (IPv4 /24 -> 120) */
 };
 
 /* Parse "192.0.2.1", "2001:db8::1", "[2001:db8::1]", "::ffff:1.2.3.4"

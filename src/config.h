@@ -75,8 +75,11 @@ void rg_diag_add(struct rg_diag *d, const char *file, int line, const char *fmt,
 void rg_diag_free(struct rg_diag *d);
 
 /*
- * Load path and the tables it names. Returns a snapshot with one reference,
- * or NULL with every problem found appended to diag (not only the first).
+ * Load path and the tables it names (a relative domain_table/client_table is
+ * taken from path's directory). Returns a snapshot with one reference, or
+ * NULL with every problem found appended to diag (not only the first; the
+ * file's own messages in line order; at most about 100 are kept). diag may
+ * be NULL. An empty myhostname is resolved with gethostname().
  */
 struct rg_config *rg_config_load(const char *path, struct rg_diag *diag);
 struct rg_config *rg_config_ref(struct rg_config *cfg);
@@ -102,6 +105,8 @@ int rg_config_trusted(const struct rg_config *cfg, const char *addr);
  * Printing, in "name = value" form as postconf does.
  * rg_config_print: nondefault != 0 prints only what the file set (postconf -n),
  * otherwise every global parameter and every class setting that differs.
+ * Values are printed resolved and in their natural unit ("3m", "95d", "50M",
+ * "0660", "4.0"); the output re-parses to the same values.
  * rg_params_print: every CLASS-scope parameter of p (for -q).
  */
 void rg_config_print(const struct rg_config *cfg, FILE *fp, int nondefault);

@@ -42,6 +42,12 @@ extern const size_t rg_poffset[];
 int rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
 		   struct rg_arena *a, char *err, size_t errlen);
 
+/* Syntax checks of particular parameters beyond their type (rate limits,
+ * CIDRs, listen addresses, DNSBLs, class names); v points at the parsed
+ * value. Returns 0, or -1 with the complete message in err. */
+int rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *v, char *err,
+			  size_t errlen);
+
 /* Print the value of pi in p the way an admin would write it ("3m", "50M"). */
 void rg_conf_printval(const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp);
 

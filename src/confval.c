@@ -17,9 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cidr.h"
 #include "confint.h"
-#include "ratespec.h"
 #include "util.h"
 
 const struct rg_pinfo rg_pinfo[] = {
@@ -366,70 +364,6 @@ check_enum(const struct rg_pinfo *pi, const char *text, struct rg_arena *a)
 	return NULL;
 }
 
-/* Syntax checks of particular parameters beyond their type. */
-static int
-check_special(const struct rg_pinfo *pi, const char *label, const void *v, char *err, size_t errlen)
-{
-	const struct rg_list *l = v;
-	char e[256], shown[80];
-	int i, j;
-
-	if (strcmp(pi->name, "milter_listen") == 0) {
-		const char *s = *(const char *const *)v;
-
-		if (rg_milter_conn_check(s, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
-	if (pi->type != RG_PT_LIST)
-		return 0;
-	if (strstr(pi->name, "rate_limits")) {
-		struct rg_rate r[RG_RATE_MAX];
-
-		if (rg_ratespec_parse(l, r, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
-	for (i = 0; i < l->argc; i++) {
-		const char *w = l->argv[i];
-		int bad = 0;
-
-		if (strcmp(pi->name, "trusted_networks") == 0) {
-			struct rg_prefix p;
-
-			bad = rg_prefix_parse(w, &p, e, sizeof(e));
-		} else if (strcmp(pi->name, "policyd_listen") == 0) {
-			struct rg_listen ls;
-
-			bad = rg_listen_parse(w, &ls, e, sizeof(e));
-		} else if (strcmp(pi->name, "dynamic_ip_dnsbl") == 0) {
-			struct rg_dnsbl d;
-
-			bad = rg_dnsbl_parse(w, &d, e, sizeof(e));
-		} else if (strcmp(pi->name, "classes") == 0) {
-			if (strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(w)) {
-				snprintf(e, sizeof(e), "bad class name \"%s\" (only a-z and 0-9)",
-					 SHOW(shown, w));
-				bad = -1;
-			}
-			for (j = 0; j < i && !bad; j++)
-				if (strcmp(l->argv[j], w) == 0) {
-					snprintf(e, sizeof(e), "class \"%s\" named twice", SHOW(shown, w));
-					bad = -1;
-				}
-		}
-		if (bad) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int
 rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
 	       struct rg_arena *a, char *err, size_t errlen)
@@ -485,13 +419,13 @@ rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label
 		} else {
 			v.s = rg_arena_strdup(a, text);
 		}
-		if (check_special(pi, label, &v.s, err, errlen) < 0)
+		if (rg_conf_check_special(pi, label, &v.s, err, errlen) < 0)
 			return -1;
 		*(const char **)RG_PVAL(p, pi) = v.s;
 		return 0;
 	case RG_PT_LIST:
 		rg_conf_split(text, &v.l, a);
-		if (check_special(pi, label, &v.l, err, errlen) < 0)
+		if (rg_conf_check_special(pi, label, &v.l, err, errlen) < 0)
 			return -1;
 		*(struct rg_list *)RG_PVAL(p, pi) = v.l;
 		return 0;

@@ -3,9 +3,13 @@
  *
  * Kinds and what a line may be:
  *   RG_PAT_CLIENT   "/regex/" against the client hostname; an IPv4/IPv6
- *                   address or CIDR prefix against the client address; any
- *                   other word is a hostname that matches itself and every
- *                   name below it ("example.com" matches mx1.example.com).
+ *                   address or CIDR prefix against the client address (a
+ *                   partial IPv4 address "192.0.2" is the /24, as in
+ *                   postgrey's lists); any other word is a hostname that
+ *                   matches itself and every name below it ("example.com"
+ *                   matches mx1.example.com), ".example.com" only the names
+ *                   below it. The client name "unknown" never matches a
+ *                   name pattern.
  *   RG_PAT_ADDRESS  "/regex/" against the whole address; "user@domain"
  *                   exact; "user@" that local part in any domain; "domain"
  *                   or "@domain" every address in the domain; ".domain"
@@ -31,7 +35,8 @@ struct rg_patlist *rg_patlist_new(enum rg_pat_kind kind);
 /* Add the patterns of one file; errors go to diag with file:line. Returns 0 or -1. */
 int rg_patlist_load(struct rg_patlist *l, const char *path, struct rg_diag *diag);
 /* Add one pattern (file/line only label diagnostics). Returns 0 or -1. */
-int rg_patlist_add(struct rg_patlist *l, const char *pattern, const char *file, int line, struct rg_diag *diag);
+int rg_patlist_add(struct rg_patlist *l, const char *pattern, const char *file, int line,
+		   struct rg_diag *diag);
 
 /*
  * Match. For RG_PAT_CLIENT pass name (may be NULL or "unknown") and addr

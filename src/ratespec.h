@@ -11,7 +11,7 @@
 #define RG_RATE_MAX 8 /* limits per list */
 
 struct rg_rate {
-	long long count;     /* >= 1 */
+	long long count; /* >= 1 */
 	long long window_ms; /* >= 1000 */
 };
 
