@@ -410,12 +410,20 @@ rg_config_trusted(const struct rg_config *cfg, const char *addr)
 	return rg_cidrlist_match(sn->trusted, &a);
 }
 
+/* "name = value", or "name =" for an empty value (as postconf prints it). */
 static void
 print_one(const char *prefix, const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp)
 {
-	fprintf(fp, "%s%s%s = ", prefix ? prefix : "", prefix ? "_" : "", pi->name);
-	rg_conf_printval(pi, p, fp);
-	fputc('\n', fp);
+	char *val = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&val, &len);
+
+	if (mem == NULL)
+		msg_fatal("open_memstream: out of memory");
+	rg_conf_printval(pi, p, mem);
+	fclose(mem);
+	fprintf(fp, "%s%s%s =%s%s\n", prefix ? prefix : "", prefix ? "_" : "", pi->name, len ? " " : "", val);
+	free(val);
 }
 
 void

@@ -577,7 +577,9 @@ START_TEST(test_print_roundtrip)
 		     "dynamic_ip_dnsbl = zen.example.org=127.0.0.10|127.0.0.11 dnsbl.example.net\n"
 		     "greylist_defer_text = Greylisted, please retry\n"
 		     "syslog_facility = local0\n"
-		     "policyd_listen = unix:/run/p.sock, inet:[::1]:10040\n",
+		     "policyd_listen = unix:/run/p.sock, inet:[::1]:10040\n"
+		     "standard_rate_limits =\n"
+		     "redis_password =\n",
 		     &d);
 	t_dump(&d);
 	ck_assert_ptr_nonnull(cfg);
@@ -593,8 +595,11 @@ START_TEST(test_print_roundtrip)
 	ck_assert_ptr_nonnull(strstr(text, "\nmilter_socket_mode = 0600\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nharvest_window = 90s\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\ncallout_negative_refresh = 7d\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nredis_password =\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\nstandard_rate_limits =\n"));
 	ck_assert_ptr_null(strstr(text, "message_size_limit = 50M")); /* not set: not in -n */
 	ck_assert_ptr_null(strstr(text, "myhostname"));
+	ck_assert_ptr_null(strstr(text, " \n")); /* "name =" for empty values, no trailing blank */
 	t_write("printed.conf", text);
 	free(text);
 	again = rg_config_load("printed.conf", &d);
