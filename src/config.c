@@ -10,6 +10,7 @@
  * their own arenas. The reference count is the only thing that changes
  * after rg_config_load returns.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ struct snap {
 struct setting {
 	char *name, *value;
 	int line;
-	int cls;		     /* class index for "<class>_name", else -1 */
+	int cls; /* class index for "<class>_name", else -1 */
 	const struct rg_pinfo *pi; /* NULL when the line was in error */
 };
 
@@ -95,13 +96,18 @@ read_settings(const char *path, struct setting **out, struct rg_arena *tmp, stru
 		char *eq = strchr(line, '='), *name;
 
 		if (eq == NULL) {
-			rg_conf_err(diag, nerr, path, lineno, "missing \"=\" in \"%s\" (expected name = value)",
+			rg_conf_err(diag, nerr, path, lineno,
+				    "missing \"=\" in \"%s\" (expected name = value)",
 				    rg_sanitize(shown, sizeof(shown), line, strlen(line)));
 			continue;
 		}
 		*eq = 0;
 		name = rg_trim(line);
-		if (*name == 0 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
+		if (*name == 0) {
+			rg_conf_err(diag, nerr, path, lineno, "missing parameter name before \"=\"");
+			continue;
+		}
+		if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(name)) {
 			rg_conf_err(diag, nerr, path, lineno, "bad parameter name \"%s\"",
 				    rg_sanitize(shown, sizeof(shown), name, strlen(name)));
 			continue;
@@ -145,7 +151,8 @@ check_settings(struct snap *sn, struct setting *s, int n, struct rg_diag *diag, 
 
 		if (pi) {
 			/* An exact name always wins over "<class>_rest". */
-			if (rg_conf_setval(pi, &cfg->global, s[i].name, s[i].value, sn->arena, err, sizeof(err)) < 0) {
+			if (rg_conf_setval(pi, &cfg->global, s[i].name, s[i].value, sn->arena, err,
+					   sizeof(err)) < 0) {
 				rg_conf_err(diag, nerr, cfg->path, s[i].line, "%s", err);
 				continue;
 			}
@@ -194,7 +201,8 @@ setup_classes(struct snap *sn, const struct setting *s, int n)
 
 	for (i = 0; i < n; i++)
 		if (strcmp(s[i].name, "classes") == 0)
-			(void)rg_conf_setval(pi, &scratch, s[i].name, s[i].value, sn->arena, err, sizeof(err));
+			(void)rg_conf_setval(pi, &scratch, s[i].name, s[i].value, sn->arena, err,
+					     sizeof(err));
 	cfg->nclasses = scratch.classes.argc;
 	cfg->class_names = (const char **)scratch.classes.argv;
 	cfg->class_params = rg_arena_alloc(sn->arena, (size_t)(cfg->nclasses + 1) * sizeof(void *));
@@ -215,11 +223,41 @@ build_classes(struct snap *sn, const struct setting *s, int n)
 		for (i = 0; i < n; i++) {
 			if (s[i].cls != c || s[i].pi == NULL)
 				continue;
-			if (rg_conf_setval(s[i].pi, p, s[i].name, s[i].value, sn->arena, err, sizeof(err)) < 0)
+			if (rg_conf_setval(s[i].pi, p, s[i].name, s[i].value, sn->arena, err, sizeof(err)) <
+			    0)
 				msg_panic("%s: value checked before fails now: %s", __func__, err);
 			sn->cset[c * NPARAMS + (int)RG_PIDX(s[i].pi)] = 1;
 		}
 		cfg->class_params[c] = p;
+	}
+}
+
+/* Line number of a "path:line: ..." message; INT_MAX for other messages. */
+static int
+msg_line(const char *msg, const char *path, size_t plen)
+{
+	return strncmp(msg, path, plen) == 0 && msg[plen] == ':' ? atoi(msg + plen + 1) : INT_MAX;
+}
+
+/*
+ * The reader and the value checks are separate passes (a "<class>_" prefix
+ * means nothing until "classes" is known, and it may come last), yet an
+ * admin reads errors top to bottom: sort the messages of path by line,
+ * stably (insertion sort: there are at most RG_DIAG_MAX).
+ */
+static void
+sort_diag(struct rg_diag *d, int from, const char *path)
+{
+	size_t plen = strlen(path);
+	int i, j;
+
+	for (i = from + 1; i < d->count; i++) {
+		char *m = d->msgs[i];
+		int line = msg_line(m, path, plen);
+
+		for (j = i; j > from && msg_line(d->msgs[j - 1], path, plen) > line; j--)
+			d->msgs[j] = d->msgs[j - 1];
+		d->msgs[j] = m;
 	}
 }
 
@@ -262,14 +300,15 @@ apply_defaults(struct snap *sn)
 }
 
 struct rg_config *
-rg_config_load(const char *path, struct rg_diag *diag)
+rg_config_load(const char *path, struct rg_diag *diag_arg)
 {
+	struct rg_diag own = {0}, *diag = diag_arg ? diag_arg : &own;
 	struct snap *sn = xcalloc(1, sizeof(*sn));
 	struct rg_config *cfg = &sn->pub;
 	struct rg_arena *tmp = rg_arena_new();
 	struct setting *s = NULL;
 	char err[512];
-	int i, n, nerr = 0;
+	int i, n, nerr = 0, before = diag->count;
 
 	atomic_init(&sn->refs, 1);
 	sn->arena = rg_arena_new();
@@ -281,6 +320,7 @@ rg_config_load(const char *path, struct rg_diag *diag)
 		goto fail;
 	setup_classes(sn, s, n);
 	check_settings(sn, s, n, diag, &nerr);
+	sort_diag(diag, before, cfg->path);
 	if (cfg->global.myhostname[0] == 0) {
 		char host[256] = "localhost";
 
@@ -294,23 +334,25 @@ rg_config_load(const char *path, struct rg_diag *diag)
 	for (i = 0; i < cfg->global.trusted_networks.argc; i++)
 		(void)rg_cidrlist_add(sn->trusted, cfg->global.trusted_networks.argv[i], err, sizeof(err));
 	if (cfg->global.domain_table[0]) {
-		cfg->domains = rg_table_load(RG_TABLE_DOMAIN, table_path(sn->arena, path, cfg->global.domain_table),
-					     cfg, diag);
+		cfg->domains = rg_table_load(
+		    RG_TABLE_DOMAIN, table_path(sn->arena, path, cfg->global.domain_table), cfg, diag);
 		nerr += cfg->domains == NULL;
 	}
 	if (cfg->global.client_table[0]) {
-		cfg->clients = rg_table_load(RG_TABLE_CLIENT, table_path(sn->arena, path, cfg->global.client_table),
-					     cfg, diag);
+		cfg->clients = rg_table_load(
+		    RG_TABLE_CLIENT, table_path(sn->arena, path, cfg->global.client_table), cfg, diag);
 		nerr += cfg->clients == NULL;
 	}
 	if (nerr)
 		goto fail;
 	free(s);
 	rg_arena_free(tmp);
+	rg_diag_free(&own);
 	return cfg;
 fail:
 	free(s);
 	rg_arena_free(tmp);
+	rg_diag_free(&own);
 	snap_free(sn);
 	return NULL;
 }
@@ -368,12 +410,20 @@ rg_config_trusted(const struct rg_config *cfg, const char *addr)
 	return rg_cidrlist_match(sn->trusted, &a);
 }
 
+/* "name = value", or "name =" for an empty value (as postconf prints it). */
 static void
 print_one(const char *prefix, const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp)
 {
-	fprintf(fp, "%s%s%s = ", prefix ? prefix : "", prefix ? "_" : "", pi->name);
-	rg_conf_printval(pi, p, fp);
-	fputc('\n', fp);
+	char *val = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&val, &len);
+
+	if (mem == NULL)
+		msg_fatal("open_memstream: out of memory");
+	rg_conf_printval(pi, p, mem);
+	fclose(mem);
+	fprintf(fp, "%s%s%s =%s%s\n", prefix ? prefix : "", prefix ? "_" : "", pi->name, len ? " " : "", val);
+	free(val);
 }
 
 void

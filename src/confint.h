@@ -28,7 +28,7 @@ enum {
 
 /* Byte offset of each parameter in struct rg_params, in rg_pinfo order. */
 extern const size_t rg_poffset[];
-#define RG_PIDX(pi) ((size_t)((pi) - rg_pinfo))
+#define RG_PIDX(pi) ((size_t)((pi)-rg_pinfo))
 #define RG_PVAL(p, pi) ((void *)((char *)(p) + rg_poffset[RG_PIDX(pi)]))
 #define RG_PCVAL(p, pi) ((const void *)((const char *)(p) + rg_poffset[RG_PIDX(pi)]))
 
@@ -41,6 +41,12 @@ extern const size_t rg_poffset[];
  */
 int rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
 		   struct rg_arena *a, char *err, size_t errlen);
+
+/* Syntax checks of particular parameters beyond their type (rate limits,
+ * CIDRs, listen addresses, DNSBLs, class names); v points at the parsed
+ * value. Returns 0, or -1 with the complete message in err. */
+int rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *v, char *err,
+			  size_t errlen);
 
 /* Print the value of pi in p the way an admin would write it ("3m", "50M"). */
 void rg_conf_printval(const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp);
@@ -61,11 +67,11 @@ struct rg_lreader {
 	FILE *fp;
 	const char *path;
 	int cont;
-	int lineno;	  /* last physical line read */
-	int pending;	  /* a physical line is held in next */
+	int lineno; /* last physical line read */
+	int pending; /* a physical line is held in next */
 	int pending_line; /* its number */
-	char *next;	  /* look-ahead line */
-	char *buf;	  /* the logical line handed out */
+	char *next; /* look-ahead line */
+	char *buf; /* the logical line handed out */
 	size_t bufcap;
 	int *nerr; /* incremented for each problem reported */
 	struct rg_diag *diag;

@@ -138,8 +138,9 @@ rg_lreader_next(struct rg_lreader *r, int *lineno)
 			char *s = rg_trim(r->next);
 
 			if (!have) {
-				rg_conf_err(r->diag, r->nerr, r->path, cur,
-					    "continuation line (starts with white space) without a preceding line");
+				rg_conf_err(
+				    r->diag, r->nerr, r->path, cur,
+				    "continuation line (starts with white space) without a preceding line");
 				continue;
 			}
 			if (len + 1 + strlen(s) > RG_LINE_MAX) {

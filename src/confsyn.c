@@ -1,6 +1,8 @@
 /*
- * confsyn - syntax of the list words that are more than words: listen
- * addresses for policyd and the milter, and DNSBL zones with answer codes.
+ * confsyn - syntax of the values that are more than words: listen
+ * addresses for policyd and the milter, DNSBL zones with answer codes, and
+ * the per-parameter checks applied at load time (rate limits, CIDRs,
+ * class names).
  * Pure functions, thread-safe. Trust boundary: admin text, bounded and
  * sanitised before it is echoed in a message.
  */
@@ -10,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "cidr.h"
+#include "confint.h"
+#include "ratespec.h"
 #include "util.h"
 
 #define SHOW(buf, s) rg_sanitize(buf, sizeof(buf), s, strlen(s))
@@ -124,7 +128,8 @@ rg_listen_parse(const char *s, struct rg_listen *out, char *err, size_t errlen)
 		colon = strrchr(host, ':');
 		hlen = colon ? (size_t)(colon - host) : 0;
 		if (colon && memchr(host, ':', hlen)) {
-			snprintf(err, errlen, "IPv6 address without brackets in \"%s\" (write inet:[addr]:port)",
+			snprintf(err, errlen,
+				 "IPv6 address without brackets in \"%s\" (write inet:[addr]:port)",
 				 SHOW(shown, s));
 			return -1;
 		}
@@ -203,7 +208,8 @@ rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen)
 		char buf[16], shown2[32];
 
 		if (out->ncodes == RG_DNSBL_MAXCODES) {
-			snprintf(err, errlen, "more than %d codes in \"%s\"", RG_DNSBL_MAXCODES, SHOW(shown, s));
+			snprintf(err, errlen, "more than %d codes in \"%s\"", RG_DNSBL_MAXCODES,
+				 SHOW(shown, s));
 			return -1;
 		}
 		if (n == 0 || n >= sizeof(buf)) {
@@ -222,6 +228,70 @@ rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen)
 		c += n;
 		if (*c == 0)
 			break;
+	}
+	return 0;
+}
+
+/* Syntax checks of particular parameters beyond their type. */
+int
+rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *v, char *err, size_t errlen)
+{
+	const struct rg_list *l = v;
+	char e[256], shown[80];
+	int i, j;
+
+	if (strcmp(pi->name, "milter_listen") == 0) {
+		const char *s = *(const char *const *)v;
+
+		if (rg_milter_conn_check(s, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "bad %s: %s", label, e);
+			return -1;
+		}
+		return 0;
+	}
+	if (pi->type != RG_PT_LIST)
+		return 0;
+	if (strstr(pi->name, "rate_limits")) {
+		struct rg_rate r[RG_RATE_MAX];
+
+		if (rg_ratespec_parse(l, r, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "bad %s: %s", label, e);
+			return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < l->argc; i++) {
+		const char *w = l->argv[i];
+		int bad = 0;
+
+		if (strcmp(pi->name, "trusted_networks") == 0) {
+			struct rg_prefix p;
+
+			bad = rg_prefix_parse(w, &p, e, sizeof(e));
+		} else if (strcmp(pi->name, "policyd_listen") == 0) {
+			struct rg_listen ls;
+
+			bad = rg_listen_parse(w, &ls, e, sizeof(e));
+		} else if (strcmp(pi->name, "dynamic_ip_dnsbl") == 0) {
+			struct rg_dnsbl d;
+
+			bad = rg_dnsbl_parse(w, &d, e, sizeof(e));
+		} else if (strcmp(pi->name, "classes") == 0) {
+			if (strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(w)) {
+				snprintf(e, sizeof(e), "bad class name \"%s\" (only a-z and 0-9)",
+					 SHOW(shown, w));
+				bad = -1;
+			}
+			for (j = 0; j < i && !bad; j++)
+				if (strcmp(l->argv[j], w) == 0) {
+					snprintf(e, sizeof(e), "class \"%s\" named twice", SHOW(shown, w));
+					bad = -1;
+				}
+		}
+		if (bad) {
+			snprintf(err, errlen, "bad %s: %s", label, e);
+			return -1;
+		}
 	}
 	return 0;
 }

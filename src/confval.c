@@ -17,13 +17,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cidr.h"
 #include "confint.h"
-#include "ratespec.h"
 #include "util.h"
 
 const struct rg_pinfo rg_pinfo[] = {
-#define RG_PARAM(name, type, def, min, max, scope, allowed)                                          \
+#define RG_PARAM(name, type, def, min, max, scope, allowed)                                                  \
 	{#name, RG_PT_##type, def, (double)(min), (double)(max), RG_PS_##scope, allowed},
 #include "params.def"
 #undef RG_PARAM
@@ -80,7 +78,7 @@ rg_parse_time(const char *s, long long *ms, char *err, size_t errlen)
 	static const struct {
 		const char *unit;
 		long long mult;
-	} units[] = {{"", 1000},	{"ms", 1},	 {"s", 1000},	     {"m", 60000},
+	} units[] = {{"", 1000},     {"ms", 1},       {"s", 1000},       {"m", 60000},
 		     {"h", 3600000}, {"d", 86400000}, {"w", 604800000LL}};
 	const char *u;
 	long long v;
@@ -214,20 +212,29 @@ print_size(long long b, FILE *fp)
 		fprintf(fp, "%lld", b);
 }
 
-/* Shortest text that reads back as d; "4" is written "4.0" as admins do. */
+/*
+ * Shortest text that reads back as d, in plain decimal where that is exact
+ * ("4.0", "7.25", "-1000.0" as an admin writes them), else in %g form.
+ */
 static void
 print_float(double d, FILE *fp)
 {
 	char buf[64];
 	int prec;
 
+	if (fabs(d) < 1e15)
+		for (prec = 1; prec <= 6; prec++) {
+			snprintf(buf, sizeof(buf), "%.*f", prec, d);
+			if (strtod(buf, NULL) == d) {
+				fputs(buf, fp);
+				return;
+			}
+		}
 	for (prec = 1; prec <= 17; prec++) {
 		snprintf(buf, sizeof(buf), "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
 	}
-	if (strpbrk(buf, ".e") == NULL)
-		strcat(buf, ".0");
 	fputs(buf, fp);
 }
 
@@ -357,69 +364,6 @@ check_enum(const struct rg_pinfo *pi, const char *text, struct rg_arena *a)
 	return NULL;
 }
 
-/* Syntax checks of particular parameters beyond their type. */
-static int
-check_special(const struct rg_pinfo *pi, const char *label, const void *v, char *err, size_t errlen)
-{
-	const struct rg_list *l = v;
-	char e[256], shown[80];
-	int i, j;
-
-	if (strcmp(pi->name, "milter_listen") == 0) {
-		const char *s = *(const char *const *)v;
-
-		if (rg_milter_conn_check(s, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
-	if (pi->type != RG_PT_LIST)
-		return 0;
-	if (strstr(pi->name, "rate_limits")) {
-		struct rg_rate r[RG_RATE_MAX];
-
-		if (rg_ratespec_parse(l, r, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
-	for (i = 0; i < l->argc; i++) {
-		const char *w = l->argv[i];
-		int bad = 0;
-
-		if (strcmp(pi->name, "trusted_networks") == 0) {
-			struct rg_prefix p;
-
-			bad = rg_prefix_parse(w, &p, e, sizeof(e));
-		} else if (strcmp(pi->name, "policyd_listen") == 0) {
-			struct rg_listen ls;
-
-			bad = rg_listen_parse(w, &ls, e, sizeof(e));
-		} else if (strcmp(pi->name, "dynamic_ip_dnsbl") == 0) {
-			struct rg_dnsbl d;
-
-			bad = rg_dnsbl_parse(w, &d, e, sizeof(e));
-		} else if (strcmp(pi->name, "classes") == 0) {
-			if (strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(w)) {
-				snprintf(e, sizeof(e), "bad class name \"%s\" (only a-z and 0-9)", SHOW(shown, w));
-				bad = -1;
-			}
-			for (j = 0; j < i && !bad; j++)
-				if (strcmp(l->argv[j], w) == 0) {
-					snprintf(e, sizeof(e), "class \"%s\" named twice", SHOW(shown, w));
-					bad = -1;
-				}
-		}
-		if (bad) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 int
 rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
 	       struct rg_arena *a, char *err, size_t errlen)
@@ -468,20 +412,20 @@ rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label
 	case RG_PT_STR:
 		if (pi->allowed) {
 			if ((v.s = check_enum(pi, text, a)) == NULL) {
-				snprintf(err, errlen, "bad value \"%s\" for %s (allowed: %s)", SHOW(shown, text),
-					 label, pi->allowed);
+				snprintf(err, errlen, "bad value \"%s\" for %s (allowed: %s)",
+					 SHOW(shown, text), label, pi->allowed);
 				return -1;
 			}
 		} else {
 			v.s = rg_arena_strdup(a, text);
 		}
-		if (check_special(pi, label, &v.s, err, errlen) < 0)
+		if (rg_conf_check_special(pi, label, &v.s, err, errlen) < 0)
 			return -1;
 		*(const char **)RG_PVAL(p, pi) = v.s;
 		return 0;
 	case RG_PT_LIST:
 		rg_conf_split(text, &v.l, a);
-		if (check_special(pi, label, &v.l, err, errlen) < 0)
+		if (rg_conf_check_special(pi, label, &v.l, err, errlen) < 0)
 			return -1;
 		*(struct rg_list *)RG_PVAL(p, pi) = v.l;
 		return 0;

@@ -22,19 +22,19 @@
 
 enum pat_type {
 	P_REGEX,
-	P_PREFIX,    /* client address in a CIDR prefix */
-	P_HOST,	     /* client name is lit or below it */
-	P_SUBHOST,   /* client name is below lit (".example.com") */
-	P_ADDRESS,   /* whole address equals lit */
-	P_LOCAL,     /* local part equals lit ("user@") */
-	P_DOMAIN,    /* domain equals lit ("domain", "@domain") */
+	P_PREFIX, /* client address in a CIDR prefix */
+	P_HOST, /* client name is lit or below it */
+	P_SUBHOST, /* client name is below lit (".example.com") */
+	P_ADDRESS, /* whole address equals lit */
+	P_LOCAL, /* local part equals lit ("user@") */
+	P_DOMAIN, /* domain equals lit ("domain", "@domain") */
 	P_SUBDOMAIN, /* domain is below lit (".domain") */
 };
 
 struct pat {
 	enum pat_type type;
 	char *text; /* as written, for "which" */
-	char *lit;  /* lower-cased literal */
+	char *lit; /* lower-cased literal */
 	regex_t re;
 	struct rg_prefix pfx;
 };
@@ -67,7 +67,8 @@ name_literal(const char *s)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (!(isalnum(c) || c == '-' || c == '_' || c == '.') || (c == '.' && i > 0 && s[i - 1] == '.'))
+		if (!(isalnum(c) || c == '-' || c == '_' || c == '.') ||
+		    (c == '.' && i > 0 && s[i - 1] == '.'))
 			return NULL;
 	}
 	return rg_lowercase(xstrndup(s, n));
@@ -87,7 +88,11 @@ partial_ipv4(const char *s, struct rg_prefix *p)
 		dots += s[i] == '.';
 	if (dots > 2)
 		return -1;
-	snprintf(buf, sizeof(buf), "%s%s/%d", s, dots == 0 ? ".0.0.0" : dots == 1 ? ".0.0" : ".0", 8 * (dots + 1));
+	snprintf(buf, sizeof(buf), "%s%s/%d", s,
+		 dots == 0   ? ".0.0.0"
+		 : dots == 1 ? ".0.0"
+			     : ".0",
+		 8 * (dots + 1));
 	return rg_prefix_parse(buf, p, err, sizeof(err));
 }
 

@@ -19,7 +19,7 @@ parse_one(const char *w, struct rg_rate *r, char *err, size_t errlen)
 	char *end;
 
 	rg_sanitize(shown, sizeof(shown), w, strlen(w));
-	if (slash == NULL || !isdigit((unsigned char)*w)) {
+	if (slash == NULL || !isdigit((unsigned char)*w) || slash[1] == 0) {
 		snprintf(err, errlen, "bad rate limit \"%s\" (use count/window, e.g. 500/1h)", shown);
 		return -1;
 	}

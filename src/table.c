@@ -32,10 +32,10 @@ struct rg_table {
 	enum rg_table_kind kind;
 	struct rg_arena *arena;
 	int n, cap;
-	struct rg_entry *e;	/* file order */
-	char **dkey;		/* DOMAIN: normalised key of each entry */
-	struct rg_prefix *pfx;	/* CLIENT: prefix of each entry */
-	struct htab dom;	/* DOMAIN: one table */
+	struct rg_entry *e; /* file order */
+	char **dkey; /* DOMAIN: normalised key of each entry */
+	struct rg_prefix *pfx; /* CLIENT: prefix of each entry */
+	struct htab dom; /* DOMAIN: one table */
 	struct htab bylen[2][129]; /* CLIENT: [v4][mapped prefix length] */
 	int lens[2][129], nlens[2]; /* CLIENT: lengths in use, longest first */
 };
@@ -266,7 +266,8 @@ parse_line(struct rg_table *t, const struct rg_config *cfg, char *line, const ch
 	if ((c = class_index(cfg, w[1])) < 0) {
 		char cls[80];
 
-		rg_conf_err(diag, nerr, file, lineno, "unknown class \"%s\" for \"%s\"", SHOW(cls, w[1]), shown);
+		rg_conf_err(diag, nerr, file, lineno, "unknown class \"%s\" for \"%s\"", SHOW(cls, w[1]),
+			    shown);
 		return -1;
 	}
 	grow(t);
@@ -343,8 +344,8 @@ rg_table_domain(const struct rg_table *t, const char *domain)
 	const char *dot;
 	int idx;
 
-	if (t == NULL || t->kind != RG_TABLE_DOMAIN || domain == NULL || domain_key(domain, key, sizeof(key)) < 0 ||
-	    key[0] == '.')
+	if (t == NULL || t->kind != RG_TABLE_DOMAIN || domain == NULL ||
+	    domain_key(domain, key, sizeof(key)) < 0 || key[0] == '.')
 		return NULL;
 	/* Exact first, then ".parent" entries from the nearest parent up. */
 	for (dot = key; dot; dot = strchr(dot + 1, '.'))
