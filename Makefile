@@ -122,7 +122,7 @@ format-check:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/relayguard
-	install -m 755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(PROGS) scripts/relayguard-postmap $(DESTDIR)$(SBINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/ 2>/dev/null || true
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null || true
 	for f in conf/*; do t=$(DESTDIR)$(SYSCONFDIR)/relayguard/$$(basename $$f); \
