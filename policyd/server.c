@@ -396,6 +396,18 @@ psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen
 	return 0;
 }
 
+int
+psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	for (struct plisten *l = s->listeners; l; l = l->next) {
+		if (l->path && chown(l->path, uid, gid) < 0) {
+			snprintf(err, errlen, "chown %s: %s", l->path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 const char *
 psrv_peer(const struct pconn *c)
 {

@@ -41,7 +41,7 @@ req() { # recipient [client]
 talk_unix() { timeout 5 nc -U -q 1 "$sock"; }
 talk_inet() { timeout 5 nc -q 1 127.0.0.1 "$port"; }
 
-is "$(stat -c %a "$sock")" 660 "the unix socket has the configured mode"
+is "$(stat -c "%a %U" "$sock")" "660 nobody" "the unix socket has the configured mode and belongs to run_user"
 is "$(req bob@elsewhere.test | talk_unix)" "action=DUNNO" "unix socket: a request for a foreign domain gets DUNNO"
 like "$(req bob@example.com | talk_inet)" '^action=DEFER_IF_PERMIT 4\.7\.1 Greylisted' "TCP socket: a customer's recipient is greylisted"
 out=$({ req x@elsewhere.test; req y@elsewhere.test; req z@example.com; } | talk_inet)
