@@ -119,12 +119,16 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $(CFILES) && echo "format-check: ok"
 
+# Configuration files are installed only where none exists yet: an admin's
+# edited relayguard.conf or tables are never overwritten.
+UNITDIR	?= $(PREFIX)/lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONFDIR)/relayguard
-	install -m 755 $(PROGS) scripts/relayguard-postmap $(DESTDIR)$(SBINDIR)/
-	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/ 2>/dev/null || true
-	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null || true
+		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR)
+	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/dnsbl-monitor $(DESTDIR)$(SBINDIR)/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 scripts/systemd/* $(DESTDIR)$(UNITDIR)/
 	for f in conf/*; do t=$(DESTDIR)$(SYSCONFDIR)/relayguard/$$(basename $$f); \
 		[ -e $$t ] || install -m 644 $$f $$t; done
 
