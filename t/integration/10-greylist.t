@@ -93,8 +93,27 @@ check "the outage is logged" grep -q 'redis: server 127.0.0.1:'"$rport"' unavail
 is "$(grep -c 'unavailable' "$(rg_log policyd)")" 1 "... once, not per request"
 
 start_redis redis2 "$rport" || BAIL_OUT "redis does not restart"
-check "policyd reconnects by itself" wait_until 10 grep -q 'is back after' "$(rg_log policyd)"
-send 198.51.100.11 frank@sender.test
-is "$SWAKS_CODE" 450 "with Redis back, greylisting works again"
+back() { # wait until greylisting answers again (a new triplet each try)
+	local i
+	for i in $(seq 1 40); do
+		send 198.51.100.11 "frank$1.$i@sender.test"
+		[ "$SWAKS_CODE" = 450 ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+check "policyd reconnects by itself: greylisting works again" back a
+check "... and logs the end of the outage" grep -q 'is back after' "$(rg_log policyd)"
+
+# --- Redis hangs (SIGSTOP): every answer still within redis_timeout -----------
+kill -STOP "$(rg_pid redis2)"
+t0=$(date +%s.%N)
+send 198.51.100.13 gina@sender.test
+t1=$(date +%s.%N)
+is "$SWAKS_CODE" 250 "Redis hung: mail is accepted"
+cmp_ok "$(awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.3f\", b - a }")" '<' 5 "... within the timeout"
+kill -CONT "$(rg_pid redis2)"
+check "Redis resumes: greylisting works again" back b
+check "policyd is still the same process" kill -0 "$(rg_pid policyd)"
 
 done_testing
