@@ -27,7 +27,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->global.greylist_whitelist_lifetime, 95 * DAY_MS);
 	ck_assert_int_eq(cfg->global.message_size_limit, 50 * MB);
 	ck_assert_int_eq(cfg->global.policyd_max_line_length, 4096);
-	ck_assert_int_eq(cfg->global.policyd_socket_mode, 0666);
+	ck_assert_int_eq(cfg->global.policyd_socket_mode, 0660);
 	ck_assert_int_eq(cfg->global.milter_socket_mode, 0660);
 	ck_assert_int_eq(cfg->global.dynamic_ip_blocking, 1);
 	ck_assert_int_eq(cfg->global.greylisting, 0);
@@ -611,7 +611,7 @@ START_TEST(test_print_roundtrip)
 	/* The full form also re-parses to the same values. */
 	text = print_to_string(cfg, 0);
 	ck_assert_ptr_nonnull(strstr(text, "\nmessage_size_limit = 50M\n"));
-	ck_assert_ptr_nonnull(strstr(text, "\npolicyd_socket_mode = 0666\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\npolicyd_socket_mode = 0660\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\nspam_tag_score = 4.0\n"));
 	ck_assert_ptr_nonnull(strstr(text, "\ntrial_spam_max_size = 2000\n"));
 	ck_assert_ptr_null(strstr(text, "trial_greylist_delay")); /* same as the global */
