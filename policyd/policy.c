@@ -45,6 +45,7 @@ struct pdec {
 	const struct rg_params *p;
 	const char *class_name;
 	int outbound;
+	int inbound_rcpt; /* RCPT for a customer's domain */
 	int exempt; /* trusted, authenticated or whitelisted: no dynip/greylist */
 	char why_exempt[200];
 	char client[300], sender[300], rcpt[300];
@@ -178,6 +179,9 @@ static void
 pdec_done(struct pdec *d, const char *check, const char *action, const char *detail)
 {
 	int dry = d->p && d->p->dry_run && strcmp(action, "DUNNO") != 0 && strcmp(action, "OK") != 0;
+
+	if (d->inbound_rcpt && (dry || strcmp(action, "DUNNO") == 0 || strncmp(action, "PREPEND ", 8) == 0))
+		ratepolicy_remember(d->pol->limits, d->req);
 
 	msg_info("%s: client=%s sender=<%s> recipient=<%s> class=%s action=%s%s%s%s", check, d->client,
 		 d->sender, d->rcpt, d->class_name ? d->class_name : "-", action, detail ? " " : "",
@@ -520,6 +524,7 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 	}
 	d->p = e->p;
 	d->class_name = e->class_name;
+	d->inbound_rcpt = 1;
 	if (pdec_too_big(d, e->p->message_size_limit, "domain"))
 		return;
 	pdec_exemptions(d);

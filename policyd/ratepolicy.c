@@ -17,7 +17,7 @@
 #define LIM_MAX_SUBJECTS 4
 #define LIM_MAX_DOMAINS 8
 #define LIM_BUCKETS 4096
-#define LIM_MAX_INSTANCES 200000
+#define LIM_MAX_INSTANCES 100000
 #define LIM_INSTANCE_TTL_MS (3600 * 1000LL)
 
 /* Inbound domains of one message, from RCPT to END-OF-MESSAGE. */
@@ -257,22 +257,27 @@ ratepolicy_check(struct ratepolicy *l, const struct preq *q, const struct rg_par
 		lim_outbound(j, q, p, 1);
 	} else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL) {
 		lim_add(j, &p->inbound_rate_limits, "domain", "recipient domain", dom, 1, unit);
-		/* Remembered even without limits: the END-OF-MESSAGE size check
-		 * needs the message's domains too. */
-		if (*preq_get(q, PREQ_INSTANCE)) {
-			struct lim_inst *in = lim_inst_find(l, preq_get(q, PREQ_INSTANCE), 1);
-			int i;
-
-			for (i = 0; i < in->ndom; i++)
-				if (strcasecmp(in->dom[i], dom) == 0)
-					break;
-			if (i == in->ndom && in->ndom < LIM_MAX_DOMAINS)
-				in->dom[in->ndom++] = xstrdup(dom);
-			if (i < in->ndom)
-				in->nrcpt[i]++;
-		}
 	}
 	lim_run(j);
+}
+
+void
+ratepolicy_remember(struct ratepolicy *l, const struct preq *q)
+{
+	const char *dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT));
+	struct lim_inst *in;
+	int i;
+
+	if (dom == NULL || *preq_get(q, PREQ_INSTANCE) == 0)
+		return;
+	in = lim_inst_find(l, preq_get(q, PREQ_INSTANCE), 1);
+	for (i = 0; i < in->ndom; i++)
+		if (strcasecmp(in->dom[i], dom) == 0)
+			break;
+	if (i == in->ndom && in->ndom < LIM_MAX_DOMAINS)
+		in->dom[in->ndom++] = xstrdup(dom);
+	if (i < in->ndom)
+		in->nrcpt[i]++;
 }
 
 int

@@ -7,7 +7,7 @@
  * sender domain (sender_domain_rate_limits); inbound recipient domain
  * (inbound_rate_limits). At END-OF-MESSAGE Postfix sends no recipient, so
  * the inbound domains seen at RCPT are remembered per message "instance"
- * (bounded table, entries expire after an hour).
+ * (bounded table, entries expire after an hour; see ratepolicy_remember).
  *
  * Each subject is one EVALSHA of ratelimit.lua carrying all its limits.
  * Contract: single-threaded (event loop); the callback fires exactly once.
@@ -34,6 +34,14 @@ void ratepolicy_free(struct ratepolicy *l);
  */
 void ratepolicy_check(struct ratepolicy *l, const struct preq *q, const struct rg_params *p, int outbound,
 		      const char *prefix, ratepolicy_cb cb, void *arg);
+
+/*
+ * Remember an accepted inbound recipient's domain for its message instance
+ * (END-OF-MESSAGE carries no recipient). Called only for accepted
+ * recipients: a deferred or rejected one never reaches END-OF-MESSAGE, and
+ * greylisting defers most first attempts, so they would only fill the table.
+ */
+void ratepolicy_remember(struct ratepolicy *l, const struct preq *q);
 
 /* Inbound domains seen at RCPT for a message instance (pointers valid until
  * ratepolicy_count). Returns how many were written to doms (at most max). */
