@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -417,52 +418,11 @@ set_result(struct callout_result *res, enum callout_verdict v, int code, const c
 	rg_strlcpy(res->reply, text, sizeof(res->reply));
 }
 
-/* One RCPT TO per recipient; a broken connection or a 421 leaves the rest UNKNOWN. */
-static void
-sess_rcpts(struct sess *s, const char *const *rcpts, size_t nrcpts, struct callout_result *results)
-{
-	const struct smtpreply *r;
-	char line[300], sum[CALLOUT_REPLY_MAX];
-	size_t i, j;
-	int broken = 0;
-
-	for (i = 0; i < nrcpts; i++) {
-		snprintf(line, sizeof(line), "RCPT TO:<%s>\r\n", rcpts[i]);
-		if (command(s, "RCPT TO", line, s->cmd_ms, &r) < 0) {
-			broken = 1;
-			break;
-		}
-		smtpreply_summary(sum, sizeof(sum), r);
-		set_result(&results[i],
-			   r->code / 100 == 2   ? CALLOUT_VALID
-			   : r->code / 100 == 5 ? CALLOUT_INVALID
-						: CALLOUT_UNKNOWN,
-			   r->code, sum);
-		if (r->code == 421) {
-			setwhy(s, "RCPT TO: server is closing the session (421)");
-			broken = 1;
-			i++;
-			break;
-		}
-	}
-	for (j = i; j < nrcpts; j++)
-		set_result(&results[j], CALLOUT_UNKNOWN, 0, s->why);
-	if (broken) {
-		sess_close(s);
-		return;
-	}
-	if (command(s, "RSET", "RSET\r\n", s->cmd_ms < 2000 ? s->cmd_ms : 2000, &r) == 0)
-		(void)command(s, "QUIT", "QUIT\r\n", s->cmd_ms < 2000 ? s->cmd_ms : 2000, &r);
-	sess_close(s);
-}
-
 /* Refuse before any connection: 1 (with err) if an argument is unusable or unsafe to send. */
 static int
-args_bad(const struct callout_params *pa, const char *sender, const char *const *rcpts, size_t nrcpts,
-	 size_t ntargets, char *err, size_t errlen)
+args_bad(const struct callout_params *pa, const char *sender, size_t ntargets, char *err, size_t errlen)
 {
 	char why[64] = "";
-	size_t i;
 
 	if (pa == NULL || pa->helo_name == NULL || pa->connect_timeout_ms <= 0 ||
 	    pa->command_timeout_ms <= 0 || pa->total_timeout_ms < 0)
@@ -471,45 +431,140 @@ args_bad(const struct callout_params *pa, const char *sender, const char *const 
 		snprintf(why, sizeof(why), "unsafe EHLO name");
 	else if (sender[0] && !callout_addr_ok(sender))
 		snprintf(why, sizeof(why), "unsafe sender address");
-	else if (nrcpts == 0 || ntargets == 0)
-		snprintf(why, sizeof(why), "no recipient or no host to ask");
-	for (i = 0; why[0] == 0 && i < nrcpts; i++)
-		if (!callout_addr_ok(rcpts[i]))
-			snprintf(why, sizeof(why), "unsafe recipient address #%zu", i);
+	else if (ntargets == 0)
+		snprintf(why, sizeof(why), "no host to ask");
 	if (why[0] && err && errlen)
 		rg_strlcpy(err, why, errlen);
 	return why[0] != 0;
+}
+
+/* An open session: struct sess plus what it owns. */
+struct callout_conn {
+	struct sess s;
+};
+
+int
+callout_open(struct callout_conn **cp, const struct callout_target *targets, size_t ntargets,
+	     const struct callout_params *pa, char *err, size_t errlen)
+{
+	struct callout_conn *c;
+	char mailfrom[300];
+	const char *sender = pa && pa->sender ? pa->sender : "";
+	int rc;
+
+	*cp = NULL;
+	if (args_bad(pa, sender, ntargets, err, errlen))
+		return CALLOUT_EREFUSED;
+	c = xcalloc(1, sizeof(*c));
+	c->s.fd = -1;
+	c->s.cmd_ms = pa->command_timeout_ms;
+	c->s.end = pa->total_timeout_ms ? rg_mono_ms() + pa->total_timeout_ms : 0;
+	c->s.rp = xmalloc(sizeof(*c->s.rp));
+	smtpreply_reset(c->s.rp);
+	snprintf(mailfrom, sizeof(mailfrom), "MAIL FROM:<%s>\r\n", sender);
+	if ((rc = sess_open(&c->s, targets, ntargets, pa, mailfrom)) != 0) {
+		if (err && errlen)
+			rg_strlcpy(err, c->s.why, errlen);
+		callout_close(c);
+		return rc;
+	}
+	*cp = c;
+	return CALLOUT_DONE;
+}
+
+int
+callout_rcpt(struct callout_conn *c, const char *rcpt, long long deadline_ms, struct callout_result *res)
+{
+	struct sess *s = &c->s;
+	const struct smtpreply *r;
+	char line[300], sum[CALLOUT_REPLY_MAX];
+
+	if (!callout_addr_ok(rcpt)) {
+		set_result(res, CALLOUT_UNKNOWN, 0, "unsafe recipient address: not sent");
+		return 0;
+	}
+	if (s->fd < 0) {
+		set_result(res, CALLOUT_UNKNOWN, 0, "session is closed");
+		return -1;
+	}
+	s->end = deadline_ms;
+	snprintf(line, sizeof(line), "RCPT TO:<%s>\r\n", rcpt);
+	if (command(s, "RCPT TO", line, s->cmd_ms, &r) < 0) {
+		set_result(res, CALLOUT_UNKNOWN, 0, s->why);
+		sess_close(s);
+		return -1;
+	}
+	smtpreply_summary(sum, sizeof(sum), r);
+	set_result(res,
+		   r->code / 100 == 2   ? CALLOUT_VALID
+		   : r->code / 100 == 5 ? CALLOUT_INVALID
+					: CALLOUT_UNKNOWN,
+		   r->code, sum);
+	if (r->code == 421) {
+		setwhy(s, "RCPT TO: server is closing the session (421)");
+		sess_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+callout_close(struct callout_conn *c)
+{
+	struct sess *s;
+	const struct smtpreply *r;
+
+	if (c == NULL)
+		return;
+	s = &c->s;
+	/* A short, polite goodbye: nobody waits on a server that is slow to say it. */
+	s->end = 0;
+	if (s->fd >= 0 && !s->broken &&
+	    command(s, "RSET", "RSET\r\n", s->cmd_ms < 2000 ? s->cmd_ms : 2000, &r) == 0)
+		(void)command(s, "QUIT", "QUIT\r\n", s->cmd_ms < 2000 ? s->cmd_ms : 2000, &r);
+	sess_close(s);
+	xfree(s->rp);
+	free(c);
 }
 
 int
 callout_run(const struct callout_target *targets, size_t ntargets, const struct callout_params *pa,
 	    const char *const *rcpts, size_t nrcpts, struct callout_result *results, char *err, size_t errlen)
 {
-	struct sess s = {.fd = -1};
-	char mailfrom[300];
-	const char *sender = pa && pa->sender ? pa->sender : "";
+	struct callout_conn *c;
+	char why[CALLOUT_REPLY_MAX];
 	size_t i;
 	int rc;
 
 	for (i = 0; i < nrcpts; i++)
 		set_result(&results[i], CALLOUT_UNKNOWN, 0, "not checked");
-	if (args_bad(pa, sender, rcpts, nrcpts, ntargets, err, errlen))
-		return CALLOUT_EREFUSED;
-	snprintf(mailfrom, sizeof(mailfrom), "MAIL FROM:<%s>\r\n", sender);
-	s.cmd_ms = pa->command_timeout_ms;
-	s.end = pa->total_timeout_ms ? rg_mono_ms() + pa->total_timeout_ms : 0;
-	s.rp = xmalloc(sizeof(*s.rp));
-	smtpreply_reset(s.rp);
-	rc = sess_open(&s, targets, ntargets, pa, mailfrom);
-	if (rc == 0) {
-		sess_rcpts(&s, rcpts, nrcpts, results);
-	} else {
-		for (i = 0; i < nrcpts; i++)
-			set_result(&results[i], CALLOUT_UNKNOWN, 0, s.why);
+	if (nrcpts == 0) {
 		if (err && errlen)
-			rg_strlcpy(err, s.why, errlen);
+			rg_strlcpy(err, "no recipient", errlen);
+		return CALLOUT_EREFUSED;
 	}
-	sess_close(&s);
-	xfree(s.rp);
-	return rc;
+	for (i = 0; i < nrcpts; i++) {
+		if (!callout_addr_ok(rcpts[i])) {
+			if (err && errlen)
+				snprintf(err, errlen, "unsafe recipient address #%zu", i);
+			return CALLOUT_EREFUSED;
+		}
+	}
+	if ((rc = callout_open(&c, targets, ntargets, pa, why, sizeof(why))) != CALLOUT_DONE) {
+		for (i = 0; i < nrcpts; i++)
+			set_result(&results[i], CALLOUT_UNKNOWN, 0, why);
+		if (err && errlen)
+			rg_strlcpy(err, why, errlen);
+		return rc;
+	}
+	/* The session deadline set at open covers every recipient. */
+	for (i = 0; i < nrcpts; i++) {
+		if (callout_rcpt(c, rcpts[i], c->s.end, &results[i]) < 0) {
+			for (size_t j = i + 1; j < nrcpts; j++)
+				set_result(&results[j], CALLOUT_UNKNOWN, 0, c->s.why);
+			break;
+		}
+	}
+	callout_close(c);
+	return CALLOUT_DONE;
 }

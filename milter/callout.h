@@ -91,6 +91,34 @@ int callout_run(const struct callout_target *targets, size_t ntargets, const str
 		size_t errlen);
 
 /*
+ * The same session in steps, for a caller that learns its recipients one at
+ * a time (the milter: one RCPT callback each) and wants them all checked
+ * in one session. An open connection is used by one thread at a time.
+ *
+ * callout_open: connect to the first target that greets and accepts EHLO
+ * (or HELO) and MAIL FROM, within params->total_timeout_ms (0: only the
+ * per-step timeouts). Returns CALLOUT_DONE with *cp set (close it with
+ * callout_close), or a CALLOUT_E* code with *cp NULL and err (may be NULL)
+ * saying why.
+ */
+struct callout_conn;
+int callout_open(struct callout_conn **cp, const struct callout_target *targets, size_t ntargets,
+		 const struct callout_params *params, char *err, size_t errlen);
+
+/*
+ * One RCPT TO on an open session, within command_timeout_ms and before
+ * deadline_ms (rg_mono_ms() time; 0: no such bound). res receives the
+ * verdict as in callout_run. An address callout_addr_ok() refuses is not
+ * sent (UNKNOWN, return 0). Returns 0 when the session may go on, -1 when
+ * it is finished (timeout, hang-up, 421, garbage): res is then UNKNOWN or
+ * the 421, and only callout_close remains to be called.
+ */
+int callout_rcpt(struct callout_conn *c, const char *rcpt, long long deadline_ms, struct callout_result *res);
+
+/* End the session (RSET and QUIT, briefly, if it is healthy), close, free. NULL is a no-op. */
+void callout_close(struct callout_conn *c);
+
+/*
  * MX hosts of domain sorted by preference (answer order among equals), with
  * port; with no MX records, the domain itself when it has A or AAAA records
  * (implicit MX, pref 0). Returns the number of targets (at most outmax),

@@ -1,7 +1,8 @@
 /*
- * relayguard-milter - Postfix milter for the relay service: SpamAssassin
- * scanning with X-Spam-* tagging and high-spam rejection, per customer
- * class.
+ * relayguard-milter - Postfix milter for the relay service: the recipient
+ * callout (unknown recipients refused at RCPT, answers cached in Redis)
+ * and SpamAssassin scanning with X-Spam-* tagging and high-spam
+ * rejection, per customer class.
  *
  * main() wires things together. Signals: libmilter's own signal thread
  * stops the filter on SIGHUP, which would make a reload impossible. So the
@@ -26,11 +27,13 @@
 #include "msg.h"
 #include "session.h"
 #include "util.h"
+#include "verify.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
 static volatile sig_atomic_t got_hup, got_term;
 static int sig_pipe[2];
+static struct verify *verify; /* the recipient callout's shared state */
 
 static void
 usage(void)
@@ -80,6 +83,7 @@ reload(const char *path)
 			msg_error("%s", diag.msgs[i]);
 		msg_warn("reload failed: keeping the previous configuration");
 	} else {
+		verify_reload(verify, &cfg->global);
 		session_set_config(cfg);
 		msg_info("reload: configuration %s loaded", path);
 	}
@@ -166,6 +170,9 @@ main(int argc, char **argv)
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	rg_strlcpy(pidfile, g->milter_pidfile, sizeof(pidfile));
+	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
+	verify = verify_new(g);
+	session_set_verify(verify);
 	session_set_config(cfg); /* from here on, g may go with a reload */
 
 	if (pipe(sig_pipe) != 0)
@@ -193,6 +200,11 @@ main(int argc, char **argv)
 	msg_info("stopping");
 	smfi_stop();
 	pthread_join(tid, NULL);
+	/*
+	 * verify is not freed: smfi_main does not wait for the threads of
+	 * sessions still open, and one of them may be inside a callout. The
+	 * process ends now anyway; nothing in it needs an orderly goodbye.
+	 */
 	rg_pidfile_remove(pidfile);
 	session_set_config(NULL);
 	return mrc == MI_SUCCESS ? 0 : 1;

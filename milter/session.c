@@ -16,11 +16,13 @@
 #include "scan.h"
 #include "session.h"
 #include "util.h"
+#include "verify.h"
 
 #define SESS_MAX_XSPAM 32 /* forged X-Spam-* headers we remember to delete */
 
 static pthread_mutex_t sess_cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rg_config *sess_cfg;
+static struct verify *sess_verify; /* set before smfi_main, cleared after it */
 
 /* One transaction: MAIL FROM to end of message or abort. */
 struct smsg {
@@ -28,6 +30,7 @@ struct smsg {
 	const struct rg_params *p; /* settings deciding this message, or NULL */
 	const char *class_name;
 	int outbound;
+	struct verify_tx *vtx; /* the recipient callout's open session, if any */
 	char sender[256];
 	char first_rcpt[256];
 	int nrcpt;
@@ -65,6 +68,12 @@ session_set_config(struct rg_config *cfg)
 		rg_config_unref(old);
 }
 
+void
+session_set_verify(struct verify *v)
+{
+	sess_verify = v;
+}
+
 struct rg_config *
 session_config(void)
 {
@@ -81,6 +90,8 @@ smsg_free(struct smsg *m)
 {
 	if (m == NULL)
 		return;
+	if (sess_verify)
+		verify_tx_end(sess_verify, &m->vtx);
 	msgbuf_free(m->mb);
 	if (m->cfg)
 		rg_config_unref(m->cfg);
@@ -173,6 +184,43 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 		strcmp(a->spam_failure_action, b->spam_failure_action) == 0);
 }
 
+/* "<a@b>" -> "a@b" as sent (not sanitised: for the callout's own checks), bounded. */
+static void
+sess_unbracket_raw(const char *in, char *out, size_t outlen)
+{
+	size_t len = strnlen(in, outlen + 2);
+
+	if (len >= 2 && in[0] == '<' && in[len - 1] == '>') {
+		in++;
+		len -= 2;
+	}
+	/* Longer than out: cut, still far over any limit the check applies. */
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, in, len);
+	out[len] = 0;
+}
+
+/* The recipient callout; SMFIS_CONTINUE when the recipient may go on. */
+static sfsistat
+sess_callout(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entry *e, const char *arg,
+	     const char *rcpt)
+{
+	struct verify_req req = {.cfg = m->cfg, .p = e->p, .client_addr = c->addr};
+	struct verify_out out;
+	char raw[1024];
+
+	sess_unbracket_raw(arg, raw, sizeof(raw));
+	req.rcpt = raw;
+	verify_rcpt(sess_verify, &m->vtx, &req, &out);
+	msg_info("%s: milter: callout: client=%s[%s] recipient=<%s> class=%s %s", sess_qid(ctx), c->name,
+		 c->addr, rcpt, e->class_name, out.log);
+	if (out.action == VERIFY_ACCEPT)
+		return SMFIS_CONTINUE;
+	smfi_setreply(ctx, out.rcode, out.xcode, out.text);
+	return out.action == VERIFY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
 static sfsistat
 sess_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -181,6 +229,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	const struct rg_entry *e;
 	const char *dom;
 	char rcpt[256];
+	sfsistat rc;
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
@@ -192,11 +241,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	dom = rg_addr_domain(rcpt);
 	if (dom == NULL || (e = rg_config_domain(m->cfg, dom)) == NULL)
 		return SMFIS_CONTINUE; /* not a customer's: Postfix's own rules decided */
-	if (m->p == NULL) {
-		m->p = e->p;
-		m->class_name = e->class_name;
-		rg_strlcpy(m->first_rcpt, rcpt, sizeof(m->first_rcpt));
-	} else if (!sess_same_filtering(m->p, e->p)) {
+	if (m->p != NULL && !sess_same_filtering(m->p, e->p)) {
 		msg_info(
 		    "%s: milter: rcpt: client=%s[%s] recipient=<%s> action=defer reason=\"filtering settings "
 		    "differ from <%s>\"",
@@ -206,7 +251,27 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		    "Recipients with different filtering settings, please send this one separately");
 		return SMFIS_TEMPFAIL;
 	}
+	/* Called out before it may decide the message's settings: a rejected one never does. */
+	if (e->p->recipient_callout && sess_verify &&
+	    (rc = sess_callout(ctx, c, m, e, argv[0] ? argv[0] : "", rcpt)) != SMFIS_CONTINUE)
+		return rc;
+	if (m->p == NULL) {
+		m->p = e->p;
+		m->class_name = e->class_name;
+		rg_strlcpy(m->first_rcpt, rcpt, sizeof(m->first_rcpt));
+	}
 	m->nrcpt++;
+	return SMFIS_CONTINUE;
+}
+
+/* DATA: the recipients are complete, so the callout session can go. */
+static sfsistat
+sess_data(SMFICTX *ctx)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+
+	if (c && c->m && sess_verify)
+		verify_tx_end(sess_verify, &c->m->vtx);
 	return SMFIS_CONTINUE;
 }
 
@@ -260,6 +325,8 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
 
+	if (m && m->vtx && sess_verify) /* an MTA that sent no DATA event */
+		verify_tx_end(sess_verify, &m->vtx);
 	if (m == NULL || m->p == NULL || !m->p->spam_scan)
 		return SMFIS_CONTINUE;
 	if (m->mb == NULL) {
@@ -398,9 +465,10 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
-	/* Steps we do not use are switched off; header values keep their
-	 * leading space so spamd sees the message as it is. */
-	*pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | SMFIP_HDR_LEADSPC);
+	/* Steps we do not use are switched off (DATA stays on: it ends the
+	 * callout session); header values keep their leading space so spamd
+	 * sees the message as it is. */
+	*pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_HDR_LEADSPC);
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;
@@ -414,6 +482,7 @@ static struct smfiDesc sess_desc = {
     .xxfi_helo = sess_helo,
     .xxfi_envfrom = sess_envfrom,
     .xxfi_envrcpt = sess_envrcpt,
+    .xxfi_data = sess_data,
     .xxfi_header = sess_header,
     .xxfi_eoh = sess_eoh,
     .xxfi_body = sess_body,

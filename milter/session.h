@@ -11,6 +11,11 @@
  * whose filtering settings differ is tempfailed with 452 4.5.3, so one
  * customer's settings never decide another customer's mail.
  *
+ * Recipient callout (recipient_callout = yes for the recipient's domain):
+ * verify.h decides at RCPT, before that recipient may decide the message's
+ * settings; the message's callout session closes at DATA (or at the first
+ * header, end of message, abort).
+ *
  * Contract: libmilter calls one context from one thread at a time; the
  * snapshot pointer is shared and swapped under a mutex (session_set_config).
  */
@@ -23,6 +28,9 @@
 
 /* Install a new configuration snapshot (takes over the reference). */
 void session_set_config(struct rg_config *cfg);
+struct verify;
+/* The recipient callout's process-wide state (NULL: no callouts); set it before smfi_main. */
+void session_set_verify(struct verify *v);
 /* A referenced snapshot; release with rg_config_unref. */
 struct rg_config *session_config(void);
 /* The filter description for smfi_register. */

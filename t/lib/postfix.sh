@@ -201,6 +201,12 @@ postfix_log_wait() {
 
 stop_postfix() { stop_service "$1"; }
 
+# start_postfix_again NAME: start a stopped instance again, same port and
+# configuration (an outage test: stop_postfix NAME, then this).
+start_postfix_again() {
+	rg__postfix_start "$1"
+}
+
 # start_downstream_postfix NAME ADDRESS...: a second Postfix playing the
 # customer's own server.  It accepts mail for the listed addresses (their
 # domains become virtual mailbox domains), answers "550 5.1.1 ... User

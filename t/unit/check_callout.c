@@ -238,6 +238,65 @@ START_TEST(valid_invalid_tempfail_one_session)
 }
 END_TEST
 
+/* The milter's way: one session, recipients one at a time, closed at the end. */
+START_TEST(stepwise_session)
+{
+	struct fake *f = fake_start(FAKE_NORMAL);
+	struct callout_target t = target("127.0.0.1", f->port);
+	struct callout_params pa = params("", 2000);
+	struct callout_conn *c = NULL;
+	struct callout_result res;
+	char err[256] = "";
+
+	ck_assert_int_eq(callout_open(&c, &t, 1, &pa, err, sizeof(err)), CALLOUT_DONE);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(callout_rcpt(c, "alice@example.com", 0, &res), 0);
+	ck_assert_int_eq(res.verdict, CALLOUT_VALID);
+	/* An unsafe address is answered UNKNOWN without being sent; the session goes on. */
+	ck_assert_int_eq(callout_rcpt(c, "evil\r\nDATA@example.com", 0, &res), 0);
+	ck_assert_int_eq(res.verdict, CALLOUT_UNKNOWN);
+	ck_assert_int_eq(callout_rcpt(c, "unknown@example.com", rg_mono_ms() + 2000, &res), 0);
+	ck_assert_int_eq(res.verdict, CALLOUT_INVALID);
+	ck_assert_int_eq(res.code, 550);
+	callout_close(c);
+	ck_assert_str_eq(fake_stop(f), "EHLO relay.test\r\n"
+				       "MAIL FROM:<>\r\n"
+				       "RCPT TO:<alice@example.com>\r\n"
+				       "RCPT TO:<unknown@example.com>\r\n"
+				       "RSET\r\n"
+				       "QUIT\r\n");
+	free(f);
+}
+END_TEST
+
+/* A session that breaks at RCPT says so; nothing more is sent on it. */
+START_TEST(stepwise_broken)
+{
+	struct fake *f = fake_start(FAKE_421_RCPT2);
+	struct callout_target t = target("127.0.0.1", f->port);
+	struct callout_params pa = params("", 2000);
+	struct callout_conn *c = NULL;
+	struct callout_result res;
+
+	ck_assert_int_eq(callout_open(&c, &t, 1, &pa, NULL, 0), CALLOUT_DONE);
+	ck_assert_int_eq(callout_rcpt(c, "a@example.com", 0, &res), 0);
+	ck_assert_int_eq(callout_rcpt(c, "b@example.com", 0, &res), -1);
+	ck_assert_int_eq(res.verdict, CALLOUT_UNKNOWN);
+	ck_assert_int_eq(res.code, 421);
+	ck_assert_int_eq(callout_rcpt(c, "c@example.com", 0, &res), -1);
+	callout_close(c);
+	ck_assert_str_eq(
+	    fake_stop(f),
+	    "EHLO relay.test\r\nMAIL FROM:<>\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n");
+	free(f);
+	/* Nobody there: no connection object. */
+	t = target("127.0.0.1", dead_port());
+	ck_assert_int_eq(callout_open(&c, &t, 1, &pa, NULL, 0), CALLOUT_ECONNECT);
+	ck_assert_ptr_null(c);
+	callout_close(NULL);
+}
+END_TEST
+
 START_TEST(null_sender_and_helo_fallback)
 {
 	struct fake *f = fake_start(FAKE_EHLO502);
@@ -751,6 +810,8 @@ suite(void)
 
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, valid_invalid_tempfail_one_session);
+	tcase_add_test(tc, stepwise_session);
+	tcase_add_test(tc, stepwise_broken);
 	tcase_add_test(tc, null_sender_and_helo_fallback);
 	tcase_add_test(tc, greeting_554_is_unknown);
 	tcase_add_test(tc, refused_then_next_host);

@@ -1,0 +1,149 @@
+/*
+ * vredis - see vredis.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lua_scripts.h"
+#include "util.h"
+#include "vredis.h"
+
+void
+vredis_lifetimes(const struct rg_params *p, struct calcache_lifetimes *lt)
+{
+	lt->pos_expire = p->callout_positive_expire;
+	lt->pos_refresh = p->callout_positive_refresh;
+	lt->neg_expire = p->callout_negative_expire;
+	lt->neg_refresh = p->callout_negative_refresh;
+}
+
+enum calcache_state
+vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lifetimes *lt, const char *rcpt,
+		 struct calcache_entry *e, int *up)
+{
+	char key[CALCACHE_KEY_MAX], err[256];
+	enum calcache_state st = CALCACHE_MISS;
+	redisReply *rep;
+
+	*up = 0;
+	if (calcache_key(key, sizeof(key), prefix, rcpt) == NULL)
+		return CALCACHE_MISS;
+	if ((rep = mredis_command(r, 2, (const char *[]){"GET", key}, NULL, err, sizeof(err))) == NULL)
+		return CALCACHE_MISS;
+	*up = 1;
+	/* Anything but our exact format is garbage: a miss, overwritten by the next answer. */
+	if (rep->type == REDIS_REPLY_STRING && calcache_parse(rep->str, rep->len, e) == 0)
+		st = calcache_decide(e, rg_wall_ms(), lt);
+	freeReplyObject(rep);
+	return st;
+}
+
+void
+vredis_cache_put(struct mredis *r, const char *prefix, const struct calcache_lifetimes *lt, const char *rcpt,
+		 const struct callout_result *res)
+{
+	struct calcache_entry e;
+	char key[CALCACHE_KEY_MAX], val[CALCACHE_VALUE_MAX], ttl[24], err[256];
+	redisReply *rep;
+	int n;
+
+	if (calcache_from_verdict(&e, res->verdict, res->reply, rg_wall_ms()) < 0 ||
+	    calcache_key(key, sizeof(key), prefix, rcpt) == NULL ||
+	    (n = calcache_format(&e, val, sizeof(val))) < 0)
+		return;
+	snprintf(ttl, sizeof(ttl), "%lld", calcache_ttl_ms(&e, lt));
+	rep = mredis_command(r, 5, (const char *[]){"SET", key, val, "PX", ttl},
+			     (const size_t[]){3, strlen(key), (size_t)n, 2, strlen(ttl)}, err, sizeof(err));
+	if (rep)
+		freeReplyObject(rep);
+}
+
+/* "<prefix>h:{<ip>}:<window_ms>", or -1 when addr is not IP address text. */
+static int
+harvest_key(char *buf, size_t size, const char *prefix, const char *addr, long long window)
+{
+	size_t len = strlen(addr);
+	int n;
+
+	if (len == 0 || len > 45 || strspn(addr, "0123456789abcdefABCDEF:.") != len || strpbrk(prefix, "{}"))
+		return -1;
+	n = snprintf(buf, size, "%sh:{%s}:%lld", prefix, addr, window);
+	return n > 0 && (size_t)n < size ? n : -1;
+}
+
+int
+vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long limit, long long window_ms,
+	       int add, long long *count)
+{
+	char key[128], lim[24], win[24], err[256];
+	const char *argv[6];
+	redisReply *rep;
+	int rc = -1;
+
+	*count = 0;
+	if (limit <= 0 || window_ms <= 0 || harvest_key(key, sizeof(key), prefix, addr, window_ms) < 0)
+		return -1;
+	snprintf(lim, sizeof(lim), "%lld", limit);
+	snprintf(win, sizeof(win), "%lld", window_ms);
+	argv[0] = key;
+	/* check with increment 1: would one more rejection go over, i.e. are there limit already? */
+	argv[1] = add ? "add" : "check";
+	argv[2] = "0"; /* Redis' clock, the same for every node */
+	argv[3] = "1";
+	argv[4] = lim;
+	argv[5] = win;
+	if ((rep = mredis_eval(r, rg_lua_ratelimit, 1, 6, argv, NULL, err, sizeof(err))) == NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
+		rc = rep->element[0]->integer != 0;
+		if (rc && rep->elements >= 2 && rep->element[1]->type == REDIS_REPLY_INTEGER)
+			*count = rep->element[1]->integer;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+/* "<prefix>cd:{<hop>}", braces in hop made harmless. */
+static void
+down_key(char *buf, size_t size, const char *prefix, const char *hop)
+{
+	int n = snprintf(buf, size, "%scd:{", prefix);
+	size_t o = n > 0 && (size_t)n < size ? (size_t)n : 0;
+
+	for (const char *s = hop; *s && o + 2 < size; s++)
+		buf[o++] = (*s == '{' || *s == '}') ? '_' : *s;
+	buf[o++] = '}';
+	buf[o] = 0;
+}
+
+long long
+vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
+{
+	char key[512], err[256];
+	redisReply *rep;
+	long long left = 0;
+
+	down_key(key, sizeof(key), prefix, hop);
+	if ((rep = mredis_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) == NULL)
+		return 0;
+	if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+		left = rep->integer;
+	freeReplyObject(rep);
+	return left;
+}
+
+void
+vredis_down_set(struct mredis *r, const char *prefix, const char *hop, long long ms)
+{
+	char key[512], v[24], err[256];
+	redisReply *rep;
+
+	if (ms <= 0)
+		return;
+	down_key(key, sizeof(key), prefix, hop);
+	snprintf(v, sizeof(v), "%lld", ms);
+	rep = mredis_command(r, 6, (const char *[]){"SET", key, "1", "PX", v, "NX"}, NULL, err, sizeof(err));
+	if (rep)
+		freeReplyObject(rep);
+}

@@ -1,0 +1,255 @@
+/*
+ * check_vredis - the milter's Redis client (mredis: pooled synchronous
+ * connections, scripts with the NOSCRIPT fallback, fail-fast outages) and
+ * the callout's records on it (vredis: cache entries with their TTL,
+ * garbage read as a miss, unknown never stored, harvest counting, the
+ * cluster-wide down mark), on a private redis-server.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "rgtest_redis.h"
+#include "../../milter/mredis.h"
+#include "../../milter/vredis.h"
+
+static struct rgtest_redis srv;
+static struct rg_params g;
+static struct mredis *mr;
+
+static void
+suite_start(void)
+{
+	ck_assert_msg(rgtest_redis_start(&srv) == 0, "cannot start redis-server");
+}
+
+static void
+suite_stop(void)
+{
+	rgtest_redis_stop(&srv);
+}
+
+static void
+params(const char *server)
+{
+	memset(&g, 0, sizeof(g));
+	g.redis_server = server;
+	g.redis_password = "";
+	g.redis_connect_timeout = 500;
+	g.redis_timeout = 500;
+	g.redis_reconnect_max_backoff = 1000;
+}
+
+static void
+test_start(void)
+{
+	redisContext *c = rgtest_redis_connect(&srv);
+	redisReply *r;
+
+	ck_assert_ptr_nonnull(c);
+	r = redisCommand(c, "FLUSHALL");
+	freeReplyObject(r);
+	redisFree(c);
+	params(srv.sock);
+	mr = mredis_new(&g);
+}
+
+static void
+test_stop(void)
+{
+	mredis_free(mr);
+}
+
+static const struct calcache_lifetimes lt = {.pos_expire = 31LL * 86400000,
+					     .pos_refresh = 7LL * 86400000,
+					     .neg_expire = 3LL * 86400000,
+					     .neg_refresh = 3600000};
+
+static long long
+pttl(const char *key)
+{
+	char err[128];
+	redisReply *r = mredis_command(mr, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err));
+	long long v;
+
+	ck_assert_ptr_nonnull(r);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+START_TEST(command_and_error_reply)
+{
+	char err[128] = "";
+	redisReply *r = mredis_command(mr, 3, (const char *[]){"SET", "k", "v"}, NULL, err, sizeof(err));
+
+	ck_assert_ptr_nonnull(r);
+	freeReplyObject(r);
+	r = mredis_command(mr, 2, (const char *[]){"NOSUCHCOMMAND", "x"}, NULL, err, sizeof(err));
+	ck_assert_ptr_null(r);
+	ck_assert_msg(strstr(err, "unknown command") != NULL, "err: %s", err);
+	ck_assert_int_eq(mredis_up(mr), 1); /* an error reply is not an outage */
+}
+END_TEST
+
+START_TEST(script_survives_flush)
+{
+	static const char body[] = "return tonumber(ARGV[1]) + 1";
+	char err[128] = "";
+	redisReply *r;
+
+	r = mredis_eval(mr, body, 0, 1, (const char *[]){"41"}, NULL, err, sizeof(err));
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->integer, 42);
+	freeReplyObject(r);
+	r = mredis_command(mr, 2, (const char *[]){"SCRIPT", "FLUSH"}, NULL, err, sizeof(err));
+	freeReplyObject(r);
+	/* EVALSHA gets NOSCRIPT; EVAL answers instead. */
+	r = mredis_eval(mr, body, 0, 1, (const char *[]){"1"}, NULL, err, sizeof(err));
+	ck_assert_msg(r != NULL, "err: %s", err);
+	ck_assert_int_eq(r->integer, 2);
+	freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(outage_fails_fast)
+{
+	struct mredis *dead;
+	char err[128] = "";
+	long long t0;
+
+	params("127.0.0.1:1"); /* nothing listens there */
+	dead = mredis_new(&g);
+	ck_assert_ptr_null(mredis_command(dead, 1, (const char *[]){"PING"}, NULL, err, sizeof(err)));
+	ck_assert_int_eq(mredis_up(dead), 0);
+	t0 = rg_mono_ms();
+	for (int i = 0; i < 100; i++)
+		ck_assert_ptr_null(mredis_command(dead, 1, (const char *[]){"PING"}, NULL, err, sizeof(err)));
+	ck_assert_int_lt(rg_mono_ms() - t0, 200);
+	ck_assert_msg(strstr(err, "unavailable") != NULL, "err: %s", err);
+	mredis_free(dead);
+}
+END_TEST
+
+START_TEST(cache_roundtrip)
+{
+	struct callout_result ok = {.verdict = CALLOUT_VALID, .code = 250, .reply = "250 2.1.5 Ok"};
+	struct callout_result no = {
+	    .verdict = CALLOUT_INVALID, .code = 550, .reply = "550 5.1.1 <bob@example.com>: User unknown"};
+	struct callout_result unk = {.verdict = CALLOUT_UNKNOWN, .code = 450, .reply = "450 4.2.0 later"};
+	struct calcache_entry e;
+	char key[CALCACHE_KEY_MAX];
+	int up;
+
+	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "alice@example.com", &e, &up), CALCACHE_MISS);
+	ck_assert_int_eq(up, 1);
+	vredis_cache_put(mr, "rg:", &lt, "alice@example.com", &ok);
+	vredis_cache_put(mr, "rg:", &lt, "bob@example.com", &no);
+	vredis_cache_put(mr, "rg:", &lt, "carol@example.com", &unk);
+	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "Alice@Example.com", &e, &up), CALCACHE_FRESH);
+	ck_assert_int_eq(e.status, CALCACHE_VALID);
+	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_FRESH);
+	ck_assert_int_eq(e.status, CALCACHE_INVALID);
+	ck_assert_str_eq(e.reply, "550 5.1.1 <bob@example.com>: User unknown");
+	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "carol@example.com", &e, &up), CALCACHE_MISS);
+	/* Each key lives as long as its expire time. */
+	calcache_key(key, sizeof(key), "rg:", "alice@example.com");
+	ck_assert_int_gt(pttl(key), 30LL * 86400000);
+	calcache_key(key, sizeof(key), "rg:", "bob@example.com");
+	ck_assert_int_le(pttl(key), 3LL * 86400000);
+	/* Past the refresh time: stale. */
+	struct calcache_lifetimes short_lt = lt;
+
+	short_lt.neg_refresh = 1000;
+	{
+		char err[128];
+		char val[64];
+		redisReply *r;
+
+		snprintf(val, sizeof(val), "i|%lld|550 old", rg_wall_ms() - 5000);
+		r = mredis_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
+		freeReplyObject(r);
+		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &short_lt, "bob@example.com", &e, &up),
+				 CALCACHE_STALE);
+		/* Garbage written by anyone is a miss. */
+		r = mredis_command(mr, 3, (const char *[]){"SET", key, "x|garbage"}, NULL, err, sizeof(err));
+		freeReplyObject(r);
+		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
+		ck_assert_int_eq(up, 1);
+	}
+}
+END_TEST
+
+START_TEST(cache_without_redis)
+{
+	struct mredis *dead;
+	struct calcache_entry e;
+	int up = 1;
+
+	params("127.0.0.1:1");
+	dead = mredis_new(&g);
+	ck_assert_int_eq(vredis_cache_get(dead, "rg:", &lt, "alice@example.com", &e, &up), CALCACHE_MISS);
+	ck_assert_int_eq(up, 0);
+	mredis_free(dead);
+}
+END_TEST
+
+START_TEST(harvest_counts)
+{
+	long long n;
+
+	/* Under the limit until three rejections are counted. */
+	ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 3, 60000, 0, &n), 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 3, 60000, 1, &n), 0);
+	ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 3, 60000, 0, &n), 1);
+	ck_assert_int_eq(n, 3);
+	/* Another client, and IPv6, count on their own. */
+	ck_assert_int_eq(vredis_harvest(mr, "rg:", "2001:db8::5", 3, 60000, 0, &n), 0);
+	/* Disabled, or not an address: cannot tell. */
+	ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 0, 60000, 0, &n), -1);
+	ck_assert_int_eq(vredis_harvest(mr, "rg:", "", 3, 60000, 0, &n), -1);
+	ck_assert_int_eq(vredis_harvest(mr, "rg:", "1.2.3.4}{x", 3, 60000, 0, &n), -1);
+}
+END_TEST
+
+START_TEST(down_mark)
+{
+	ck_assert_int_eq(vredis_down_left(mr, "rg:", "[192.0.2.1]:25"), 0);
+	vredis_down_set(mr, "rg:", "[192.0.2.1]:25", 60000);
+	ck_assert_int_gt(vredis_down_left(mr, "rg:", "[192.0.2.1]:25"), 50000);
+	/* NX: a later, shorter mark does not shorten it. */
+	vredis_down_set(mr, "rg:", "[192.0.2.1]:25", 1000);
+	ck_assert_int_gt(vredis_down_left(mr, "rg:", "[192.0.2.1]:25"), 50000);
+	ck_assert_int_eq(vredis_down_left(mr, "rg:", "[192.0.2.2]:25"), 0);
+	ck_assert_int_eq(pttl("rg:cd:{[192.0.2.1]:25}") > 0, 1);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("vredis");
+	TCase *tc = tcase_create("redis");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_unchecked_fixture(tc, suite_start, suite_stop);
+	tcase_add_checked_fixture(tc, test_start, test_stop);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, command_and_error_reply);
+	tcase_add_test(tc, script_survives_flush);
+	tcase_add_test(tc, outage_fails_fast);
+	tcase_add_test(tc, cache_roundtrip);
+	tcase_add_test(tc, cache_without_redis);
+	tcase_add_test(tc, harvest_counts);
+	tcase_add_test(tc, down_mark);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
