@@ -12,6 +12,7 @@
  * SIGHUP reloads the configuration and tables; SIGTERM/SIGINT stop.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -160,8 +161,15 @@ main(int argc, char **argv)
 		umask(old);
 		if (orc == MI_FAILURE)
 			msg_fatal("cannot open milter socket %s", conn);
-		if (strncmp(conn, "unix:", 5) == 0 || strncmp(conn, "local:", 6) == 0)
-			(void)chmod(strchr(conn, ':') + 1, (mode_t)g->milter_socket_mode);
+		if (strncmp(conn, "unix:", 5) == 0 || strncmp(conn, "local:", 6) == 0) {
+			const char *path = strchr(conn, ':') + 1;
+			struct passwd *pw = user && *user ? getpwnam(user) : NULL;
+
+			(void)chmod(path, (mode_t)g->milter_socket_mode);
+			/* Owned by the daemon's user: Postfix gets in through the group. */
+			if (pw && geteuid() == 0 && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+				msg_fatal("chown %s: %m", path);
+		}
 	}
 	if (!fg && rg_daemonize(err, sizeof(err)) != 0)
 		msg_fatal("detach: %s", err);
