@@ -162,13 +162,13 @@ main(int argc, char **argv)
 		if (orc == MI_FAILURE)
 			msg_fatal("cannot open milter socket %s", conn);
 		if (strncmp(conn, "unix:", 5) == 0 || strncmp(conn, "local:", 6) == 0) {
-			const char *path = strchr(conn, ':') + 1;
+			const char *sock = strchr(conn, ':') + 1;
 			struct passwd *pw = user && *user ? getpwnam(user) : NULL;
 
-			(void)chmod(path, (mode_t)g->milter_socket_mode);
+			(void)chmod(sock, (mode_t)g->milter_socket_mode);
 			/* Owned by the daemon's user: Postfix gets in through the group. */
-			if (pw && geteuid() == 0 && chown(path, pw->pw_uid, pw->pw_gid) < 0)
-				msg_fatal("chown %s: %m", path);
+			if (pw && geteuid() == 0 && chown(sock, pw->pw_uid, pw->pw_gid) < 0)
+				msg_fatal("chown %s: %m", sock);
 		}
 	}
 	if (!fg && rg_daemonize(err, sizeof(err)) != 0)
