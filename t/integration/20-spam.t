@@ -35,12 +35,13 @@ cat >"$conf/domains" <<TABLE
 example.com   premium  spam_reject=yes
 other.test    premium
 tf.test       premium  spam_failure_action=tempfail
+big.test      premium  spam_max_size=2k
 std.test      standard
 TABLE
 start_milter "$conf/relayguard.conf" || BAIL_OUT "milter does not start"
 start_postfix relay "smtpd_milters = inet:127.0.0.1:$mport" "milter_default_action = tempfail" \
 	"milter_protocol = 6" || BAIL_OUT "no relay Postfix"
-for d in example.com other.test tf.test std.test; do
+for d in example.com other.test tf.test big.test std.test; do
 	postfix_route relay $d "[127.0.0.1]:$(rg_port sink)"
 done
 
@@ -95,6 +96,31 @@ swaks_send relay --from sender@remote.test --to alice@example.com,carol@std.test
 like "$(grep -E '^RCPT' "$SWAKS_REPLIES" | tail -n 1)" $'RCPT\t452 4\\.5\\.3 ' \
 	"a recipient with other filtering settings is tempfailed with 452 4.5.3"
 is "$SWAKS_CODE" 250 "... the first recipient's mail goes through"
+
+big=$(head -c 6000 /dev/zero | tr '\0' 'y' | fold -w 70)
+send eve@big.test --header "Subject: too big to scan" --body "$big"
+is "$SWAKS_CODE" 250 "a message over spam_max_size is accepted ..."
+check "... delivered" wait_until 20 test -n "$(last_with '^Subject: too big to scan')"
+check "... marked as not scanned (too large)" grep -qE '^X-Spam-Status: No, scanned=no reason=too-large' \
+	"$(last_with '^Subject: too big to scan')"
+check "... and logged" grep -qE 'scanned=no reason=too-large' "$(rg_log milter)"
+
+# --- reload: std.test becomes premium ---------------------------------------
+sed -i 's/^std.test .*/std.test      premium/' "$conf/domains"
+kill -HUP "$(rg_pid milter)"
+check "SIGHUP reloads the milter's tables" wait_until 5 grep -q 'reload: configuration' "$(rg_log milter)"
+send carol@std.test --header "Subject: after reload" --body "$RG_GTUBE"
+check "... std.test is scanned now" wait_until 20 test -n "$(last_with '^Subject: after reload')"
+check "... and tagged" grep -q '^X-Spam-Flag: YES' "$(last_with '^Subject: after reload')"
+printf 'broken.test nosuchclass\n' >>"$conf/domains"
+kill -HUP "$(rg_pid milter)"
+check "a broken table on reload is reported with file:line" \
+	wait_until 5 grep -qE 'domains:[0-9]+: .*nosuchclass' "$(rg_log milter)"
+check "... the milter keeps running" kill -0 "$(rg_pid milter)"
+send bob@other.test --header "Subject: still scanning" --body "hello"
+check "... and scanning with the old tables" wait_until 20 grep -qE '^X-Spam-Status: No, score=' \
+	"$(last_with '^Subject: still scanning')"
+sed -i '$d' "$conf/domains"
 
 # --- spamd fails ------------------------------------------------------------
 stop_spamd
