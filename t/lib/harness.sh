@@ -163,10 +163,26 @@ rg_dump_logs() {
 	done <"$RG_TMP/.rg/logs"
 }
 
+# rg_on_exit CMD [ARGS...]: run CMD at exit, before the registered services
+# are stopped (latest first): for what a test starts through something
+# other than these helpers, e.g. "scripts/demo stop".
+rg__on_exit=()
+rg_on_exit() {
+	rg__on_exit+=("$(printf '%q ' "$@")")
+}
+
+# rg_add_log NAME PATH: show the tail of PATH too when the test fails.
+rg_add_log() {
+	rg__add_log "$1" "$2"
+}
+
 rg__cleanup() {
-	local rc=$? line
+	local rc=$? line i
 	trap - EXIT INT TERM HUP
 	[ "$rg__failed" -gt 0 ] && [ -z "$rg__bailed" ] && rg_dump_logs 25
+	for ((i = ${#rg__on_exit[@]} - 1; i >= 0; i--)); do
+		eval "${rg__on_exit[i]}" </dev/null >/dev/null 2>&1
+	done
 	if [ -s "$RG_TMP/.rg/services" ]; then
 		# Not a pipe: the loop must run in this shell so that wait(1)
 		# can reap the children it stops.
