@@ -25,7 +25,7 @@ for b in 19000 19100 19200 19300 19400 19500 19600 19700 19800 19900; do
 	done
 	[ $free = 1 ] && break
 done
-[ $free = 1 ] || BAIL_OUT "no free port base for the demo"
+[ "$free" = 1 ] || BAIL_OUT "no free port base for the demo"
 export RG_DEMO_PORT_BASE=$b
 MX=$((b + 25))
 SINK=$D/internet/mail
