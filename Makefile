@@ -31,7 +31,7 @@ WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 CFLAGS	?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
 	  $(PKG_CFLAGS) $(SAN) $(CFLAGS)
-LDLIBS	= $(PKG_LIBS) -lpthread -lm
+LDLIBS	= $(PKG_LIBS) -lresolv -lpthread -lm
 MILTER_LIBS = -lmilter
 SAN	?=
 

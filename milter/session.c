@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "addr.h"
 #include "msg.h"
@@ -44,6 +45,8 @@ struct smsg {
 /* One SMTP connection. */
 struct sconn {
 	int skip_ok; /* the MTA understands SMFIS_SKIP */
+	int leadspc; /* header values carry their leading space */
+	char helo[256];
 	char addr[64]; /* client IP text, "" when unknown */
 	char name[256]; /* client hostname as the MTA gave it, sanitised */
 	struct smsg *m;
@@ -118,6 +121,16 @@ sess_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		    sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6),
 		    c->addr, sizeof(c->addr), NULL, 0, NI_NUMERICHOST);
 	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+sess_helo(SMFICTX *ctx, char *helo)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+
+	if (c)
+		rg_sanitize(c->helo, sizeof(c->helo), helo ? helo : "", 255);
 	return SMFIS_CONTINUE;
 }
 
@@ -217,6 +230,30 @@ sess_append(struct smsg *m, const char *data, size_t len)
 	}
 }
 
+/*
+ * Postfix does not show its smtpd_milters the Received: header it is about
+ * to add, yet SpamAssassin's network rules need the hop into this relay:
+ * spamd gets one written the way Postfix writes it.
+ */
+static void
+sess_received(SMFICTX *ctx, const struct sconn *c, struct smsg *m)
+{
+	char buf[1200], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	n = snprintf(
+	    buf, sizeof(buf),
+	    "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id %s\r\n\tfor <%s>; %s\r\n",
+	    *c->helo ? c->helo : "unknown", c->name, *c->addr ? c->addr : "unknown",
+	    m->cfg->global.myhostname, sess_qid(ctx), m->outbound ? m->sender : m->first_rcpt, date);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		sess_append(m, buf, (size_t)n);
+}
+
 static sfsistat
 sess_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -228,6 +265,7 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 	if (m->mb == NULL) {
 		m->scan = 1;
 		m->mb = msgbuf_new((size_t)m->cfg->global.milter_memory_buffer, m->cfg->global.milter_tmpdir);
+		sess_received(ctx, c, m);
 	}
 	if (strncasecmp(name, "X-Spam-", 7) == 0) {
 		/* Remember each instance (1-based per name, any letter case) to delete it. */
@@ -300,8 +338,15 @@ sess_eom(SMFICTX *ctx)
 		/* Delete forged verdicts, highest index first so none shifts. */
 		for (int i = m->nxspam - 1; i >= 0; i--)
 			smfi_chgheader(ctx, m->xspam[i].name, m->xspam[i].idx, NULL);
-		for (int i = 0; i < out->hdrs.n; i++)
-			smfi_addheader(ctx, (char *)out->hdrs.f[i].name, out->hdrs.f[i].value);
+		for (int i = 0; i < out->hdrs.n; i++) {
+			char *v = out->hdrs.f[i].value, *sp = NULL;
+
+			/* With SMFIP_HDR_LEADSPC the MTA takes the value as is. */
+			if (c->leadspc && asprintf(&sp, " %s", v) > 0)
+				v = sp;
+			smfi_addheader(ctx, (char *)out->hdrs.f[i].name, v);
+			free(sp);
+		}
 		act = "tag";
 	}
 	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
@@ -350,11 +395,12 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	(void)f2;
 	(void)f3;
 	c->skip_ok = (f1 & SMFIP_SKIP) != 0;
+	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
 	/* Steps we do not use are switched off; header values keep their
 	 * leading space so spamd sees the message as it is. */
-	*pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | SMFIP_HDR_LEADSPC);
+	*pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | SMFIP_HDR_LEADSPC);
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;
@@ -365,6 +411,7 @@ static struct smfiDesc sess_desc = {
     .xxfi_version = SMFI_VERSION,
     .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
     .xxfi_connect = sess_connect,
+    .xxfi_helo = sess_helo,
     .xxfi_envfrom = sess_envfrom,
     .xxfi_envrcpt = sess_envrcpt,
     .xxfi_header = sess_header,

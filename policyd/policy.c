@@ -13,7 +13,7 @@
 #include "dnsbl.h"
 #include "dynip.h"
 #include "greylist.h"
-#include "limits.h"
+#include "ratepolicy.h"
 #include "msg.h"
 #include "patlist.h"
 #include "policy.h"
@@ -32,7 +32,7 @@ struct policy {
 	struct policy_snap *snap;
 	struct rg_redis *redis;
 	struct rg_script *gl_script;
-	struct limits *limits;
+	struct ratepolicy *limits;
 	struct dnsbl *dnsbl;
 };
 
@@ -121,7 +121,7 @@ policy_new(struct event_base *base, struct policy_snap *snap)
 	pol->snap = snap;
 	pol->redis = rg_redis_new(base, &snap->cfg->global);
 	pol->gl_script = greylist_script(pol->redis);
-	pol->limits = limits_new(pol->redis);
+	pol->limits = ratepolicy_new(pol->redis);
 	{
 		const struct rg_params *g = &snap->cfg->global;
 		char err[256];
@@ -167,7 +167,7 @@ policy_free(struct policy *pol)
 {
 	dnsbl_free(pol->dnsbl);
 	rg_redis_free(pol->redis); /* fires pending callbacks first */
-	limits_free(pol->limits);
+	ratepolicy_free(pol->limits);
 	policy_snap_unref(pol->snap);
 	free(pol);
 }
@@ -332,7 +332,8 @@ pdec_dnsbl_done(int listed, const char *zone, const char *answer, void *arg)
 		pdec_done(d, "dynip", action, detail);
 		return;
 	}
-	limits_check(d->pol->limits, d->req, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited, d);
+	ratepolicy_check(d->pol->limits, d->req, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited,
+			 d);
 }
 
 /* Inbound: dynamic-IP checks (local names first, DNSBL after), then limits. */
@@ -346,8 +347,8 @@ pdec_dynip(struct pdec *d)
 	enum dynip_class c;
 
 	if (!d->p->dynamic_ip_blocking || d->exempt) {
-		limits_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited,
-			     d);
+		ratepolicy_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix,
+				 pdec_limited, d);
 		return;
 	}
 	c = dynip_check(d->snap->dynip, name, preq_get(q, PREQ_CLIENT_ADDRESS), reason, sizeof(reason));
@@ -372,7 +373,7 @@ pdec_dynip(struct pdec *d)
 			    pdec_dnsbl_done, d);
 		return;
 	}
-	limits_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited, d);
+	ratepolicy_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited, d);
 }
 
 /* Is the message (declared or actual) bigger than this class allows? */
@@ -442,7 +443,7 @@ pdec_end_of_message(struct pdec *d)
 			return;
 	} else if (*preq_get(q, PREQ_INSTANCE)) {
 		const char *doms[8];
-		int n = limits_instance_domains(d->pol->limits, preq_get(q, PREQ_INSTANCE), doms, 8);
+		int n = ratepolicy_instance_domains(d->pol->limits, preq_get(q, PREQ_INSTANCE), doms, 8);
 
 		for (int i = 0; i < n; i++) {
 			const struct rg_entry *de = rg_config_domain(d->snap->cfg, doms[i]);
@@ -456,7 +457,8 @@ pdec_end_of_message(struct pdec *d)
 				return;
 		}
 	}
-	limits_count(d->pol->limits, d->snap->cfg, q, d->snap->cfg->global.redis_key_prefix, pdec_counted, d);
+	ratepolicy_count(d->pol->limits, d->snap->cfg, q, d->snap->cfg->global.redis_key_prefix, pdec_counted,
+			 d);
 }
 
 void
@@ -488,6 +490,8 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		pdec_quiet(d, "DUNNO");
 		return;
 	}
+	msg_debug("policy: %s: state=%s instance=%s size=%s", psrv_peer(c), state,
+		  preq_get(req, PREQ_INSTANCE), preq_get(req, PREQ_SIZE));
 	if (strcasecmp(state, "END-OF-MESSAGE") == 0) {
 		pdec_end_of_message(d);
 		return;
@@ -504,8 +508,8 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		d->outbound = 1;
 		if (pdec_too_big(d, e->p->message_size_limit, "client"))
 			return;
-		limits_check(pol->limits, req, e->p, 1, d->snap->cfg->global.redis_key_prefix, pdec_limited,
-			     d);
+		ratepolicy_check(pol->limits, req, e->p, 1, d->snap->cfg->global.redis_key_prefix,
+				 pdec_limited, d);
 		return;
 	}
 	dom = rg_addr_domain(rcpt);

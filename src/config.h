@@ -75,8 +75,11 @@ void rg_diag_add(struct rg_diag *d, const char *file, int line, const char *fmt,
 void rg_diag_free(struct rg_diag *d);
 
 /*
- * Load path and the tables it names. Returns a snapshot with one reference,
- * or NULL with every problem found appended to diag (not only the first).
+ * Load path and the tables it names (a relative domain_table/client_table is
+ * taken from path's directory). Returns a snapshot with one reference, or
+ * NULL with every problem found appended to diag (not only the first; the
+ * file's own messages in line order; at most about 100 are kept). diag may
+ * be NULL. An empty myhostname is resolved with gethostname().
  */
 struct rg_config *rg_config_load(const char *path, struct rg_diag *diag);
 struct rg_config *rg_config_ref(struct rg_config *cfg);
@@ -102,6 +105,8 @@ int rg_config_trusted(const struct rg_config *cfg, const char *addr);
  * Printing, in "name = value" form as postconf does.
  * rg_config_print: nondefault != 0 prints only what the file set (postconf -n),
  * otherwise every global parameter and every class setting that differs.
+ * Values are printed resolved and in their natural unit ("3m", "95d", "50M",
+ * "0660", "4.0"); the output re-parses to the same values.
  * rg_params_print: every CLASS-scope parameter of p (for -q).
  */
 void rg_config_print(const struct rg_config *cfg, FILE *fp, int nondefault);
@@ -132,5 +137,35 @@ const struct rg_pinfo *rg_pinfo_find(const char *name);
 int rg_parse_time(const char *s, long long *ms, char *err, size_t errlen);
 int rg_parse_size(const char *s, long long *bytes, char *err, size_t errlen);
 int rg_parse_bool(const char *s, int *val, char *err, size_t errlen);
+
+/*
+ * Syntax of particular list words, checked at load time and exported so the
+ * daemons read them the same way. Return 0, or -1 with a message in err.
+ */
+
+/* A policyd_listen word: "unix:/abs/path", or "inet:host:port" where host is
+ * a name, an IPv4 address, "[ipv6]", or "*"/empty for every address. */
+struct rg_listen {
+	int is_unix; /* 1: path is set; 0: host and port are set */
+	char path[108]; /* sun_path size */
+	char host[256]; /* without brackets; "" = any address */
+	char port[8]; /* decimal 1..65535 */
+};
+int rg_listen_parse(const char *s, struct rg_listen *out, char *err, size_t errlen);
+
+/* milter_listen, in libmilter's smfi_setconn syntax: "unix:/abs/path"
+ * (or "local:/abs/path"), "inet:port[@host]", "inet6:port[@host]". */
+int rg_milter_conn_check(const char *s, char *err, size_t errlen);
+
+/* A dynamic_ip_dnsbl word: "zone" (any A record answer lists the client) or
+ * "zone=127.0.0.10|127.0.0.11" (only those answers count). The codes are
+ * separated by '|' because the list itself splits on commas and spaces. */
+#define RG_DNSBL_MAXCODES 16
+struct rg_dnsbl {
+	char zone[254];
+	int ncodes; /* 0 = any answer */
+	unsigned char codes[RG_DNSBL_MAXCODES][4]; /* IPv4 answers, network order */
+};
+int rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen);
 
 #endif

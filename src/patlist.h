@@ -3,9 +3,13 @@
  *
  * Kinds and what a line may be:
  *   RG_PAT_CLIENT   "/regex/" against the client hostname; an IPv4/IPv6
- *                   address or CIDR prefix against the client address; any
- *                   other word is a hostname that matches itself and every
- *                   name below it ("example.com" matches mx1.example.com).
+ *                   address or CIDR prefix against the client address (a
+ *                   partial IPv4 address "192.0.2" is the /24, as in
+ *                   postgrey's lists); any other word is a hostname that
+ *                   matches itself and every name below it ("example.com"
+ *                   matches mx1.example.com), ".example.com" only the names
+ *                   below it. The client name "unknown" never matches a
+ *                   name pattern.
  *   RG_PAT_ADDRESS  "/regex/" against the whole address; "user@domain"
  *                   exact; "user@" that local part in any domain; "domain"
  *                   or "@domain" every address in the domain; ".domain"

@@ -321,6 +321,7 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 	event_del(r->conn_ev);
 	r->backoff_ms = 100;
 	msg_debug("redis: connected to %s", r->server);
+	redis_back(r);
 }
 
 static void

@@ -23,6 +23,11 @@ rg__wait_listen() {
 			return 1
 		}
 		;;
+	inet:*@* | inet6:*@*)
+		# libmilter's form: inet:PORT@HOST
+		hp=${spec#*:}
+		rg__started "$1" "$2" "${hp#*@}" "${hp%%@*}" 15
+		;;
 	*)
 		hp=${spec#inet:}
 		hp=${hp#inet6:}
@@ -37,7 +42,7 @@ start_policyd() {
 	local name=${2:-policyd}
 	rg__newdir "$name" || return 1
 	rg__spawn policyd "$name" "$RG_TMP/$name/log" \
-		"$RG_BUILD/relayguard-policyd" -f -c "$1"
+		"$RG_BUILD/relayguard-policyd" -f ${RG_POLICYD_ARGS:-} -c "$1"
 	rg__wait_listen "$name" "$RG_LASTPID" "$(rg__listen_of "$1" policyd_listen)"
 }
 

@@ -11,7 +11,8 @@ start_redis() {
 	local name=${1:-redis} d port
 	rg__newdir "$name" || return 1
 	d=$RG_TMP/$name
-	port=$(rg_free_port) || return 1
+	# A second argument restarts Redis on a known port (an outage test).
+	port=${2:-$(rg_free_port)} || return 1
 	echo "$port" >"$d/port"
 	rg__spawn redis "$name" "$d/log" redis-server --port "$port" \
 		--bind 127.0.0.1 --save "" --appendonly no --daemonize no \
@@ -129,7 +130,8 @@ start_spamd() {
 		printf '%s\n' "$@"
 	} >"$d/etc/zz_rgtest.cf"
 	chown -R "$RG_USER" "$d/home"
-	port=$(rg_free_port) || return 1
+	# RG_SPAMD_PORT restarts spamd on a known port (an outage test).
+	port=${RG_SPAMD_PORT:-$(rg_free_port)} || return 1
 	echo "$port" >"$d/port"
 	# As root spamd must drop to a user (-u) and needs a helper home (-H).
 	rg__spawn spamd "$name" "$d/log" spamd -x -L -u "$RG_USER" -H "$d/home" \

@@ -1,5 +1,5 @@
 /*
- * limits - see limits.h.
+ * ratepolicy - see limits.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "addr.h"
-#include "limits.h"
+#include "ratepolicy.h"
 #include "lua_scripts.h"
 #include "msg.h"
 #include "ratelimit.h"
@@ -31,7 +31,7 @@ struct lim_inst {
 	long long nrcpt[LIM_MAX_DOMAINS];
 };
 
-struct limits {
+struct ratepolicy {
 	struct rg_redis *r;
 	struct rg_script *s;
 	struct lim_inst *bucket[LIM_BUCKETS];
@@ -49,19 +49,19 @@ struct lim_subject {
 };
 
 struct lim_job {
-	struct limits *l;
+	struct ratepolicy *l;
 	enum ratelimit_mode mode;
 	char prefix[64];
 	int n, next;
 	struct lim_subject subj[LIM_MAX_SUBJECTS + LIM_MAX_DOMAINS];
-	limits_cb cb;
+	ratepolicy_cb cb;
 	void *arg;
 };
 
-struct limits *
-limits_new(struct rg_redis *r)
+struct ratepolicy *
+ratepolicy_new(struct rg_redis *r)
 {
-	struct limits *l = xcalloc(1, sizeof(*l));
+	struct ratepolicy *l = xcalloc(1, sizeof(*l));
 
 	l->r = r;
 	l->s = rg_redis_script_new(r, "ratelimit", rg_lua_ratelimit);
@@ -75,7 +75,7 @@ lim_hash(const char *id)
 }
 
 static void
-lim_inst_drop(struct limits *l, struct lim_inst *in)
+lim_inst_drop(struct ratepolicy *l, struct lim_inst *in)
 {
 	struct lim_inst **pp = &l->bucket[lim_hash(in->id)];
 
@@ -99,7 +99,7 @@ lim_inst_drop(struct limits *l, struct lim_inst *in)
 }
 
 static struct lim_inst *
-lim_inst_find(struct limits *l, const char *id, int create)
+lim_inst_find(struct ratepolicy *l, const char *id, int create)
 {
 	struct lim_inst *in;
 	long long now = rg_mono_ms();
@@ -129,7 +129,7 @@ lim_inst_find(struct limits *l, const char *id, int create)
 }
 
 void
-limits_free(struct limits *l)
+ratepolicy_free(struct ratepolicy *l)
 {
 	if (l == NULL)
 		return;
@@ -221,7 +221,7 @@ lim_run(struct lim_job *j)
 }
 
 static struct lim_job *
-lim_job_new(struct limits *l, enum ratelimit_mode mode, const char *prefix, limits_cb cb, void *arg)
+lim_job_new(struct ratepolicy *l, enum ratelimit_mode mode, const char *prefix, ratepolicy_cb cb, void *arg)
 {
 	struct lim_job *j = xcalloc(1, sizeof(*j));
 
@@ -246,8 +246,8 @@ lim_outbound(struct lim_job *j, const struct preq *q, const struct rg_params *p,
 }
 
 void
-limits_check(struct limits *l, const struct preq *q, const struct rg_params *p, int outbound,
-	     const char *prefix, limits_cb cb, void *arg)
+ratepolicy_check(struct ratepolicy *l, const struct preq *q, const struct rg_params *p, int outbound,
+		 const char *prefix, ratepolicy_cb cb, void *arg)
 {
 	struct lim_job *j = lim_job_new(l, RATELIMIT_CHECK, prefix, cb, arg);
 	const char *dom;
@@ -255,25 +255,28 @@ limits_check(struct limits *l, const struct preq *q, const struct rg_params *p, 
 
 	if (outbound) {
 		lim_outbound(j, q, p, 1);
-	} else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL &&
-		   lim_add(j, &p->inbound_rate_limits, "domain", "recipient domain", dom, 1, unit) &&
-		   *preq_get(q, PREQ_INSTANCE)) {
-		struct lim_inst *in = lim_inst_find(l, preq_get(q, PREQ_INSTANCE), 1);
-		int i;
+	} else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL) {
+		lim_add(j, &p->inbound_rate_limits, "domain", "recipient domain", dom, 1, unit);
+		/* Remembered even without limits: the END-OF-MESSAGE size check
+		 * needs the message's domains too. */
+		if (*preq_get(q, PREQ_INSTANCE)) {
+			struct lim_inst *in = lim_inst_find(l, preq_get(q, PREQ_INSTANCE), 1);
+			int i;
 
-		for (i = 0; i < in->ndom; i++)
-			if (strcasecmp(in->dom[i], dom) == 0)
-				break;
-		if (i == in->ndom && in->ndom < LIM_MAX_DOMAINS)
-			in->dom[in->ndom++] = xstrdup(dom);
-		if (i < in->ndom)
-			in->nrcpt[i]++;
+			for (i = 0; i < in->ndom; i++)
+				if (strcasecmp(in->dom[i], dom) == 0)
+					break;
+			if (i == in->ndom && in->ndom < LIM_MAX_DOMAINS)
+				in->dom[in->ndom++] = xstrdup(dom);
+			if (i < in->ndom)
+				in->nrcpt[i]++;
+		}
 	}
 	lim_run(j);
 }
 
 int
-limits_instance_domains(struct limits *l, const char *instance, const char **doms, int max)
+ratepolicy_instance_domains(struct ratepolicy *l, const char *instance, const char **doms, int max)
 {
 	struct lim_inst *in = lim_inst_find(l, instance, 0);
 	int n = 0;
@@ -284,8 +287,8 @@ limits_instance_domains(struct limits *l, const char *instance, const char **dom
 }
 
 void
-limits_count(struct limits *l, const struct rg_config *cfg, const struct preq *q, const char *prefix,
-	     limits_cb cb, void *arg)
+ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct preq *q, const char *prefix,
+		 ratepolicy_cb cb, void *arg)
 {
 	struct lim_job *j = lim_job_new(l, RATELIMIT_ADD, prefix, cb, arg);
 	const struct rg_entry *e;

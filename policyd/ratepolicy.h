@@ -1,5 +1,5 @@
 /*
- * limits - rate limits as the policy pipeline applies them: checked at RCPT
+ * ratepolicy - rate limits as the policy pipeline applies them: checked at RCPT
  * (so a client over its limit hears 450 before DATA), counted once per
  * message at END-OF-MESSAGE.
  *
@@ -12,35 +12,35 @@
  * Each subject is one EVALSHA of ratelimit.lua carrying all its limits.
  * Contract: single-threaded (event loop); the callback fires exactly once.
  */
-#ifndef RG_POLICYD_LIMITS_H
-#define RG_POLICYD_LIMITS_H
+#ifndef RG_POLICYD_RATEPOLICY_H
+#define RG_POLICYD_RATEPOLICY_H
 
 #include "config.h"
 #include "redis.h"
 #include "request.h"
 
-struct limits;
+struct ratepolicy;
 
 /* Outcome: over == 1 with the 450 reply text, or an error (Redis). */
-typedef void (*limits_cb)(int over, const char *reply, const char *err, void *arg);
+typedef void (*ratepolicy_cb)(int over, const char *reply, const char *err, void *arg);
 
-struct limits *limits_new(struct rg_redis *r);
-void limits_free(struct limits *l);
+struct ratepolicy *ratepolicy_new(struct rg_redis *r);
+void ratepolicy_free(struct ratepolicy *l);
 
 /*
  * RCPT stage: check every subject that applies. outbound: p is the client's
  * settings; inbound: p is the recipient domain's. Remembers inbound domains
  * for the message's instance.
  */
-void limits_check(struct limits *l, const struct preq *q, const struct rg_params *p, int outbound,
-		  const char *prefix, limits_cb cb, void *arg);
+void ratepolicy_check(struct ratepolicy *l, const struct preq *q, const struct rg_params *p, int outbound,
+		      const char *prefix, ratepolicy_cb cb, void *arg);
 
 /* Inbound domains seen at RCPT for a message instance (pointers valid until
- * limits_count). Returns how many were written to doms (at most max). */
-int limits_instance_domains(struct limits *l, const char *instance, const char **doms, int max);
+ * ratepolicy_count). Returns how many were written to doms (at most max). */
+int ratepolicy_instance_domains(struct ratepolicy *l, const char *instance, const char **doms, int max);
 
 /* END-OF-MESSAGE: count the message against every subject that applies. */
-void limits_count(struct limits *l, const struct rg_config *cfg, const struct preq *q, const char *prefix,
-		  limits_cb cb, void *arg);
+void ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct preq *q,
+		      const char *prefix, ratepolicy_cb cb, void *arg);
 
 #endif
