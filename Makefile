@@ -50,7 +50,7 @@ MIL_OBJ	= $(patsubst %.c,$(B)/%.o,$(MIL_SRC))
 
 PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter
 
-.PHONY: all check unit unit-asan integration deps format format-check install clean bench bench-quick demo tools
+.PHONY: all check unit unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools
 .SUFFIXES:
 
 all: $(PROGS) $(TOOL_BIN)
@@ -106,12 +106,27 @@ unit-asan:
 integration: all
 	RG_BUILD=$(CURDIR)/$(B) prove -v --timer t/integration/
 
+# The daemons themselves under AddressSanitizer+UBSan, driven by the
+# integration tests that run them; any sanitizer report fails the target.
+ASAN_LOGS = $(CURDIR)/build-asan/asan-logs
+integration-asan:
+	$(MAKE) B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" all
+	rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS) && chmod 1777 $(ASAN_LOGS)
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(ASAN_LOGS)/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan \
+		RG_BUILD=$(CURDIR)/build-asan prove --timer $(wildcard t/integration/1*.t t/integration/2*.t t/integration/3*.t)
+	@if ls $(ASAN_LOGS)/* >/dev/null 2>&1; then cat $(ASAN_LOGS)/*; \
+		echo "integration-asan: sanitizer reports above"; exit 1; fi
+	@echo "integration-asan: ok, no sanitizer reports"
+
 check: deps
 	$(MAKE) format-check
 	$(MAKE) all
 	CK_FORK=yes $(MAKE) unit
 	ASAN_OPTIONS=detect_leaks=1 CK_FORK=no $(MAKE) unit-asan
 	$(MAKE) integration
+	$(MAKE) integration-asan
 
 CFILES	= $(wildcard src/*.c src/*.h policyd/*.c policyd/*.h milter/*.c milter/*.h t/unit/*.c t/unit/*.h t/tools/*.c)
 format:
@@ -119,12 +134,16 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $(CFILES) && echo "format-check: ok"
 
+# Configuration files are installed only where none exists yet: an admin's
+# edited relayguard.conf or tables are never overwritten.
+UNITDIR	?= $(PREFIX)/lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONFDIR)/relayguard
-	install -m 755 $(PROGS) $(DESTDIR)$(SBINDIR)/
-	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/ 2>/dev/null || true
-	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null || true
+		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR)
+	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/dnsbl-monitor $(DESTDIR)$(SBINDIR)/
+	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 scripts/systemd/* $(DESTDIR)$(UNITDIR)/
 	for f in conf/*; do t=$(DESTDIR)$(SYSCONFDIR)/relayguard/$$(basename $$f); \
 		[ -e $$t ] || install -m 644 $$f $$t; done
 

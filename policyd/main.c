@@ -7,6 +7,7 @@
  * privileges, signals, the event loop.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,14 @@ main(int argc, char **argv)
 		if (psrv_listen(srv, g->policyd_listen.argv[i], (int)g->policyd_socket_mode, err,
 				sizeof(err)) != 0)
 			msg_fatal("%s", err);
+	if (user && *user) {
+		struct passwd *pw = getpwnam(user);
+
+		if (pw == NULL)
+			msg_fatal("unknown user \"%s\"", user);
+		if (geteuid() == 0 && psrv_chown(srv, pw->pw_uid, pw->pw_gid, err, sizeof(err)) != 0)
+			msg_fatal("%s", err);
+	}
 	if (!fg && (rg_daemonize(err, sizeof(err)) != 0 || event_reinit(base) != 0))
 		msg_fatal("detach: %s", err);
 	if (rg_pidfile_write(g->policyd_pidfile, err, sizeof(err)) != 0)

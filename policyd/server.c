@@ -48,10 +48,12 @@ struct pconn {
 	struct preq req;
 	int pending; /* a decision is outstanding */
 	int in_read; /* inside pconn_parse: replies must not recurse */
+	int eof; /* the peer shut down its side: answer, then close */
 	char peer[64];
 };
 
-static void pconn_parse(struct pconn *c);
+static int pconn_parse(struct pconn *c);
+static void pconn_eventcb(struct bufferevent *bev, short what, void *arg);
 
 static void
 pconn_free(struct pconn *c)
@@ -92,8 +94,9 @@ pconn_trouble(struct pconn *c, const char *why)
 	pconn_close(c);
 }
 
-/* Frame lines; dispatch a request at the empty line. May free c. */
-static void
+/* Frame lines; dispatch a request at the empty line. Returns 1 when c was
+ * freed (the caller must not touch it), else 0. */
+static int
 pconn_parse(struct pconn *c)
 {
 	struct psrv *s = c->s;
@@ -101,7 +104,7 @@ pconn_parse(struct pconn *c)
 	char err[128];
 
 	if (c->bev == NULL)
-		return;
+		return 0;
 	in = bufferevent_get_input(c->bev);
 	c->in_read = 1;
 	while (!c->pending) {
@@ -111,14 +114,16 @@ pconn_parse(struct pconn *c)
 
 		if (eol.pos < 0) {
 			c->in_read = 0;
-			if (evbuffer_get_length(in) > s->max_line)
+			if (evbuffer_get_length(in) > s->max_line) {
 				pconn_trouble(c, "line too long");
-			return;
+				return 1;
+			}
+			return 0;
 		}
 		if ((size_t)eol.pos > s->max_line) {
 			c->in_read = 0;
 			pconn_trouble(c, "line too long");
-			return;
+			return 1;
 		}
 		evbuffer_remove(in, line, (size_t)eol.pos);
 		evbuffer_drain(in, n);
@@ -126,7 +131,7 @@ pconn_parse(struct pconn *c)
 			if (c->req.nattr == 0) {
 				c->in_read = 0;
 				pconn_trouble(c, "empty request");
-				return;
+				return 1;
 			}
 			c->pending = 1;
 			s->handler(c, &c->req, s->arg);
@@ -134,17 +139,26 @@ pconn_parse(struct pconn *c)
 				/* replied synchronously after the peer vanished */
 				c->in_read = 0;
 				pconn_free(c);
-				return;
+				return 1;
 			}
 			continue;
 		}
 		if (preq_add_line(&c->req, line, (size_t)eol.pos, err, sizeof(err)) != 0) {
 			c->in_read = 0;
 			pconn_trouble(c, err);
-			return;
+			return 1;
 		}
 	}
 	c->in_read = 0;
+	return 0;
+}
+
+/* After the peer's EOF: free once the last reply has left. */
+static void
+pconn_drained(struct bufferevent *bev, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		pconn_free(arg);
 }
 
 void
@@ -161,15 +175,17 @@ psrv_reply(struct pconn *c, const char *action)
 	}
 	rg_sanitize(buf, sizeof(buf), action, strlen(action));
 	evbuffer_add_printf(bufferevent_get_output(c->bev), "action=%s\n\n", buf);
-	if (!c->in_read)
-		pconn_parse(c);
+	if (c->in_read || pconn_parse(c))
+		return;
+	if (c->eof && !c->pending)
+		bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
 }
 
 static void
 pconn_readcb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	pconn_parse(arg);
+	(void)pconn_parse(arg);
 }
 
 static void
@@ -177,7 +193,12 @@ pconn_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct pconn *c = arg;
 
-	(void)bev;
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->pending && c->bev) {
+		/* A half-close still gets the answer it is waiting for. */
+		c->eof = 1;
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT)
 		msg_info("policy: %s: idle timeout, closing", c->peer);
 	else if ((what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != ECONNRESET)
@@ -372,6 +393,18 @@ psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen
 	l->path = strncmp(spec, "unix:", 5) == 0 ? xstrdup(spec + 5) : NULL;
 	l->next = s->listeners;
 	s->listeners = l;
+	return 0;
+}
+
+int
+psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	for (struct plisten *l = s->listeners; l; l = l->next) {
+		if (l->path && chown(l->path, uid, gid) < 0) {
+			snprintf(err, errlen, "chown %s: %s", l->path, strerror(errno));
+			return -1;
+		}
+	}
 	return 0;
 }
 

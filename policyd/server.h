@@ -18,6 +18,7 @@
 #define RG_POLICYD_SERVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <event2/event.h>
 
 #include "config.h"
@@ -36,6 +37,9 @@ void psrv_set_limits(struct psrv *s, const struct rg_params *g);
 /* Bind one "unix:/path" or "inet:host:port" listener (call before dropping
  * privileges). Returns 0 or -1 with err. */
 int psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen);
+/* Give the unix sockets to the daemon's user (mode policyd_socket_mode
+ * then grants its group, e.g. postfix in group relayguard). */
+int psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* Reply "action=<action>" to the request pending on c. Control characters
  * in action are replaced, so no reply can carry a second line. */
 void psrv_reply(struct pconn *c, const char *action);

@@ -37,6 +37,7 @@ struct rg_cmd {
 	int done; /* callback fired */
 	int in_redis; /* hiredis holds a reference */
 	int retried; /* NOSCRIPT fallback used */
+	int pinned; /* inside our own timer callback: not freed under it */
 	int nkeys, argc;
 	char **argv;
 	size_t *argvlen;
@@ -90,7 +91,7 @@ redis_back(struct rg_redis *r)
 static void
 cmd_maybe_free(struct rg_cmd *c)
 {
-	if (!c->done || c->in_redis)
+	if (!c->done || c->in_redis || c->pinned)
 		return;
 	event_free(c->timer);
 	for (int i = 0; i < c->argc; i++)
@@ -225,6 +226,9 @@ cmd_timer(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* redis_drop fires hiredis' pending callbacks, ours among them:
+	 * keep c alive until this function is done with it. */
+	c->pinned = 1;
 	if (c->fail) {
 		cmd_finish(c, NULL, c->fail);
 	} else {
@@ -233,6 +237,7 @@ cmd_timer(evutil_socket_t fd, short what, void *arg)
 		/* A server that does not answer in time is treated as gone. */
 		redis_drop(r, why);
 	}
+	c->pinned = 0;
 	cmd_maybe_free(c);
 }
 
@@ -320,8 +325,9 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 	r->connected = 1;
 	event_del(r->conn_ev);
 	r->backoff_ms = 100;
+	/* Not "back" yet: a hung server accepts connections too. The first
+	 * answer (redis_back in cmd_reply) ends the outage. */
 	msg_debug("redis: connected to %s", r->server);
-	redis_back(r);
 }
 
 static void

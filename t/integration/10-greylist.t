@@ -28,13 +28,17 @@ domain_table = domains
 premium_greylisting = yes
 premium_greylist_delay = 3s
 premium_dynamic_ip_blocking = no
+# the shipped whitelists
+greylist_whitelist_clients = $RG_SRCDIR/conf/greylist_whitelist_clients
+greylist_whitelist_recipients = $RG_SRCDIR/conf/greylist_whitelist_recipients
 CONF
-printf 'example.com premium\n' >"$conf/domains"
+printf 'example.com premium\ndry.test premium dry_run=yes\n' >"$conf/domains"
 start_policyd "$conf/relayguard.conf" || BAIL_OUT "policyd does not start"
 start_postfix relay \
 	"smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service { inet:127.0.0.1:$pport, default_action=DUNNO, timeout=10s }" ||
 	BAIL_OUT "no relay Postfix"
 postfix_route relay example.com "[127.0.0.1]:$(rg_port sink)"
+postfix_route relay dry.test "[127.0.0.1]:$(rg_port sink)"
 
 send() { # client-address sender
 	swaks_send relay --from "$2" --to alice@example.com --xclient-addr "$1" \
@@ -63,6 +67,16 @@ is "$SWAKS_CODE" 250 "a /24 neighbour shares the triplet"
 send 203.0.114.5 bob@sender.test
 is "$SWAKS_CODE" 450 "... a client in another /24 does not"
 
+swaks_send relay --from bob@sender.test --to alice@example.com --xclient-addr 209.85.218.41 \
+	--xclient-name mail-ej1-f41.google.com
+is "$SWAKS_CODE" 250 "a big provider's pool (shipped whitelist) is not greylisted"
+swaks_send relay --from bob@sender.test --to postmaster@example.com --xclient-addr 203.0.113.5 \
+	--xclient-name mail.sender.test
+is "$SWAKS_CODE" 250 "... nor is postmaster@"
+swaks_send relay --from bob@sender.test --to alice@dry.test --xclient-addr 203.0.113.5 \
+	--xclient-name mail.sender.test
+is "$SWAKS_CODE" 250 "dry_run = yes: the mail is accepted ..."
+check "... and the decision is logged as it would be" grep -qE 'recipient=<alice@dry\.test> .*action=DEFER_IF_PERMIT .* dry_run=yes' "$(rg_log policyd)"
 check "policyd logged the decisions" grep -qE 'greylist: client=mail\.sender\.test\[203\.0\.113\.5\] sender=<bob@sender\.test> recipient=<alice@example\.com> class=premium action=DEFER_IF_PERMIT .* state=new' "$(rg_log policyd)"
 
 # --- Redis goes away --------------------------------------------------------
@@ -79,8 +93,27 @@ check "the outage is logged" grep -q 'redis: server 127.0.0.1:'"$rport"' unavail
 is "$(grep -c 'unavailable' "$(rg_log policyd)")" 1 "... once, not per request"
 
 start_redis redis2 "$rport" || BAIL_OUT "redis does not restart"
-check "policyd reconnects by itself" wait_until 10 grep -q 'is back after' "$(rg_log policyd)"
-send 198.51.100.11 frank@sender.test
-is "$SWAKS_CODE" 450 "with Redis back, greylisting works again"
+back() { # wait until greylisting answers again (a new triplet each try)
+	local i
+	for i in $(seq 1 40); do
+		send 198.51.100.11 "frank$1.$i@sender.test"
+		[ "$SWAKS_CODE" = 450 ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+check "policyd reconnects by itself: greylisting works again" back a
+check "... and logs the end of the outage" grep -q 'is back after' "$(rg_log policyd)"
+
+# --- Redis hangs (SIGSTOP): every answer still within redis_timeout -----------
+kill -STOP "$(rg_pid redis2)"
+t0=$(date +%s.%N)
+send 198.51.100.13 gina@sender.test
+t1=$(date +%s.%N)
+is "$SWAKS_CODE" 250 "Redis hung: mail is accepted"
+cmp_ok "$(awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.3f\", b - a }")" '<' 5 "... within the timeout"
+kill -CONT "$(rg_pid redis2)"
+check "Redis resumes: greylisting works again" back b
+check "policyd is still the same process" kill -0 "$(rg_pid policyd)"
 
 done_testing
