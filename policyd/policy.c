@@ -382,6 +382,13 @@ pdec_dynip(struct pdec *d)
 		return;
 	}
 	c = dynip_check(d->snap->dynip, name, preq_get(q, PREQ_CLIENT_ADDRESS), reason, sizeof(reason));
+	/* A PTR name that is not forward-confirmed still tells us what the line
+	 * is; without a dynamic-looking one, client_name = unknown means the
+	 * client has no (verified) reverse DNS name. */
+	if (c == DYNIP_STATIC && strcasecmp(preq_get(q, PREQ_CLIENT_NAME), "unknown") == 0) {
+		c = DYNIP_NO_RDNS;
+		snprintf(reason, sizeof(reason), "client_name unknown");
+	}
 	if (c == DYNIP_DYNAMIC || (c == DYNIP_NO_RDNS && d->p->dynamic_ip_block_unknown)) {
 		rg_sanitize(n, sizeof(n), name, strlen(name));
 		if (c == DYNIP_DYNAMIC)
