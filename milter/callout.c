@@ -410,6 +410,26 @@ sess_open(struct sess *s, const struct callout_target *targets, size_t ntargets,
 	return connected ? CALLOUT_ESESSION : CALLOUT_ECONNECT;
 }
 
+/*
+ * Only an answer about the mailbox itself makes a recipient invalid: 550,
+ * 551 or 553 with no enhanced code or a 5.1.x one ("user unknown", "no
+ * such mailbox", "bad destination address"). Any other 5xx - the customer's
+ * server refusing this relay ("554 5.7.1 Client host blocked"), its callout
+ * sender ("550 5.7.1 Sender address rejected"), a full mailbox (552 5.2.2) -
+ * says nothing about the address and is "unknown": it must neither bounce a
+ * customer's mail nor sit in the cache for days.
+ */
+enum callout_verdict
+callout_rcpt_verdict(int code, const char *enh)
+{
+	if (code / 100 == 2)
+		return CALLOUT_VALID;
+	if ((code == 550 || code == 551 || code == 553) &&
+	    (enh == NULL || *enh == 0 || strncmp(enh, "5.1.", 4) == 0))
+		return CALLOUT_INVALID;
+	return CALLOUT_UNKNOWN;
+}
+
 static void
 set_result(struct callout_result *res, enum callout_verdict v, int code, const char *text)
 {
@@ -495,11 +515,7 @@ callout_rcpt(struct callout_conn *c, const char *rcpt, long long deadline_ms, st
 		return -1;
 	}
 	smtpreply_summary(sum, sizeof(sum), r);
-	set_result(res,
-		   r->code / 100 == 2   ? CALLOUT_VALID
-		   : r->code / 100 == 5 ? CALLOUT_INVALID
-					: CALLOUT_UNKNOWN,
-		   r->code, sum);
+	set_result(res, callout_rcpt_verdict(r->code, r->enh), r->code, sum);
 	if (r->code == 421) {
 		setwhy(s, "RCPT TO: server is closing the session (421)");
 		sess_close(s);

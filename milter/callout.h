@@ -71,6 +71,9 @@ struct callout_result {
  * and UTF-8 addresses (we never offer SMTPUTF8): the milter turns those away
  * locally with 501/553 rather than send them.
  */
+/* The verdict of a reply to RCPT TO (enh: enhanced status or ""). */
+enum callout_verdict callout_rcpt_verdict(int code, const char *enh);
+
 int callout_addr_ok(const char *addr);
 
 /*

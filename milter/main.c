@@ -5,11 +5,16 @@
  * rejection, per customer class.
  *
  * main() wires things together. Signals: libmilter's own signal thread
- * stops the filter on SIGHUP, which would make a reload impossible. So the
- * main thread keeps SIGHUP/SIGTERM/SIGINT unblocked (the kernel then always
- * delivers a process-directed signal to it first) and runs smfi_main() in
- * a second thread, in which libmilter blocks them for all of its threads.
- * SIGHUP reloads the configuration and tables; SIGTERM/SIGINT stop.
+ * sigwaits for SIGHUP/SIGTERM/SIGINT and stops the filter on any of them,
+ * which would make SIGHUP a stop, not a reload. So the main thread keeps
+ * them unblocked with handlers and runs smfi_main() in a second thread, in
+ * which libmilter blocks them for all of its threads. Linux delivers a
+ * process-directed signal to the main thread when it does not block it -
+ * unless that thread already has a signal pending, when another thread may
+ * get it: a second SIGHUP sent within the same instant could stop the
+ * milter. SIGUSR1, which libmilter ignores, reloads as well and is the
+ * race-free choice for scripts (OpenDKIM uses it the same way).
+ * SIGHUP/SIGUSR1 reload the configuration and tables; SIGTERM/SIGINT stop.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -54,7 +59,7 @@ on_signal(int sig)
 {
 	int saved = errno;
 
-	if (sig == SIGHUP)
+	if (sig == SIGHUP || sig == SIGUSR1)
 		got_hup = 1;
 	else
 		got_term = 1;
@@ -189,6 +194,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	if ((errno = pthread_create(&tid, NULL, milter_thread, &mrc)) != 0)

@@ -14,6 +14,7 @@
 #include "msg.h"
 #include "util.h"
 #include "mredis.h"
+#include "redisaddr.h"
 
 #define MREDIS_SCRIPTS_MAX 8
 #define MREDIS_BACKOFF_MIN 100
@@ -35,34 +36,22 @@ struct mredis {
 	} scripts[MREDIS_SCRIPTS_MAX];
 };
 
-/* Split redis_server as src/redis.c does: "unix:/path", "/path", "host:port", "[v6]:port", "host". */
+/* Split redis_server (redisaddr.h); the configuration check has vetted it. */
 static void
 parse_server(struct mredis *r, const char *spec)
 {
-	const char *colon;
+	struct rg_redis_addr a;
+	char err[128];
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		spec += 5;
-	if (*spec == '/') {
-		r->path = xstrdup(spec);
-		return;
+	if (rg_redis_addr_parse(spec, &a, err, sizeof(err)) != 0) {
+		msg_warn("redis_server \"%s\": %s; using 127.0.0.1:6379", spec, err);
+		rg_redis_addr_parse("127.0.0.1:6379", &a, err, sizeof(err));
 	}
-	r->port = 6379;
-	if (*spec == '[' && strchr(spec, ']')) {
-		const char *e = strchr(spec, ']');
-
-		r->host = xstrndup(spec + 1, (size_t)(e - spec - 1));
-		if (e[1] == ':')
-			r->port = atoi(e + 2);
-		return;
-	}
-	colon = strrchr(spec, ':');
-	if (colon && strchr(spec, ':') == colon) {
-		r->host = xstrndup(spec, (size_t)(colon - spec));
-		r->port = atoi(colon + 1);
-	} else {
-		r->host = xstrdup(spec);
-	}
+	if (*a.path)
+		r->path = xstrdup(a.path);
+	else
+		r->host = xstrdup(a.host);
+	r->port = a.port;
 }
 
 struct mredis *

@@ -35,12 +35,10 @@ static int
 msgbuf_spill_open(struct msgbuf *mb, char *err, size_t errlen)
 {
 	char path[1100];
-	mode_t old;
 
 	snprintf(path, sizeof(path), "%s/relayguard-milter.XXXXXX", mb->tmpdir);
-	old = umask(077);
+	/* mkostemp creates the file 0600; no umask games in a threaded milter. */
 	mb->fd = mkostemp(path, O_CLOEXEC);
-	umask(old);
 	if (mb->fd < 0) {
 		snprintf(err, errlen, "temporary file in %s: %s", mb->tmpdir, strerror(errno));
 		return -1;

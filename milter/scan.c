@@ -17,9 +17,21 @@ scan_log_tests(char *buf, size_t len, const char *tests)
 		    strlen(tests ? tests : "none"));
 }
 
+/* spam_failure_action = tempfail: never a 5xx without a score. */
+static void
+scan_failure_action(const struct rg_params *p, struct scan_out *out)
+{
+	if (strcmp(p->spam_failure_action, "tempfail") != 0)
+		return;
+	out->action = SCAN_TEMPFAIL;
+	rg_strlcpy(out->rcode, "451", sizeof(out->rcode));
+	rg_strlcpy(out->xcode, "4.7.1", sizeof(out->xcode));
+	rg_strlcpy(out->text, "Content scanner unavailable, try again later", sizeof(out->text));
+}
+
 void
-scan_message(const struct rg_params *g, const struct rg_params *p, const struct msgbuf *mb, int too_large,
-	     struct scan_out *out)
+scan_message(const struct rg_params *g, const struct rg_params *p, const struct msgbuf *mb,
+	     enum scan_skip skip, struct scan_out *out)
 {
 	struct spamd_result *r;
 	struct spamhdr_in in;
@@ -34,10 +46,19 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	out->action = SCAN_ACCEPT;
 	in.required = p->spam_tag_score;
 	in.host = g->myhostname;
-	if (too_large) {
+	if (skip == SCAN_SKIP_TOO_LARGE) {
 		in.scan = SPAMHDR_SKIP_TOO_LARGE;
 		snprintf(out->log, sizeof(out->log), "scanned=no reason=too-large limit=%lld",
 			 p->spam_max_size);
+		spamhdr_build(&in, &out->hdrs);
+		return;
+	}
+	if (skip == SCAN_SKIP_ERROR) {
+		in.scan = SPAMHDR_SKIP_ERROR;
+		snprintf(out->log, sizeof(out->log),
+			 "scanned=no reason=\"message not buffered\" failure_action=%s",
+			 p->spam_failure_action);
+		scan_failure_action(p, out);
 		spamhdr_build(&in, &out->hdrs);
 		return;
 	}
@@ -50,20 +71,17 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	spamd_check(g->spamd_server, (int)g->spamd_timeout, g->spamd_user, seg, nseg,
 		    (size_t)p->spam_max_size, r);
 	if (r->status != SPAMD_OK) {
-		in.scan = r->status == SPAMD_ETOOBIG ? SPAMHDR_SKIP_TOO_LARGE
+		/* ETOOBIG is "too large" only when the message is; a reply over
+		 * the cap is spamd misbehaving. */
+		in.scan = r->status == SPAMD_ETOOBIG && msgbuf_size(mb) > (size_t)p->spam_max_size
+			      ? SPAMHDR_SKIP_TOO_LARGE
 			  : r->status == SPAMD_ECONNECT || r->status == SPAMD_ETIMEOUT
 			      ? SPAMHDR_SKIP_UNAVAILABLE
 			      : SPAMHDR_SKIP_ERROR;
 		snprintf(out->log, sizeof(out->log), "scanned=no reason=\"spamd %s: %s\" failure_action=%s",
 			 spamd_strstatus(r->status), r->error, p->spam_failure_action);
-		if (strcmp(p->spam_failure_action, "tempfail") == 0 && in.scan != SPAMHDR_SKIP_TOO_LARGE) {
-			/* Never a 5xx without a score: the client tries again later. */
-			out->action = SCAN_TEMPFAIL;
-			rg_strlcpy(out->rcode, "451", sizeof(out->rcode));
-			rg_strlcpy(out->xcode, "4.7.1", sizeof(out->xcode));
-			rg_strlcpy(out->text, "Content scanner unavailable, try again later",
-				   sizeof(out->text));
-		}
+		if (in.scan != SPAMHDR_SKIP_TOO_LARGE)
+			scan_failure_action(p, out);
 		spamhdr_build(&in, &out->hdrs);
 		free(r);
 		return;

@@ -17,6 +17,9 @@
 
 enum scan_action { SCAN_ACCEPT, SCAN_REJECT, SCAN_TEMPFAIL };
 
+/* Why a message is not sent to spamd (SCAN_DO: it is). */
+enum scan_skip { SCAN_DO, SCAN_SKIP_TOO_LARGE, SCAN_SKIP_ERROR };
+
 struct scan_out {
 	enum scan_action action;
 	char rcode[4], xcode[8], text[256]; /* SMTP reply for reject/tempfail */
@@ -26,11 +29,12 @@ struct scan_out {
 
 /*
  * Scan mb with the class settings p and the globals g (spamd_server,
- * spamd_timeout, spamd_user, myhostname). too_large: the message grew past
- * spam_max_size while buffering (not scanned, marked as such).
+ * spamd_timeout, spamd_user, myhostname). skip: the message grew past
+ * spam_max_size while buffering, or could not be buffered; it is not
+ * scanned and is marked as such (an error honours spam_failure_action).
  */
 void scan_message(const struct rg_params *g, const struct rg_params *p, const struct msgbuf *mb,
-		  int too_large, struct scan_out *out);
+		  enum scan_skip skip, struct scan_out *out);
 void scan_out_free(struct scan_out *out);
 
 #endif

@@ -18,7 +18,7 @@
 #include "util.h"
 #include "verify.h"
 
-#define SESS_MAX_XSPAM 32 /* forged X-Spam-* headers we remember to delete */
+#define SESS_MAX_XSPAM 32 /* distinct X-Spam-* header names we delete */
 
 static pthread_mutex_t sess_cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rg_config *sess_cfg;
@@ -37,12 +37,14 @@ struct smsg {
 	int scan; /* spam_scan is on: buffer and scan */
 	int too_large; /* grew past spam_max_size: stop buffering */
 	struct msgbuf *mb;
-	int nxspam;
+	int nxspam; /* distinct names in xspam */
+	int xspam_total; /* instances to delete */
 	struct {
-		char name[64];
-		int idx;
+		char name[128];
+		int count; /* instances of this name (any letter case) */
 	} xspam[SESS_MAX_XSPAM];
-	int xspam_overflow;
+	int xspam_overflow; /* more names than we can track: tempfail */
+	int buffail; /* the message could not be buffered: not scanned */
 };
 
 /* One SMTP connection. */
@@ -291,6 +293,7 @@ sess_append(struct smsg *m, const char *data, size_t len)
 	if (msgbuf_append(m->mb, data, len, err, sizeof(err)) != 0) {
 		msg_warn("milter: cannot buffer message: %s; it will not be scanned", err);
 		m->scan = 0;
+		m->buffail = 1;
 		msgbuf_reset(m->mb);
 	}
 }
@@ -335,17 +338,23 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 		sess_received(ctx, c, m);
 	}
 	if (strncasecmp(name, "X-Spam-", 7) == 0) {
-		/* Remember each instance (1-based per name, any letter case) to delete it. */
-		int idx = 1;
+		/* Count each name's instances (any letter case): all are deleted,
+		 * highest index first, before our verdict is added. */
+		int i;
 
-		for (int i = 0; i < m->nxspam; i++)
+		for (i = 0; i < m->nxspam; i++)
 			if (strcasecmp(m->xspam[i].name, name) == 0)
-				idx++;
-		if (m->nxspam < SESS_MAX_XSPAM) {
-			rg_strlcpy(m->xspam[m->nxspam].name, name, sizeof(m->xspam[0].name));
-			m->xspam[m->nxspam++].idx = idx;
-		} else {
+				break;
+		if (i == m->nxspam &&
+		    (m->nxspam == SESS_MAX_XSPAM || strlen(name) >= sizeof(m->xspam[0].name)))
 			m->xspam_overflow = 1;
+		else {
+			if (i == m->nxspam) {
+				rg_strlcpy(m->xspam[i].name, name, sizeof(m->xspam[0].name));
+				m->nxspam++;
+			}
+			m->xspam[i].count++;
+			m->xspam_total++;
 		}
 		return SMFIS_CONTINUE; /* spamd need not see a forged verdict */
 	}
@@ -392,7 +401,18 @@ sess_eom(SMFICTX *ctx)
 	if (m->mb == NULL) /* no header at all: still scan the (empty) message */
 		m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
 	out = xcalloc(1, sizeof(*out));
-	scan_message(&m->cfg->global, m->p, m->mb, m->too_large, out);
+	scan_message(&m->cfg->global, m->p, m->mb,
+		     m->too_large ? SCAN_SKIP_TOO_LARGE
+		     : m->buffail ? SCAN_SKIP_ERROR
+				  : SCAN_DO,
+		     out);
+	if (m->xspam_overflow && out->action == SCAN_ACCEPT) {
+		/* A forged verdict we cannot delete must not reach the customer. */
+		out->action = SCAN_TEMPFAIL;
+		rg_strlcpy(out->rcode, "451", sizeof(out->rcode));
+		rg_strlcpy(out->xcode, "4.7.1", sizeof(out->xcode));
+		rg_strlcpy(out->text, "Too many X-Spam headers in the message", sizeof(out->text));
+	}
 	if (out->action == SCAN_REJECT) {
 		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
 		rc = SMFIS_REJECT;
@@ -403,8 +423,9 @@ sess_eom(SMFICTX *ctx)
 		act = "defer";
 	} else {
 		/* Delete forged verdicts, highest index first so none shifts. */
-		for (int i = m->nxspam - 1; i >= 0; i--)
-			smfi_chgheader(ctx, m->xspam[i].name, m->xspam[i].idx, NULL);
+		for (int i = 0; i < m->nxspam; i++)
+			for (int k = m->xspam[i].count; k >= 1; k--)
+				smfi_chgheader(ctx, m->xspam[i].name, k, NULL);
 		for (int i = 0; i < out->hdrs.n; i++) {
 			char *v = out->hdrs.f[i].value, *sp = NULL;
 
@@ -419,7 +440,7 @@ sess_eom(SMFICTX *ctx)
 	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
 		 "removed=%d%s action=%s",
 		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
-		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), out->log, m->nxspam,
+		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), out->log, m->xspam_total,
 		 m->xspam_overflow ? "+" : "", act);
 	scan_out_free(out);
 	free(out);

@@ -2,6 +2,7 @@
  * dnsbl - see dnsbl.h.
  */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct dnsbl_q {
 
 struct dnsbl_job {
 	int nq, pending, fired;
+	int warned;
 	struct dnsbl_q q[DNSBL_MAX_ZONES];
 	struct event *timer;
 	dnsbl_cb cb;
@@ -143,9 +145,21 @@ dnsbl_answer(int result, char type, int count, int ttl, void *addrs, void *arg)
 	j->pending--;
 	if (result == DNS_ERR_NONE && type == DNS_IPv4_A) {
 		for (int i = 0; i < count && !q->listed; i++) {
-			/* Only 127.0.0.0/8 answers are listings (RFC 5782). */
-			if ((ntohl(a[i].s_addr) >> 24) != 127)
+			uint32_t ip = ntohl(a[i].s_addr);
+
+			/* Only 127.0.0.0/8 answers are listings (RFC 5782); 127.255.255.x
+			 * is a list's error code (e.g. "query refused", "public resolver")
+			 * and 127.0.0.1 is not a listing either: never block on them. */
+			if ((ip >> 24) != 127 || (ip >> 8) == 0x7fffff || ip == 0x7f000001) {
+				if ((ip >> 8) == 0x7fffff && !q->job->warned) {
+					char e[INET_ADDRSTRLEN];
+
+					q->job->warned = 1;
+					msg_warn("dnsbl: %s answered %s, an error code, not a listing",
+						 q->zone, inet_ntop(AF_INET, &a[i], e, sizeof(e)));
+				}
 				continue;
+			}
 			if (q->ncodes == 0)
 				q->listed = 1;
 			for (int k = 0; k < q->ncodes; k++)

@@ -93,6 +93,16 @@ policy_snap_new(struct rg_config *cfg, struct rg_diag *diag)
 	snap->wl_senders = snap_patlist(cfg, RG_PAT_ADDRESS, &g->greylist_whitelist_senders, diag, &bad);
 	snap->wl_recipients =
 	    snap_patlist(cfg, RG_PAT_ADDRESS, &g->greylist_whitelist_recipients, diag, &bad);
+	snap->dynip = dynip_new();
+	if (*g->dynamic_ip_patterns) {
+		char path[1200], err[512];
+
+		snap_path(cfg, g->dynamic_ip_patterns, path, sizeof(path));
+		if (dynip_load_patterns(snap->dynip, path, err, sizeof(err)) < 0) {
+			rg_diag_add(diag, NULL, 0, "%s", err);
+			bad = 1;
+		}
+	}
 	if (bad) {
 		policy_snap_unref(snap);
 		return NULL;
@@ -212,6 +222,21 @@ pdec_failure_action(const struct pdec *d)
 	return "DUNNO";
 }
 
+/*
+ * Outbound, the policy sits in smtpd_relay_restrictions before
+ * reject_unauth_destination: DUNNO (or DEFER_IF_PERMIT, which a later
+ * REJECT beats) would turn a Redis outage into "554 Relay access denied"
+ * for a registered customer. Relay permission comes from client_table, not
+ * from Redis: fail open means OK, fail closed means a plain DEFER.
+ */
+static const char *
+pdec_outbound_failure_action(const struct pdec *d)
+{
+	if (strcmp(d->snap->cfg->global.policy_failure_action, "dunno") == 0)
+		return "OK";
+	return "DEFER 4.3.0 Policy service temporarily unavailable, try again later";
+}
+
 /* greylist_defer_text with $delay replaced. */
 static void
 pdec_defer_text(const struct pdec *d, long long secs, char *buf, size_t len)
@@ -309,7 +334,8 @@ pdec_limited(int over, const char *reply, const char *err, void *arg)
 
 	if (err) {
 		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err);
-		pdec_done(d, "ratelimit", pdec_failure_action(d), detail);
+		pdec_done(d, "ratelimit",
+			  d->outbound ? pdec_outbound_failure_action(d) : pdec_failure_action(d), detail);
 	} else if (over) {
 		pdec_done(d, "ratelimit", reply, NULL);
 	} else if (d->outbound) {
@@ -356,6 +382,13 @@ pdec_dynip(struct pdec *d)
 		return;
 	}
 	c = dynip_check(d->snap->dynip, name, preq_get(q, PREQ_CLIENT_ADDRESS), reason, sizeof(reason));
+	/* A PTR name that is not forward-confirmed still tells us what the line
+	 * is; without a dynamic-looking one, client_name = unknown means the
+	 * client has no (verified) reverse DNS name. */
+	if (c == DYNIP_STATIC && strcasecmp(preq_get(q, PREQ_CLIENT_NAME), "unknown") == 0) {
+		c = DYNIP_NO_RDNS;
+		snprintf(reason, sizeof(reason), "client_name unknown");
+	}
 	if (c == DYNIP_DYNAMIC || (c == DYNIP_NO_RDNS && d->p->dynamic_ip_block_unknown)) {
 		rg_sanitize(n, sizeof(n), name, strlen(name));
 		if (c == DYNIP_DYNAMIC)
@@ -364,8 +397,10 @@ pdec_dynip(struct pdec *d)
 				 "mail from end-user lines is not accepted",
 				 n, preq_get(q, PREQ_CLIENT_ADDRESS), reason);
 		else
+			/* 4xx as Postfix's reject_unknown_reverse_client_hostname:
+			 * "unknown" may also be a DNS lookup that timed out. */
 			snprintf(action, sizeof(action),
-				 "550 5.7.1 Client host [%s] has no reverse DNS name; "
+				 "450 4.7.25 Client host [%s] has no reverse DNS name; "
 				 "mail servers need one, end-user lines are not accepted",
 				 preq_get(q, PREQ_CLIENT_ADDRESS));
 		snprintf(detail, sizeof(detail), "reason=\"%s\"", reason);

@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "confint.h"
 #include "ratespec.h"
+#include "redisaddr.h"
 #include "util.h"
 
 #define SHOW(buf, s) rg_sanitize(buf, sizeof(buf), s, strlen(s))
@@ -244,6 +245,15 @@ rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *
 		const char *s = *(const char *const *)v;
 
 		if (rg_milter_conn_check(s, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "bad %s: %s", label, e);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(pi->name, "redis_server") == 0) {
+		struct rg_redis_addr a;
+
+		if (rg_redis_addr_parse(*(const char *const *)v, &a, e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "bad %s: %s", label, e);
 			return -1;
 		}

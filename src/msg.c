@@ -16,6 +16,7 @@ int msg_verbose;
 
 static char msg_progname[64] = "relayguard";
 static int msg_stderr = 1;
+static long msg_pid; /* cached: one getpid() per process, not per line */
 
 static int
 msg_facility(const char *name)
@@ -39,6 +40,7 @@ void
 msg_init(const char *progname, int to_stderr, const char *facility)
 {
 	snprintf(msg_progname, sizeof(msg_progname), "%s", progname);
+	msg_pid = 0;
 	msg_stderr = to_stderr;
 	closelog();
 	openlog(msg_progname, LOG_PID | LOG_NDELAY, msg_facility(facility));
@@ -57,10 +59,12 @@ msg_vlog(int prio, const char *level, const char *fmt, va_list ap)
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (msg_stderr) {
+		if (msg_pid == 0)
+			msg_pid = (long)getpid();
 		if (level)
-			fprintf(stderr, "%s[%ld]: %s: %s\n", msg_progname, (long)getpid(), level, buf);
+			fprintf(stderr, "%s[%ld]: %s: %s\n", msg_progname, msg_pid, level, buf);
 		else
-			fprintf(stderr, "%s[%ld]: %s\n", msg_progname, (long)getpid(), buf);
+			fprintf(stderr, "%s[%ld]: %s\n", msg_progname, msg_pid, buf);
 	} else {
 		if (level)
 			syslog(prio, "%s: %s", level, buf);

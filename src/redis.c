@@ -17,6 +17,7 @@
 
 #include "msg.h"
 #include "redis.h"
+#include "redisaddr.h"
 #include "util.h"
 
 struct rg_script {
@@ -404,34 +405,22 @@ redis_connect(struct rg_redis *r)
 		redisAsyncCommand(ac, script_loaded, s, "SCRIPT LOAD %s", s->body);
 }
 
-/* Split redis_server: "unix:/path", "/path", "host:port", "[v6]:port", "host". */
+/* Split redis_server (redisaddr.h); the configuration check has vetted it. */
 static void
 redis_parse_server(struct rg_redis *r, const char *spec)
 {
-	const char *colon;
+	struct rg_redis_addr a;
+	char err[128];
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		spec += 5;
-	if (*spec == '/') {
-		r->path = xstrdup(spec);
-		return;
+	if (rg_redis_addr_parse(spec, &a, err, sizeof(err)) != 0) {
+		msg_warn("redis_server \"%s\": %s; using 127.0.0.1:6379", spec, err);
+		rg_redis_addr_parse("127.0.0.1:6379", &a, err, sizeof(err));
 	}
-	r->port = 6379;
-	if (*spec == '[' && strchr(spec, ']')) {
-		const char *e = strchr(spec, ']');
-
-		r->host = xstrndup(spec + 1, (size_t)(e - spec - 1));
-		if (e[1] == ':')
-			r->port = atoi(e + 2);
-		return;
-	}
-	colon = strrchr(spec, ':');
-	if (colon && strchr(spec, ':') == colon) {
-		r->host = xstrndup(spec, (size_t)(colon - spec));
-		r->port = atoi(colon + 1);
-	} else {
-		r->host = xstrdup(spec);
-	}
+	if (*a.path)
+		r->path = xstrdup(a.path);
+	else
+		r->host = xstrdup(a.host);
+	r->port = a.port;
 }
 
 struct rg_redis *

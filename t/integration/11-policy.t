@@ -34,10 +34,16 @@ premium_rate_limits = 500/1h, 5000/1d
 premium_message_size_limit = 20k
 standard_message_size_limit = 10k
 premium_dynamic_ip_dnsbl = pbl.test=127.0.0.10,127.0.0.11
+dynamic_ip_patterns = dynamic_ip_patterns
 CONF
 }
 mkconf "$p1" "$conf/p1.pid" >"$conf/relayguard.conf"
 mkconf "$p2" "$conf/p2.pid" >"$conf/relayguard2.conf"
+cat >"$conf/dynamic_ip_patterns" <<PATTERNS
+# a customer's real mail server on a DSL-looking name: an admin's exception
+!/^dsl-203-0-113-9\.dyn\.example\.net\$/  customer server, ticket 4711
+/^gw[0-9]+\.home\.example\.org\$/  end-user routers of a local ISP
+PATTERNS
 cat >"$conf/domains" <<TABLE
 example.com  premium
 std.test     standard
@@ -120,6 +126,13 @@ is "$SWAKS_CODE" 550 "a dynamic-looking client is refused"
 like "$(swaks_reply_to RCPT)" '^550 5\.7\.1 .*dynamic' "... with 550 5.7.1 naming the reason"
 inbound 203.0.113.6 mail.example.org
 is "$SWAKS_CODE" 250 "a static-looking client passes"
+inbound 203.0.113.9 dsl-203-0-113-9.dyn.example.net
+is "$SWAKS_CODE" 250 "an exception in dynamic_ip_patterns lets a dynamic-looking customer server through"
+inbound 203.0.113.10 gw17.home.example.org
+is "$SWAKS_CODE" 550 "an admin's /regex/ in dynamic_ip_patterns refuses a name the heuristics pass"
+inbound 203.0.113.11 '[UNAVAILABLE]'
+is "$SWAKS_CODE" 450 "a client without reverse DNS gets 450 (it may be a DNS timeout), not 550"
+like "$(swaks_reply_to RCPT)" '^450 4\.7\.25 ' "... 4.7.25"
 inbound 203.0.113.7 mx.listed.example
 is "$SWAKS_CODE" 550 "a client listed in the DNSBL is refused"
 like "$(swaks_reply_to RCPT)" '^550 5\.7\.1 .*pbl\.test' "... naming the zone"
@@ -133,5 +146,12 @@ like "$(swaks_reply_to .)" '^552 5\.3\.4 ' "15k to the standard class (10k) gets
 inbound 203.0.113.6 mail.example.org alice@example.com --body "$big"
 is "$SWAKS_CODE" 250 "... while the premium class (20k) accepts it"
 check "policyd logged one line per decision" grep -qE 'size: client=.* class=standard action=552 5\.3\.4 .* size=[0-9]+ limit=10240' "$(rg_log p1)"
+
+# --- Redis down: outbound customers still relay (never 554) ----------------
+stop_redis
+out relay 192.0.2.11
+is "$SWAKS_CODE" 250 "Redis down: a registered client still relays (policy_failure_action = dunno means OK outbound)"
+inbound 203.0.113.6 mail.example.org
+is "$SWAKS_CODE" 250 "... and inbound mail is accepted"
 
 done_testing

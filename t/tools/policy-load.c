@@ -12,6 +12,16 @@
  *             (warm them first with -W), the rest a new sender each time
  *   rate      outbound RCPT + END-OF-MESSAGE pairs from -K client IPs
  *   dunno     like greylist, for servers that answer without state
+ *
+ * -S SEED varies the random stream (new triplets, recipients) so that runs
+ * against one server do not replay each other's "new" triplets; one seed
+ * gives every server the same request stream.
+ *
+ * -H SECONDS (idle mode): each connection sends one request, then stays
+ * open and silent; once every connection has its answer the tool prints
+ * "holding N" and keeps them open for SECONDS (to measure a server's memory
+ * per idle connection). Connections are opened at most 64 at a time so a
+ * listen backlog is never overrun.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +47,10 @@ struct load {
 	double *lat;
 	unsigned long long rnd;
 	long counter;
+	/* idle mode (-H) */
+	double hold;
+	int total, opened, finished;
+	struct lconn *cs;
 };
 
 struct lconn {
@@ -68,6 +82,8 @@ rnd(struct load *L)
 }
 
 static void lconn_send(struct lconn *c);
+static int lconn_open(struct load *L, struct lconn *c);
+static void idle_next(struct load *L);
 
 static void
 emit(struct evbuffer *out, struct load *L, const char *state, const char *client, const char *sender,
@@ -157,6 +173,10 @@ lconn_read(struct bufferevent *bev, void *arg)
 	if (L->done < L->nreq * 2)
 		L->lat[L->done] = now_s() - c->t0;
 	L->done++;
+	if (L->hold > 0) {
+		idle_next(L);
+		return;
+	}
 	lconn_send(c);
 }
 
@@ -170,13 +190,44 @@ lconn_event(struct bufferevent *bev, short what, void *arg)
 		lconn_send(c);
 		return;
 	}
-	c->L->errors++;
-	fprintf(stderr, "policy-load: connection %d: %s\n", c->id,
-		(what & BEV_EVENT_EOF) ? "closed by server" : strerror(EVUTIL_SOCKET_ERROR()));
+	if (c->L->errors++ < 5)
+		fprintf(stderr, "policy-load: connection %d: %s\n", c->id,
+			(what & BEV_EVENT_EOF) ? "closed by server" : strerror(EVUTIL_SOCKET_ERROR()));
 	bufferevent_free(c->bev);
 	c->bev = NULL;
+	if (c->L->hold > 0) {
+		idle_next(c->L);
+		return;
+	}
 	if (--c->L->conns == 0)
 		event_base_loopexit(c->L->base, NULL);
+}
+
+/*
+ * Idle mode: one connection has its answer (or failed). Open the next one;
+ * when all are done, say so and hold them open for L->hold seconds.
+ */
+static void
+idle_next(struct load *L)
+{
+	L->finished++;
+	while (L->opened < L->total && L->opened - L->finished < 64) {
+		struct lconn *c = &L->cs[L->opened++];
+
+		if (lconn_open(L, c) != 0) {
+			L->errors++;
+			L->finished++;
+		}
+	}
+	if (L->finished == L->total) {
+		struct timeval tv;
+
+		tv.tv_sec = (long)L->hold;
+		tv.tv_usec = (long)((L->hold - (double)tv.tv_sec) * 1e6);
+		printf("holding %d connections (%ld failed)\n", L->total - (int)L->errors, L->errors);
+		fflush(stdout);
+		event_base_loopexit(L->base, &tv);
+	}
 }
 
 static int
@@ -224,7 +275,7 @@ main(int argc, char **argv)
 	L.known_pct = 80;
 	L.nknown = 1000;
 	L.rnd = 0x9e3779b97f4a7c15ULL;
-	while ((ch = getopt(argc, argv, "s:c:n:T:w:k:K:Wq")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:T:w:k:K:WS:H:q")) != -1) {
 		switch (ch) {
 		case 's':
 			L.server = optarg;
@@ -250,18 +301,28 @@ main(int argc, char **argv)
 		case 'W':
 			L.warm = 1;
 			break;
+		case 'S':
+			L.rnd ^= strtoull(optarg, NULL, 0) * 0xbf58476d1ce4e5b9ULL;
+			L.counter = (long)(strtoul(optarg, NULL, 0) % 1000) * 100000000L;
+			break;
+		case 'H':
+			L.hold = atof(optarg);
+			break;
 		case 'q':
 			quiet = 1;
 			break;
 		default:
 			fprintf(stderr,
 				"usage: policy-load -s unix:PATH|inet:HOST:PORT [-c conns] [-n requests] "
-				"[-T seconds] [-w greylist|rate|dunno] [-k known%%] [-K nknown] [-W] [-q]\n");
+				"[-T seconds] [-w greylist|rate|dunno] [-k known%%] [-K nknown] [-W] "
+				"[-S seed] [-H hold-seconds] [-q]\n");
 			return 2;
 		}
 	}
-	if (L.server == NULL || nconn < 1 || L.nreq < 1 || L.nknown < 1)
+	if (L.server == NULL || nconn < 1 || L.nreq < 1 || L.nknown < 1 || L.rnd == 0)
 		return 2;
+	if (L.hold > 0)
+		L.nreq = nconn; /* one request per connection */
 	L.base = event_base_new();
 	L.lat = calloc((size_t)L.nreq * 2 + 1, sizeof(double));
 	cs = calloc((size_t)nconn, sizeof(*cs));
@@ -271,6 +332,18 @@ main(int argc, char **argv)
 	for (int i = 0; i < nconn; i++) {
 		cs[i].L = &L;
 		cs[i].id = i;
+	}
+	if (L.hold > 0) {
+		struct timeval bound = {(long)(secs + L.hold) + 1, 0};
+
+		L.cs = cs;
+		L.total = nconn;
+		L.finished = -1; /* idle_next counts a call as one finished */
+		event_base_loopexit(L.base, &bound); /* whatever happens */
+		idle_next(&L);
+		nconn = 0;
+	}
+	for (int i = 0; i < nconn; i++) {
 		if (lconn_open(&L, &cs[i]) != 0) {
 			fprintf(stderr, "policy-load: connect failed\n");
 			return 1;

@@ -801,6 +801,24 @@ START_TEST(resolve_bracketed)
 }
 END_TEST
 
+/* Only mailbox answers make a recipient invalid; other 5xx are unknown. */
+START_TEST(test_rcpt_verdict)
+{
+	ck_assert_int_eq(callout_rcpt_verdict(250, "2.1.5"), CALLOUT_VALID);
+	ck_assert_int_eq(callout_rcpt_verdict(251, ""), CALLOUT_VALID);
+	ck_assert_int_eq(callout_rcpt_verdict(550, "5.1.1"), CALLOUT_INVALID);
+	ck_assert_int_eq(callout_rcpt_verdict(550, ""), CALLOUT_INVALID);
+	ck_assert_int_eq(callout_rcpt_verdict(553, "5.1.3"), CALLOUT_INVALID);
+	ck_assert_int_eq(callout_rcpt_verdict(551, "5.1.6"), CALLOUT_INVALID);
+	ck_assert_int_eq(callout_rcpt_verdict(554, "5.7.1"), CALLOUT_UNKNOWN); /* relay blocked */
+	ck_assert_int_eq(callout_rcpt_verdict(550, "5.7.1"), CALLOUT_UNKNOWN); /* sender rejected */
+	ck_assert_int_eq(callout_rcpt_verdict(552, "5.2.2"), CALLOUT_UNKNOWN); /* mailbox full */
+	ck_assert_int_eq(callout_rcpt_verdict(554, ""), CALLOUT_UNKNOWN);
+	ck_assert_int_eq(callout_rcpt_verdict(450, "4.1.1"), CALLOUT_UNKNOWN);
+	ck_assert_int_eq(callout_rcpt_verdict(421, ""), CALLOUT_UNKNOWN);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -808,6 +826,7 @@ suite(void)
 	TCase *tc = tcase_create("session");
 	TCase *tp = tcase_create("pure");
 
+	tcase_add_test(tp, test_rcpt_verdict);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, valid_invalid_tempfail_one_session);
 	tcase_add_test(tc, stepwise_session);

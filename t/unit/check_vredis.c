@@ -165,14 +165,25 @@ START_TEST(cache_roundtrip)
 	short_lt.neg_refresh = 1000;
 	{
 		char err[128];
-		char val[64];
+		char val[128];
 		redisReply *r;
 
-		snprintf(val, sizeof(val), "i|%lld|550 old", rg_wall_ms() - 5000);
+		snprintf(val, sizeof(val), "bob@example.com\ni|%lld|550 old", rg_wall_ms() - 5000);
 		r = mredis_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
 		freeReplyObject(r);
 		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &short_lt, "bob@example.com", &e, &up),
 				 CALCACHE_STALE);
+		/* An entry stored under bob's key for another address (a hash
+		 * collision found on purpose) is a miss for bob. */
+		snprintf(val, sizeof(val), "mallory@example.com\ni|%lld|550 planted", rg_wall_ms());
+		r = mredis_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
+		freeReplyObject(r);
+		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
+		/* The old format without the address is a miss too. */
+		snprintf(val, sizeof(val), "i|%lld|550 old format", rg_wall_ms());
+		r = mredis_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
+		freeReplyObject(r);
+		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
 		/* Garbage written by anyone is a miss. */
 		r = mredis_command(mr, 3, (const char *[]){"SET", key, "x|garbage"}, NULL, err, sizeof(err));
 		freeReplyObject(r);
