@@ -148,9 +148,9 @@ install: all
 		[ -e $$t ] || install -m 644 $$f $$t; done
 
 bench: all
-	sh t/bench/run full
+	bash t/bench/run full
 bench-quick: all
-	sh t/bench/run quick
+	bash t/bench/run quick
 
 demo: all
 	scripts/demo
