@@ -409,18 +409,7 @@ redis_connect(struct rg_redis *r)
 static void
 redis_parse_server(struct rg_redis *r, const char *spec)
 {
-	struct rg_redis_addr a;
-	char err[128];
-
-	if (rg_redis_addr_parse(spec, &a, err, sizeof(err)) != 0) {
-		msg_warn("redis_server \"%s\": %s; using 127.0.0.1:6379", spec, err);
-		rg_redis_addr_parse("127.0.0.1:6379", &a, err, sizeof(err));
-	}
-	if (*a.path)
-		r->path = xstrdup(a.path);
-	else
-		r->host = xstrdup(a.host);
-	r->port = a.port;
+	rg_redis_addr_split(spec, &r->host, &r->path, &r->port);
 }
 
 struct rg_redis *

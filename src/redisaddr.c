@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "redisaddr.h"
 #include "util.h"
 
@@ -63,4 +64,19 @@ rg_redis_addr_parse(const char *spec, struct rg_redis_addr *a, char *err, size_t
 	memcpy(a->host, spec, n);
 	a->host[n] = 0;
 	return colon ? redisaddr_port(colon + 1, &a->port, err, errlen) : 0;
+}
+
+void
+rg_redis_addr_split(const char *spec, char **host, char **path, int *port)
+{
+	struct rg_redis_addr a;
+	char err[128];
+
+	if (rg_redis_addr_parse(spec, &a, err, sizeof(err)) != 0) {
+		msg_warn("redis_server \"%s\": %s; using 127.0.0.1:6379", spec, err);
+		rg_redis_addr_parse("127.0.0.1:6379", &a, err, sizeof(err));
+	}
+	*host = *a.path ? NULL : xstrdup(a.host);
+	*path = *a.path ? xstrdup(a.path) : NULL;
+	*port = a.port;
 }

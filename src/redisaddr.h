@@ -18,4 +18,11 @@ struct rg_redis_addr {
 /* Returns 0, or -1 with a message in err. */
 int rg_redis_addr_parse(const char *spec, struct rg_redis_addr *a, char *err, size_t errlen);
 
+/*
+ * For the clients: split a vetted redis_server into *host or *path (one
+ * of them set, xstrdup'ed, caller frees) and *port. A value the check
+ * would refuse falls back to 127.0.0.1:6379 with a warning.
+ */
+void rg_redis_addr_split(const char *spec, char **host, char **path, int *port);
+
 #endif
