@@ -16,6 +16,7 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "daemon.h"
 #include "msg.h"
 #include "server.h"
 #include "util.h"
@@ -23,8 +24,16 @@
 struct plisten {
 	struct plisten *next;
 	struct evconnlistener *lev;
-	char *path; /* unix socket to unlink, or NULL */
+	struct rg_sockfile sock; /* a unix socket we created, removed at exit */
 };
+
+/* Descriptors kept free of connections: listeners, Redis, DNS, syslog, the
+ * pid file, reload's file opens, and the one accept that refuses a client
+ * over the limit. */
+#define PSRV_FD_RESERVE 32
+/* After accept() failed for want of descriptors (or memory), listeners
+ * pause this long before they try again. */
+#define PSRV_ACCEPT_PAUSE_MS 100
 
 struct psrv {
 	struct event_base *base;
@@ -34,10 +43,23 @@ struct psrv {
 	struct pconn *conns;
 	int nconn;
 	int max_conn;
+	int fd_cap; /* max_conn never exceeds it (rg_fd_budget) */
+	long fd_limit;
 	int max_attr;
 	size_t max_line, max_req;
 	struct timeval idle;
+	struct timeval req_timeout; /* one request, from its first byte */
 	long long last_full_log;
+	/* accepting paused for want of descriptors: one log line an episode */
+	struct event *resume;
+	int paused;
+	long pauses;
+	long long pause_start;
+	/* SIGTERM: no new connections; answer what was asked, then done() */
+	int draining;
+	int closing; /* past the drain: no more requests are dispatched */
+	void (*drained)(void *);
+	void *drained_arg;
 	char *linebuf; /* max_line + 1 bytes; single-threaded, so shared */
 };
 
@@ -49,11 +71,23 @@ struct pconn {
 	int pending; /* a decision is outstanding */
 	int in_read; /* inside pconn_parse: replies must not recurse */
 	int eof; /* the peer shut down its side: answer, then close */
+	struct event *deadline; /* policyd_request_timeout; armed mid-request */
+	int timed; /* deadline is armed */
 	char peer[64];
 };
 
 static int pconn_parse(struct pconn *c);
 static void pconn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void pconn_drained(struct bufferevent *bev, void *arg);
+
+static void
+pconn_disarm(struct pconn *c)
+{
+	if (c->timed) {
+		evtimer_del(c->deadline);
+		c->timed = 0;
+	}
+}
 
 static void
 pconn_free(struct pconn *c)
@@ -62,6 +96,8 @@ pconn_free(struct pconn *c)
 
 	if (c->bev)
 		bufferevent_free(c->bev);
+	if (c->deadline)
+		event_free(c->deadline);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -71,12 +107,19 @@ pconn_free(struct pconn *c)
 	s->nconn--;
 	preq_reset(&c->req);
 	free(c);
+	if (s->draining && s->nconn == 0 && s->drained) {
+		void (*done)(void *) = s->drained;
+
+		s->drained = NULL;
+		done(s->drained_arg);
+	}
 }
 
 /* The peer is gone or misbehaved: close now, or once the decision is in. */
 static void
 pconn_close(struct pconn *c)
 {
+	pconn_disarm(c);
 	if (c->pending) {
 		if (c->bev) {
 			bufferevent_free(c->bev);
@@ -92,6 +135,37 @@ pconn_trouble(struct pconn *c, const char *why)
 {
 	msg_warn("policy: %s: %s; disconnecting without a reply", c->peer, why);
 	pconn_close(c);
+}
+
+/* policyd_request_timeout: a request still incomplete this long after its
+ * first byte (e.g. one byte a second, which keeps the idle timer quiet). */
+static void
+pconn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct pconn *c = arg;
+	char why[96];
+
+	(void)fd;
+	(void)what;
+	c->timed = 0;
+	snprintf(why, sizeof(why), "request not complete within policyd_request_timeout (%ld.%03lds)",
+		 (long)c->s->req_timeout.tv_sec, (long)c->s->req_timeout.tv_usec / 1000);
+	pconn_trouble(c, why);
+}
+
+/* Draining: c has no complete request left; close it once its replies are
+ * out. Returns 1 when c was freed now. */
+static int
+pconn_retire(struct pconn *c)
+{
+	pconn_disarm(c);
+	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
+		return 0;
+	}
+	pconn_free(c);
+	return 1;
 }
 
 /* Frame lines; dispatch a request at the empty line. Returns 1 when c was
@@ -118,6 +192,14 @@ pconn_parse(struct pconn *c)
 				pconn_trouble(c, "line too long");
 				return 1;
 			}
+			if (s->draining)
+				return pconn_retire(c);
+			if (!c->timed && (c->req.nattr > 0 || evbuffer_get_length(in) > 0)) {
+				if (c->deadline == NULL)
+					c->deadline = evtimer_new(s->base, pconn_deadline, c);
+				evtimer_add(c->deadline, &s->req_timeout);
+				c->timed = 1;
+			}
 			return 0;
 		}
 		if ((size_t)eol.pos > s->max_line) {
@@ -132,6 +214,12 @@ pconn_parse(struct pconn *c)
 				c->in_read = 0;
 				pconn_trouble(c, "empty request");
 				return 1;
+			}
+			pconn_disarm(c);
+			if (s->closing) {
+				/* stopping: no decision may start now */
+				c->in_read = 0;
+				return pconn_retire(c);
 			}
 			c->pending = 1;
 			s->handler(c, &c->req, s->arg);
@@ -214,6 +302,11 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	char host[INET6_ADDRSTRLEN], port[8];
 
 	(void)lev;
+	if (s->pauses > 0) {
+		msg_info("policy: accepting connections again after %lld ms (%ld pause(s))",
+			 rg_mono_ms() - s->pause_start, s->pauses);
+		s->pauses = 0;
+	}
 	if (s->nconn >= s->max_conn) {
 		if (rg_mono_ms() - s->last_full_log > 10000) {
 			s->last_full_log = rg_mono_ms();
@@ -244,6 +337,59 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	s->nconn++;
 }
 
+/* Listeners on or off, all together. */
+static void
+psrv_listening(struct psrv *s, int on)
+{
+	for (struct plisten *l = s->listeners; l; l = l->next) {
+		if (l->lev == NULL)
+			continue;
+		if (on)
+			evconnlistener_enable(l->lev);
+		else
+			evconnlistener_disable(l->lev);
+	}
+}
+
+static void
+psrv_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct psrv *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->paused = 0;
+	if (!s->draining)
+		psrv_listening(s, 1);
+}
+
+/*
+ * accept() failed in a way that retrying at once cannot fix (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM): the listening socket stays readable, so without
+ * a pause the loop would spin and log for ever. Pause every listener, try
+ * again shortly; one log line for the whole episode, one when it ends.
+ */
+static void
+psrv_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct psrv *s = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {0, PSRV_ACCEPT_PAUSE_MS * 1000};
+
+	(void)lev;
+	if (s->paused)
+		return;
+	if (s->pauses++ == 0) {
+		s->pause_start = rg_mono_ms();
+		msg_warn("policy: accept: %s with %d connections open (descriptor limit %ld); "
+			 "pausing new connections, retrying every %d ms",
+			 strerror(e), s->nconn, s->fd_limit, PSRV_ACCEPT_PAUSE_MS);
+	}
+	s->paused = 1;
+	psrv_listening(s, 0);
+	evtimer_add(s->resume, &tv);
+}
+
 struct psrv *
 psrv_new(struct event_base *base, psrv_handler h, void *arg)
 {
@@ -252,6 +398,9 @@ psrv_new(struct event_base *base, psrv_handler h, void *arg)
 	s->base = base;
 	s->handler = h;
 	s->arg = arg;
+	s->fd_cap = (int)rg_fd_budget(PSRV_FD_RESERVE, &s->fd_limit);
+	s->resume = evtimer_new(base, psrv_resume, s);
+	s->req_timeout.tv_sec = 10;
 	s->max_conn = 10000;
 	s->max_attr = 128;
 	s->max_line = 4096;
@@ -271,48 +420,20 @@ void
 psrv_set_limits(struct psrv *s, const struct rg_params *g)
 {
 	s->max_conn = (int)g->policyd_max_connections;
+	if (s->max_conn > s->fd_cap) {
+		msg_warn("policyd_max_connections = %d is more than the descriptor limit allows "
+			 "(RLIMIT_NOFILE %ld, %d kept for other uses): serving at most %d connections",
+			 s->max_conn, s->fd_limit, PSRV_FD_RESERVE, s->fd_cap);
+		s->max_conn = s->fd_cap;
+	}
 	s->max_attr = (int)g->policyd_max_attributes;
 	s->max_line = (size_t)g->policyd_max_line_length;
 	s->linebuf = xrealloc(s->linebuf, s->max_line + 1);
 	s->max_req = (size_t)g->policyd_max_request_size;
 	s->idle.tv_sec = g->policyd_idle_timeout / 1000;
 	s->idle.tv_usec = (g->policyd_idle_timeout % 1000) * 1000;
-}
-
-static int
-psrv_bind_unix(const char *path, int mode, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	int fd;
-	mode_t old;
-
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "%s: socket path too long", path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	(void)unlink(path);
-	/* No window in which the socket has wider permissions than asked. */
-	old = umask(0777 & ~(mode_t)mode);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		umask(old);
-		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	if (chmod(path, (mode_t)mode) < 0) {
-		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	s->req_timeout.tv_sec = g->policyd_request_timeout / 1000;
+	s->req_timeout.tv_usec = (g->policyd_request_timeout % 1000) * 1000;
 }
 
 static int
@@ -367,30 +488,35 @@ psrv_bind_inet(const char *hostport, char *err, size_t errlen)
 int
 psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen)
 {
-	struct plisten *l;
+	struct plisten *l = xcalloc(1, sizeof(*l));
 	int fd;
 
+	/* A unix socket never replaces one another process serves, and is
+	 * removed at exit only while it is still ours (daemon.h). */
 	if (strncmp(spec, "unix:", 5) == 0)
-		fd = psrv_bind_unix(spec + 5, mode, err, errlen);
+		fd = rg_unix_listen(spec + 5, mode, 1024, &l->sock, err, errlen);
 	else if (strncmp(spec, "inet:", 5) == 0)
 		fd = psrv_bind_inet(spec + 5, err, errlen);
 	else {
 		snprintf(err, errlen, "%s: expected unix:/path or inet:host:port", spec);
+		free(l);
 		return -1;
 	}
-	if (fd < 0)
+	if (fd < 0) {
+		free(l);
 		return -1;
+	}
 	evutil_make_socket_nonblocking(fd);
-	l = xcalloc(1, sizeof(*l));
 	l->lev = evconnlistener_new(s->base, psrv_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
 				    1024, fd);
 	if (l->lev == NULL) {
 		snprintf(err, errlen, "%s: listen: %s", spec, strerror(errno));
 		close(fd);
+		rg_sockfile_remove(&l->sock);
 		free(l);
 		return -1;
 	}
-	l->path = strncmp(spec, "unix:", 5) == 0 ? xstrdup(spec + 5) : NULL;
+	evconnlistener_set_error_cb(l->lev, psrv_accept_error);
 	l->next = s->listeners;
 	s->listeners = l;
 	return 0;
@@ -400,8 +526,8 @@ int
 psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	for (struct plisten *l = s->listeners; l; l = l->next) {
-		if (l->path && chown(l->path, uid, gid) < 0) {
-			snprintf(err, errlen, "chown %s: %s", l->path, strerror(errno));
+		if (l->sock.set && chown(l->sock.path, uid, gid) < 0) {
+			snprintf(err, errlen, "chown %s: %s", l->sock.path, strerror(errno));
 			return -1;
 		}
 	}
@@ -425,17 +551,79 @@ psrv_free(struct psrv *s)
 {
 	struct plisten *l;
 
+	s->drained = NULL;
 	while ((l = s->listeners) != NULL) {
 		s->listeners = l->next;
-		evconnlistener_free(l->lev);
-		if (l->path)
-			(void)unlink(l->path);
-		free(l->path);
+		if (l->lev)
+			evconnlistener_free(l->lev);
+		rg_sockfile_remove(&l->sock);
 		free(l);
 	}
 	/* Callers answer every pending decision first (see server.h). */
 	while (s->conns)
 		pconn_free(s->conns);
+	event_free(s->resume);
 	free(s->linebuf);
 	free(s);
+}
+
+void
+psrv_drain(struct psrv *s, void (*done)(void *), void *arg)
+{
+	struct pconn *c, *next;
+
+	s->draining = 1;
+	s->drained = done;
+	s->drained_arg = arg;
+	evtimer_del(s->resume);
+	for (struct plisten *l = s->listeners; l; l = l->next) {
+		if (l->lev)
+			evconnlistener_free(l->lev); /* closes the socket: new clients are refused */
+		l->lev = NULL;
+	}
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->bev)
+			bufferevent_disable(c->bev, EV_READ);
+		if (!c->pending)
+			(void)pconn_parse(c); /* what is buffered, then retire */
+	}
+	if (s->nconn == 0 && s->drained) {
+		s->drained = NULL;
+		done(arg);
+	}
+}
+
+static void
+psrv_flushed(void *arg)
+{
+	event_base_loopbreak(((struct psrv *)arg)->base);
+}
+
+void
+psrv_close(struct psrv *s)
+{
+	if (!s->draining)
+		psrv_drain(s, NULL, NULL);
+	s->closing = 1;
+}
+
+void
+psrv_flush(struct psrv *s, long long ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct pconn *c, *next;
+
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (!c->pending)
+			(void)pconn_parse(c);
+	}
+	if (s->nconn == 0)
+		return;
+	s->drained = psrv_flushed;
+	s->drained_arg = s;
+	event_base_loopexit(s->base, &tv);
+	event_base_dispatch(s->base);
+	s->drained = NULL;
 }
