@@ -15,11 +15,13 @@
  * milter. SIGUSR1, which libmilter ignores, reloads as well and is the
  * race-free choice for scripts (OpenDKIM uses it the same way).
  * SIGHUP/SIGUSR1 reload the configuration and tables; SIGTERM/SIGINT stop:
- * no new connections at once (mdrain.h), the sessions open are given up to
- * drain_timeout to finish, then the process exits.
+ * the unix socket leaves its path at once, the sessions open are given up
+ * to drain_timeout to finish, then the listener stops (mdrain.h) and the
+ * process exits.
  * A unix socket is bound under a temporary name and renamed into place
  * (daemon.h): a live one is never replaced, and libmilter, which at exit
- * removes whatever socket is at the path it bound, finds nothing there.
+ * removes whatever socket is at the path it bound, removes only the
+ * temporary name.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -244,15 +246,23 @@ main(int argc, char **argv)
 	}
 	t0 = rg_mono_ms();
 	msg_info("stopping: %d session(s) open, draining for up to %lld ms", mdrain_open(), drain_ms);
-	/* smfi_stop alone waits for the listener's next 5 s poll (mdrain.h). */
-	(void)mdrain_stop(lfd, sockpath, &milter_done, 6000);
-	pthread_join(tid, NULL);
+	/*
+	 * Debian's libmilter runs sessions in a worker pool that smfi_stop
+	 * abandons: so first let the sessions end, with the unix socket moved
+	 * back to its temporary name (Postfix, connecting by path, gets its
+	 * milter_default_action at once; libmilter removes that name when it
+	 * stops), then stop the listener (mdrain.h).
+	 */
+	if (sockpath && rg_sockfile_rename(&sockid, tmp) != 0)
+		sockpath = NULL; /* not ours any more: wake by lfd's address */
 	while (mdrain_open() > 0 && rg_mono_ms() - t0 < drain_ms)
 		usleep(20000);
 	if (mdrain_open() > 0)
 		msg_warn("stop: %d session(s) still open after drain_timeout; Postfix applies "
 			 "milter_default_action to them",
 			 mdrain_open());
+	(void)mdrain_stop(lfd, sockpath ? tmp : NULL, &milter_done, 6000);
+	pthread_join(tid, NULL);
 	/*
 	 * verify is not freed: smfi_main does not wait for the threads of
 	 * sessions still open, and one of them may be inside a callout. The

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -53,8 +54,9 @@ struct psrv {
 	/* accepting paused for want of descriptors: one log line an episode */
 	struct event *resume;
 	int paused;
+	int pause_logged; /* this episode was logged */
 	long pauses;
-	long long pause_start;
+	long long pause_start, last_pause_log;
 	/* SIGTERM: no new connections; answer what was asked, then done() */
 	int draining;
 	int closing; /* past the drain: no more requests are dispatched */
@@ -289,7 +291,8 @@ pconn_eventcb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT)
 		msg_info("policy: %s: idle timeout, closing", c->peer);
-	else if ((what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != ECONNRESET)
+	else if ((what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != ECONNRESET &&
+		 EVUTIL_SOCKET_ERROR() != EPIPE) /* the client left: nothing to say */
 		msg_warn("policy: %s: read error: %s", c->peer, strerror(EVUTIL_SOCKET_ERROR()));
 	pconn_close(c);
 }
@@ -303,9 +306,11 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 
 	(void)lev;
 	if (s->pauses > 0) {
-		msg_info("policy: accepting connections again after %lld ms (%ld pause(s))",
-			 rg_mono_ms() - s->pause_start, s->pauses);
+		if (s->pause_logged)
+			msg_info("policy: accepting connections again after %lld ms (%ld pause(s))",
+				 rg_mono_ms() - s->pause_start, s->pauses);
 		s->pauses = 0;
+		s->pause_logged = 0;
 	}
 	if (s->nconn >= s->max_conn) {
 		if (rg_mono_ms() - s->last_full_log > 10000) {
@@ -380,10 +385,19 @@ psrv_accept_error(struct evconnlistener *lev, void *arg)
 	if (s->paused)
 		return;
 	if (s->pauses++ == 0) {
+		struct rlimit rl;
+
 		s->pause_start = rg_mono_ms();
-		msg_warn("policy: accept: %s with %d connections open (descriptor limit %ld); "
-			 "pausing new connections, retrying every %d ms",
-			 strerror(e), s->nconn, s->fd_limit, PSRV_ACCEPT_PAUSE_MS);
+		/* episodes that follow each other closely share one line */
+		if (s->last_pause_log == 0 || s->pause_start - s->last_pause_log >= 10000) {
+			s->last_pause_log = s->pause_start;
+			s->pause_logged = 1;
+			msg_warn("policy: accept: %s with %d connections open (descriptor limit %lld); "
+				 "pausing new connections, retrying every %d ms",
+				 strerror(e), s->nconn,
+				 getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long long)rl.rlim_cur : -1LL,
+				 PSRV_ACCEPT_PAUSE_MS);
+		}
 	}
 	s->paused = 1;
 	psrv_listening(s, 0);

@@ -215,6 +215,18 @@ rg_sockfile_remove(struct rg_sockfile *id)
 }
 
 int
+rg_sockfile_rename(struct rg_sockfile *id, const char *to)
+{
+	struct stat st;
+	int rc = -1;
+
+	if (id->set && lstat(id->path, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino)
+		rc = rename(id->path, to);
+	id->set = 0;
+	return rc;
+}
+
+int
 rg_unix_listen(const char *path, int mode, int backlog, struct rg_sockfile *id, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;

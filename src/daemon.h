@@ -72,6 +72,10 @@ int rg_unix_tmpname(const char *path, char *buf, size_t len, char *err, size_t e
 int rg_sockfile_install(const char *tmp, const char *path, struct rg_sockfile *id, char *err, size_t errlen);
 /* Unlink id->path if it is still our socket; clears id. */
 void rg_sockfile_remove(struct rg_sockfile *id);
+/* Move our socket from id->path to to (e.g. back to its temporary name:
+ * clients by path are refused, the listener still works); clears id.
+ * Returns 0, or -1 when the path is no longer ours or rename fails. */
+int rg_sockfile_rename(struct rg_sockfile *id, const char *to);
 
 /*
  * A listening unix socket at path (SOCK_STREAM, close-on-exec, mode), via
