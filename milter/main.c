@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "failpolicy.h"
 #include "mdrain.h"
 #include "msg.h"
 #include "session.h"
@@ -160,6 +161,8 @@ main(int argc, char **argv)
 	}
 	rg_diag_free(&diag);
 	if (check || print) {
+		if (check)
+			(void)rg_failpolicy_warn(cfg, "relayguard-milter", stderr);
 		if (print)
 			rg_config_print(cfg, stdout, 1);
 		rg_config_unref(cfg);

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "failpolicy.h"
 #include "msg.h"
 #include "policy.h"
 #include "server.h"
@@ -175,6 +176,8 @@ main(int argc, char **argv)
 	if (check || print || q) {
 		int rc = 0;
 
+		if (check)
+			(void)rg_failpolicy_warn(cfg, "relayguard-policyd", stderr);
 		if (print)
 			rg_config_print(cfg, stdout, 1);
 		if (q)

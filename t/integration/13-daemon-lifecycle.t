@@ -60,6 +60,26 @@ noise() { since "$1" "$2" | grep -vc ' client=' || true; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 gone() { ! pid_alive "$1"; }
 
+# --- -t shows the fail-open choices ---------------------------------------------
+cat >"$conf/failopen.conf" <<CONF
+premium_greylisting = yes
+premium_spam_scan = yes
+standard_spam_scan = yes
+standard_spam_failure_action = tempfail
+CONF
+for d in policyd milter; do
+	out=$("$RG_BUILD/relayguard-$d" -t -c "$conf/failopen.conf" 2>&1)
+	rc=$?
+	is "$rc" 0 "$d -t: fail-open choices are warnings, not errors"
+	like "$out" "relayguard-$d: warning: class premium: greylisting = yes, but policy_failure_action = dunno" \
+		"$d -t: greylisting on a class while Redis failures let mail through"
+	like "$out" "class premium: spam_scan = yes, but spam_failure_action = accept" \
+		"$d -t: spam scanning on a class while spamd failures deliver unscanned"
+	is "$(grep -c 'warning:' <<<"$out")" 2 "$d -t: one line each, none for the class that fails closed"
+done
+printf 'policy_failure_action = defer\npremium_greylisting = yes\n' >"$conf/failclosed.conf"
+is "$("$RG_BUILD/relayguard-policyd" -t -c "$conf/failclosed.conf" 2>&1)" "" "-t: nothing to warn about when the class fails closed"
+
 # --- double start -------------------------------------------------------------
 start_policyd "$conf/relayguard.conf" policyd1 || BAIL_OUT "policyd does not start"
 p1=$(rg_pid policyd1)
