@@ -84,7 +84,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	sc->stop_ms = rg_mono_ms();
-	msg_info("stopping on signal %d: %d connection(s) open, draining for up to %lld ms", (int)sig,
+	msg_info("terminating on signal %d: %d connection(s) open, draining for up to %lld ms", (int)sig,
 		 psrv_nconn(sc->srv), g->drain_timeout);
 	tv.tv_sec = g->drain_timeout / 1000;
 	tv.tv_usec = (g->drain_timeout % 1000) * 1000;
