@@ -176,6 +176,19 @@ rg_endpoint_parse(const char *s, unsigned flags, int defport, struct rg_endpoint
 	} else if (strncmp(s, "inet:", 5) == 0) {
 		p += 5, prefixed = 1;
 	}
+	if (!prefixed) {
+		/* "tcp:8891" would otherwise read as host "tcp", port 8891. */
+		static const char *const schemes[] = {"tcp",  "udp",  "inet4", "ipv4",
+						      "ipv6", "http", "https", "smtp"};
+		size_t n = strcspn(s, ":");
+
+		for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+			if (s[n] == ':' && strlen(schemes[i]) == n && strncasecmp(s, schemes[i], n) == 0)
+				return ep_fail(ep, err, errlen, s,
+					       "unknown address type (use inet:, inet6: or unix:)");
+	} else if (strchr(p, '@') && strspn(p, "0123456789") != (size_t)(strchr(p, '@') - p)) {
+		return ep_fail(ep, err, errlen, s, "bad port before '@' (inet:port@host, port 1..65535)");
+	}
 	/* libmilter: "inet:port", "inet:port@host", "inet6:port@[v6]". */
 	if (prefixed && (hlen = strspn(p, "0123456789")) > 0 && (p[hlen] == 0 || p[hlen] == '@')) {
 		char pbuf[8];
