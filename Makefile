@@ -138,6 +138,7 @@ format:
 	clang-format -i $(CFILES)
 format-check:
 	@clang-format --dry-run -Werror $(CFILES) && echo "format-check: ok"
+	@scripts/check-waits && echo "check-waits: ok"
 
 # Configuration files are installed only where none exists yet: an admin's
 # edited relayguard.conf or tables are never overwritten.
