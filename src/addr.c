@@ -17,6 +17,24 @@ rg_addr_domain(const char *addr)
 	return at ? at + 1 : NULL;
 }
 
+int
+rg_addr_domain_overlong(const char *domain)
+{
+	size_t n = strlen(domain), label = 0;
+
+	if (n > 0 && domain[n - 1] == '.')
+		n--;
+	if (n > 253)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		if (domain[i] == '.')
+			label = 0;
+		else if (++label > 63)
+			return 1;
+	}
+	return 0;
+}
+
 /* Strip a BATV tag from a local part in place; returns the new start. */
 static char *
 addr_unbatv(char *local)
