@@ -65,6 +65,12 @@ is "$SWAKS_CODE" 250 "dry_run: an inbound recipient that would be greylisted is 
 check "... logged with dry_run=yes sent=DUNNO" \
 	grep -qE 'recipient=<bob@dry\.test> .*action=DEFER_IF_PERMIT .*dry_run=yes sent=DUNNO' "$log"
 
+# --- a recipient domain no lookup can match is refused, not waved through -----
+label=$(printf 'a%.0s' {1..70})
+got=$(printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=198.51.100.9\nclient_name=mx.remote.test\nsender=a@remote.test\nrecipient=x@%s.dry.test\n\n' \
+	"$label" | timeout 5 nc -q 1 127.0.0.1 "$port")
+like "$got" '^action=501 5\.1\.3 ' "a recipient domain with a 70-byte label gets 501 5.1.3 from the policy service"
+
 # --- -v: control bytes in every attribute -----------------------------------
 attrs="request protocol_state protocol_name client_address client_name reverse_client_name helo_name
 sender recipient instance size sasl_username sasl_method ccert_subject queue_id"
