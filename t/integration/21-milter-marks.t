@@ -67,8 +67,8 @@ send() { # to [swaks args]
 	swaks_send relay --from sender@remote.test --to "$to" --xclient-addr 198.51.100.20 \
 		--xclient-name mail.remote.test "$@"
 }
-has_subject() { grep -lE "^Subject: $1\$" $(sink_files sink) >/dev/null 2>&1; }
-msg_of() { grep -lE "^Subject: $1\$" $(sink_files sink) 2>/dev/null | tail -n 1; }
+has_subject() { test -n "$(msg_of "$1")"; }
+msg_of() { sink_files sink | xargs -r grep -lE "^Subject: $1\$" 2>/dev/null | tail -n 1; }
 mark() { wc -c <"$mlog"; }
 since() { tail -c +$(($1 + 1)) "$mlog"; }
 
