@@ -1,5 +1,5 @@
 #!/bin/bash
-# 08-config-check.t - -t says what the daemons will do. An address -t
+# 09-config-check.t - -t says what the daemons will do. An address -t
 # accepts is one the daemons use (spamd_server = inet:127.0.0.1:PORT scans
 # through a real Postfix + spamd; milter_listen in the policyd spelling
 # inet:127.0.0.1:PORT and a unix: socket in a directory the milter creates;
