@@ -2,21 +2,14 @@
  * failpolicy - see failpolicy.h.
  */
 #include <stdio.h>
-#include <string.h>
 
 #include "failpolicy.h"
 
-/* The fail-open values; one place to change when the actions become enums. */
+/* The fail-open values of the failure actions. */
 static int
 fp_policy_open(const struct rg_params *g)
 {
-	return strcmp(g->policy_failure_action, "dunno") == 0;
-}
-
-static int
-fp_accepts(const char *action)
-{
-	return strcmp(action, "accept") == 0;
+	return g->policy_failure_action == RG_POLICY_FAIL_DUNNO;
 }
 
 /* One class's (or the global) settings. */
@@ -42,14 +35,14 @@ fp_class(const struct rg_config *cfg, const char *who, const struct rg_params *p
 			prog, who);
 		n++;
 	}
-	if (p->spam_scan && fp_accepts(p->spam_failure_action)) {
+	if (p->spam_scan && p->spam_failure_action == RG_SPAM_FAIL_ACCEPT) {
 		fprintf(fp,
 			"%s: warning: %s: spam_scan = yes, but spam_failure_action = accept: while spamd "
 			"fails its mail is delivered unscanned (fail-open)\n",
 			prog, who);
 		n++;
 	}
-	if (p->recipient_callout && fp_accepts(p->callout_unknown_action)) {
+	if (p->recipient_callout && p->callout_unknown_action == RG_CALLOUT_UNKNOWN_ACCEPT) {
 		fprintf(fp,
 			"%s: warning: %s: recipient_callout = yes, but callout_unknown_action = accept: "
 			"while the customer's server cannot be asked, uncached recipients are accepted "
