@@ -182,9 +182,6 @@ main(int argc, char **argv)
 	g = &cfg->global;
 	if (user == NULL)
 		user = g->run_user;
-	/* Before binding: a second instance stops here, its socket untouched. */
-	if (rg_pidfile_lock(&pidfile, g->milter_pidfile, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
 	msg_init("relayguard-milter", fg, g->syslog_facility);
 	signal(SIGPIPE, SIG_IGN);
 	drain_ms = g->drain_timeout;
@@ -192,6 +189,13 @@ main(int argc, char **argv)
 	/* Bind as root, then drop: smfi_opensocket does the bind. */
 	if (rg_confcheck_rundirs(g, RG_DAEMON_MILTER, user, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
+	/* Before binding: a second instance stops here, its socket untouched
+	 * (said on stderr too: whoever started it is looking there). */
+	if (rg_pidfile_lock(&pidfile, g->milter_pidfile, err, sizeof(err)) != 0) {
+		if (!fg)
+			fprintf(stderr, "relayguard-milter: fatal: %s\n", err);
+		msg_fatal("%s", err);
+	}
 	/* Any address form; libmilter gets its own spelling of it. */
 	if (rg_endpoint_milter_conn(g->milter_listen_ep, conn, sizeof(conn)) != 0)
 		msg_fatal("milter_listen %s: too long", g->milter_listen);

@@ -200,15 +200,19 @@ main(int argc, char **argv)
 	if (user == NULL)
 		user = g->run_user;
 
-	/* Before binding: a second instance stops here, its socket untouched. */
-	if (rg_pidfile_lock(&pidfile, g->policyd_pidfile, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
 	msg_init("relayguard-policyd", fg, g->syslog_facility);
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		msg_fatal("cannot create event loop");
 	if (rg_confcheck_rundirs(g, RG_DAEMON_POLICYD, user, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
+	/* Before binding: a second instance stops here, its socket untouched
+	 * (said on stderr too: whoever started it is looking there). */
+	if (rg_pidfile_lock(&pidfile, g->policyd_pidfile, err, sizeof(err)) != 0) {
+		if (!fg)
+			fprintf(stderr, "relayguard-policyd: fatal: %s\n", err);
+		msg_fatal("%s", err);
+	}
 	srv = psrv_new(base, policy_handle, NULL);
 	psrv_set_limits(srv, g);
 	for (int i = 0; i < g->policyd_listen_ep.n; i++)
