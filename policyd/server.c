@@ -21,50 +21,8 @@
 #include "msg.h"
 #include "endpoint.h"
 #include "server.h"
+#include "srvint.h"
 #include "util.h"
-
-struct plisten {
-	struct plisten *next;
-	struct evconnlistener *lev;
-	struct rg_sockfile sock; /* a unix socket we created, removed at exit */
-};
-
-/* Descriptors kept free of connections: listeners, Redis, DNS, syslog, the
- * pid file, reload's file opens, and the one accept that refuses a client
- * over the limit. */
-#define PSRV_FD_RESERVE 32
-/* After accept() failed for want of descriptors (or memory), listeners
- * pause this long before they try again. */
-#define PSRV_ACCEPT_PAUSE_MS 100
-
-struct psrv {
-	struct event_base *base;
-	psrv_handler handler;
-	void *arg;
-	struct plisten *listeners;
-	struct pconn *conns;
-	int nconn;
-	int max_conn;
-	int fd_cap; /* max_conn never exceeds it (rg_fd_budget) */
-	long fd_limit;
-	int max_attr;
-	size_t max_line, max_req;
-	struct timeval idle;
-	struct timeval req_timeout; /* one request, from its first byte */
-	long long last_full_log;
-	/* accepting paused for want of descriptors: one log line an episode */
-	struct event *resume;
-	int paused;
-	int pause_logged; /* this episode was logged */
-	long pauses;
-	long long pause_start, last_pause_log;
-	/* SIGTERM: no new connections; answer what was asked, then done() */
-	int draining;
-	int closing; /* past the drain: no more requests are dispatched */
-	void (*drained)(void *);
-	void *drained_arg;
-	char *linebuf; /* max_line + 1 bytes; single-threaded, so shared */
-};
 
 struct pconn {
 	struct psrv *s;
@@ -298,7 +256,7 @@ pconn_eventcb(struct bufferevent *bev, short what, void *arg)
 	pconn_close(c);
 }
 
-static void
+void
 psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct psrv *s = arg;
@@ -341,68 +299,6 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconn++;
-}
-
-/* Listeners on or off, all together. */
-static void
-psrv_listening(struct psrv *s, int on)
-{
-	for (struct plisten *l = s->listeners; l; l = l->next) {
-		if (l->lev == NULL)
-			continue;
-		if (on)
-			evconnlistener_enable(l->lev);
-		else
-			evconnlistener_disable(l->lev);
-	}
-}
-
-static void
-psrv_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct psrv *s = arg;
-
-	(void)fd;
-	(void)what;
-	s->paused = 0;
-	if (!s->draining)
-		psrv_listening(s, 1);
-}
-
-/*
- * accept() failed in a way that retrying at once cannot fix (EMFILE,
- * ENFILE, ENOBUFS, ENOMEM): the listening socket stays readable, so without
- * a pause the loop would spin and log for ever. Pause every listener, try
- * again shortly; one log line for the whole episode, one when it ends.
- */
-static void
-psrv_accept_error(struct evconnlistener *lev, void *arg)
-{
-	struct psrv *s = arg;
-	int e = EVUTIL_SOCKET_ERROR();
-	struct timeval tv = {0, PSRV_ACCEPT_PAUSE_MS * 1000};
-
-	(void)lev;
-	if (s->paused)
-		return;
-	if (s->pauses++ == 0) {
-		struct rlimit rl;
-
-		s->pause_start = rg_mono_ms();
-		/* episodes that follow each other closely share one line */
-		if (s->last_pause_log == 0 || s->pause_start - s->last_pause_log >= 10000) {
-			s->last_pause_log = s->pause_start;
-			s->pause_logged = 1;
-			msg_warn("policy: accept: %s with %d connections open (descriptor limit %lld); "
-				 "pausing new connections, retrying every %d ms",
-				 strerror(e), s->nconn,
-				 getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long long)rl.rlim_cur : -1LL,
-				 PSRV_ACCEPT_PAUSE_MS);
-		}
-	}
-	s->paused = 1;
-	psrv_listening(s, 0);
-	evtimer_add(s->resume, &tv);
 }
 
 struct psrv *
@@ -449,76 +345,6 @@ psrv_set_limits(struct psrv *s, const struct rg_params *g)
 	s->idle.tv_usec = (g->policyd_idle_timeout % 1000) * 1000;
 	s->req_timeout.tv_sec = g->policyd_request_timeout / 1000;
 	s->req_timeout.tv_usec = (g->policyd_request_timeout % 1000) * 1000;
-}
-
-/* Bind a TCP listener on ep (parsed at load by the endpoint grammar). */
-static int
-psrv_bind_inet(const struct rg_endpoint *ep, char *err, size_t errlen)
-{
-	struct addrinfo *res;
-	char name[300];
-	int fd, on = 1;
-
-	if (rg_endpoint_getaddrinfo(ep, 1, &res, err, errlen) != 0)
-		return -1;
-	rg_endpoint_str(ep, name, sizeof(name));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		snprintf(err, errlen, "bind %s: %s", name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-int
-psrv_listen(struct psrv *s, const struct rg_endpoint *ep, int mode, char *err, size_t errlen)
-{
-	struct plisten *l = xcalloc(1, sizeof(*l));
-	char name[300];
-	int fd;
-
-	rg_endpoint_str(ep, name, sizeof(name));
-	/* A unix socket never replaces one another process serves, and is
-	 * removed at exit only while it is still ours (daemon.h). */
-	if (ep->kind == RG_EP_UNIX)
-		fd = rg_unix_listen(ep->path, mode, 1024, &l->sock, err, errlen);
-	else
-		fd = psrv_bind_inet(ep, err, errlen);
-	if (fd < 0) {
-		free(l);
-		return -1;
-	}
-	evutil_make_socket_nonblocking(fd);
-	l->lev = evconnlistener_new(s->base, psrv_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-				    1024, fd);
-	if (l->lev == NULL) {
-		snprintf(err, errlen, "%s: listen: %s", name, strerror(errno));
-		close(fd);
-		rg_sockfile_remove(&l->sock);
-		free(l);
-		return -1;
-	}
-	evconnlistener_set_error_cb(l->lev, psrv_accept_error);
-	l->next = s->listeners;
-	s->listeners = l;
-	return 0;
-}
-
-int
-psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	for (struct plisten *l = s->listeners; l; l = l->next) {
-		if (l->sock.set && chown(l->sock.path, uid, gid) < 0) {
-			snprintf(err, errlen, "chown %s: %s", l->sock.path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 const char *
