@@ -140,16 +140,23 @@ format-check:
 	@clang-format --dry-run -Werror $(CFILES) && echo "format-check: ok"
 	@scripts/check-waits && echo "check-waits: ok"
 
+# The systemd units are written from scripts/systemd/*.service.in with the
+# install paths (SBINDIR, SYSCONFDIR), whatever PREFIX is.
 # Configuration files are installed only where none exists yet: an admin's
 # edited relayguard.conf or tables are never overwritten.
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR)
-	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/dnsbl-monitor $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/relayguard-dnsbl-monitor $(DESTDIR)$(SBINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 644 scripts/systemd/* $(DESTDIR)$(UNITDIR)/
+	install -m 644 scripts/systemd/*.timer $(DESTDIR)$(UNITDIR)/
+	for f in scripts/systemd/*.service.in; do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$f \
+			>$(DESTDIR)$(UNITDIR)/$$(basename $$f .in) && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$f .in) || exit 1; \
+	done
 	for f in conf/*; do t=$(DESTDIR)$(SYSCONFDIR)/relayguard/$$(basename $$f); \
 		[ -e $$t ] || install -m 644 $$f $$t; done
 
