@@ -29,8 +29,10 @@ OPT	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS	?=
+CPPFLAGS ?=
+LDFLAGS	?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
-	  $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+	  $(PKG_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS) -lresolv -lpthread -lm
 MILTER_LIBS = -lmilter
 SAN	?=
@@ -55,7 +57,16 @@ PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter
 
 all: $(PROGS) $(TOOL_BIN)
 
-$(B)/%.o: %.c $(B)/gen/lua_scripts.h
+# The version has one source, the first line of debian/changelog; version.h
+# is generated from it (order-only here, -MMD records who includes it).
+VERSION	:= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+$(B)/gen/version.h: debian/changelog
+	@mkdir -p $(B)/gen
+	@test -n "$(VERSION)" || { echo "no version in debian/changelog" >&2; exit 1; }
+	printf '/* generated from debian/changelog - do not edit */\n#define RG_VERSION "%s"\n' \
+		'$(VERSION)' >$@.tmp && mv $@.tmp $@
+
+$(B)/%.o: %.c $(B)/gen/lua_scripts.h | $(B)/gen/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -77,9 +88,9 @@ $(B)/librgmilter.a: $(MIL_OBJ) $(B)/gen/lua_scripts.o
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
 
 $(B)/t/check_%: t/unit/check_%.c $(B)/librgpolicyd.a $(B)/librgmilter.a $(B)/librelayguard.a
 	@mkdir -p $(dir $@)

@@ -33,6 +33,7 @@
 #include "msg.h"
 #include "session.h"
 #include "util.h"
+#include "version.h"
 #include "verify.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
@@ -44,13 +45,14 @@ static struct verify *verify; /* the recipient callout's shared state */
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relayguard-milter [-fntv] [-c config] [-u user]\n"
+	fprintf(stderr, "usage: relayguard-milter [-fntvV] [-c config] [-u user]\n"
 			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
 			"  -t       check the configuration and exit\n"
 			"  -n       print the settings the file changes (like postconf -n)\n"
 			"  -f       stay in the foreground, log to stderr\n"
 			"  -u USER  run as USER after binding the socket\n"
-			"  -v       verbose logging\n");
+			"  -v       verbose logging\n"
+			"  -V       print the version and exit\n");
 	exit(2);
 }
 
@@ -109,7 +111,7 @@ main(int argc, char **argv)
 	char err[512], conn[1100], pidfile[1024];
 
 	msg_init("relayguard-milter", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:fntu:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fntu:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -129,6 +131,9 @@ main(int argc, char **argv)
 		case 'v':
 			msg_verbose++;
 			break;
+		case 'V':
+			printf("relayguard-milter %s\n", RG_VERSION);
+			return 0;
 		default:
 			usage();
 		}
@@ -199,7 +204,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	if ((errno = pthread_create(&tid, NULL, milter_thread, &mrc)) != 0)
 		msg_fatal("pthread_create: %m");
-	msg_info("starting: listening on %s", conn);
+	msg_info("starting: version %s, listening on %s", RG_VERSION, conn);
 	while (!got_term) {
 		char b[16];
 		ssize_t n = read(sig_pipe[0], b, sizeof(b));
