@@ -38,10 +38,33 @@ preq_init(struct preq *r, int max_attr, size_t max_bytes)
 void
 preq_reset(struct preq *r)
 {
-	for (int i = 0; i < PREQ_NATTR; i++)
-		r->val[i] = xfree(r->val[i]);
+	for (int i = 0; i < PREQ_NATTR; i++) {
+		if (r->heap & (1u << i))
+			free(r->val[i]);
+		r->val[i] = NULL;
+	}
+	r->heap = 0;
+	r->inl_used = 0;
 	r->nattr = 0;
 	r->bytes = 0;
+}
+
+/* val[i] = a copy of v (n bytes): in inl while it has room, else malloc'd. */
+static void
+preq_set(struct preq *r, int i, const char *v, size_t n)
+{
+	if (r->heap & (1u << i))
+		free(r->val[i]);
+	r->heap &= ~(1u << i);
+	if (n < sizeof(r->inl) - r->inl_used) {
+		r->val[i] = r->inl + r->inl_used;
+		memcpy(r->val[i], v, n);
+		r->val[i][n] = 0;
+		r->inl_used += n + 1;
+	} else {
+		r->val[i] = xstrndup(v, n);
+		r->heap |= 1u << i;
+	}
 }
 
 int
@@ -86,8 +109,7 @@ preq_add_line(struct preq *r, const char *line, size_t len, char *err, size_t er
 	}
 	for (int i = 0; i < PREQ_NATTR; i++) {
 		if (strlen(preq_names[i]) == nlen && memcmp(preq_names[i], line, nlen) == 0) {
-			free(r->val[i]);
-			r->val[i] = xstrndup(eq + 1, len - nlen - 1);
+			preq_set(r, i, eq + 1, len - nlen - 1);
 			break;
 		}
 	}

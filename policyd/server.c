@@ -33,6 +33,8 @@ struct pconn {
 	int in_read; /* inside pconn_parse: replies must not recurse */
 	int eof; /* the peer shut down its side: answer, then close */
 	struct event *deadline; /* policyd_request_timeout; armed mid-request */
+	void *scratch; /* psrv_scratch: scratch_size bytes */
+	size_t scratch_size;
 	int timed; /* deadline is armed */
 	char peer[64];
 };
@@ -67,6 +69,7 @@ pconn_free(struct pconn *c)
 		c->next->prev = c->prev;
 	s->nconn--;
 	preq_reset(&c->req);
+	free(c->scratch);
 	free(c);
 	if (s->draining && s->nconn == 0 && s->drained) {
 		void (*done)(void *) = s->drained;
@@ -210,10 +213,34 @@ pconn_drained(struct bufferevent *bev, void *arg)
 		pconn_free(arg);
 }
 
+/*
+ * Queue len bytes for the peer. With nothing queued before them (nearly
+ * always: one request at a time) they go straight to the socket, so no
+ * write event is armed and disarmed per reply (issue 16); what the socket
+ * does not take now, and every error, goes to the output buffer, whose
+ * write event finishes the job or reports the error as usual.
+ */
+static void
+pconn_send(struct pconn *c, const char *buf, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	ssize_t n = 0;
+
+	if (evbuffer_get_length(out) == 0) {
+		n = send(bufferevent_getfd(c->bev), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < len)
+		evbuffer_add(out, buf + n, len - (size_t)n);
+}
+
 void
 psrv_reply(struct pconn *c, const char *action)
 {
-	char buf[1024];
+	/* "action=" + the sanitised action (at most 1023 bytes) + "\n\n" */
+	char buf[7 + 1024 + 2];
+	size_t len;
 
 	c->pending = 0;
 	preq_reset(&c->req);
@@ -222,12 +249,21 @@ psrv_reply(struct pconn *c, const char *action)
 			pconn_free(c);
 		return;
 	}
-	rg_sanitize(buf, sizeof(buf), action, strlen(action));
-	evbuffer_add_printf(bufferevent_get_output(c->bev), "action=%s\n\n", buf);
+	memcpy(buf, "action=", 7);
+	rg_sanitize(buf + 7, 1024, action, strlen(action));
+	len = 7 + strlen(buf + 7);
+	buf[len++] = '\n';
+	buf[len++] = '\n';
+	pconn_send(c, buf, len);
 	if (c->in_read || pconn_parse(c))
 		return;
-	if (c->eof && !c->pending)
-		bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
+	if (c->eof && !c->pending) {
+		/* half-closed peer: free once the answer is out (now, if it went directly) */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			pconn_free(c);
+		else
+			bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
+	}
 }
 
 static void
@@ -345,6 +381,32 @@ psrv_set_limits(struct psrv *s, const struct rg_params *g)
 	s->idle.tv_usec = (g->policyd_idle_timeout % 1000) * 1000;
 	s->req_timeout.tv_sec = g->policyd_request_timeout / 1000;
 	s->req_timeout.tv_usec = (g->policyd_request_timeout % 1000) * 1000;
+}
+
+struct event_base *
+psrv_base_new(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *base;
+
+	if (ec == NULL)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
+void *
+psrv_scratch(struct pconn *c, size_t n)
+{
+	if (n > c->scratch_size) {
+		free(c->scratch);
+		c->scratch = xmalloc(n);
+		c->scratch_size = n;
+	}
+	memset(c->scratch, 0, n);
+	return c->scratch;
 }
 
 const char *
