@@ -27,6 +27,26 @@ static const char *const preq_names[PREQ_NATTR] = {
     [PREQ_ENCRYPTION_PROTOCOL] = "encryption_protocol",
 };
 
+/* strlen of each name, known at compile time: matching is per line, hot. */
+static const unsigned char preq_lens[PREQ_NATTR] = {
+    [PREQ_REQUEST] = sizeof("request") - 1,
+    [PREQ_PROTOCOL_STATE] = sizeof("protocol_state") - 1,
+    [PREQ_PROTOCOL_NAME] = sizeof("protocol_name") - 1,
+    [PREQ_HELO_NAME] = sizeof("helo_name") - 1,
+    [PREQ_QUEUE_ID] = sizeof("queue_id") - 1,
+    [PREQ_SENDER] = sizeof("sender") - 1,
+    [PREQ_RECIPIENT] = sizeof("recipient") - 1,
+    [PREQ_RECIPIENT_COUNT] = sizeof("recipient_count") - 1,
+    [PREQ_CLIENT_ADDRESS] = sizeof("client_address") - 1,
+    [PREQ_CLIENT_NAME] = sizeof("client_name") - 1,
+    [PREQ_REVERSE_CLIENT_NAME] = sizeof("reverse_client_name") - 1,
+    [PREQ_INSTANCE] = sizeof("instance") - 1,
+    [PREQ_SASL_METHOD] = sizeof("sasl_method") - 1,
+    [PREQ_SASL_USERNAME] = sizeof("sasl_username") - 1,
+    [PREQ_SIZE] = sizeof("size") - 1,
+    [PREQ_ENCRYPTION_PROTOCOL] = sizeof("encryption_protocol") - 1,
+};
+
 void
 preq_init(struct preq *r, int max_attr, size_t max_bytes)
 {
@@ -108,7 +128,7 @@ preq_add_line(struct preq *r, const char *line, size_t len, char *err, size_t er
 		}
 	}
 	for (int i = 0; i < PREQ_NATTR; i++) {
-		if (strlen(preq_names[i]) == nlen && memcmp(preq_names[i], line, nlen) == 0) {
+		if (preq_lens[i] == nlen && memcmp(preq_names[i], line, nlen) == 0) {
 			preq_set(r, i, eq + 1, len - nlen - 1);
 			break;
 		}

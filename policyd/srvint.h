@@ -53,7 +53,6 @@ struct psrv {
 	int closing; /* past the drain: no more requests are dispatched */
 	void (*drained)(void *);
 	void *drained_arg;
-	char *linebuf; /* max_line + 1 bytes; single-threaded, so shared */
 };
 
 /* server.c: a new connection from a listener. */
