@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "spamd.h"
+#include "tsock.h"
 #include "util.h"
 
 #define CHUNK 16384 /* file segments are read and sent this much at a time */
@@ -75,54 +76,15 @@ fail(struct spamd_result *res, enum spamd_status st, const char *what, int err)
 	return st;
 }
 
-/* Milliseconds left before the deadline, at least 0. */
-static int
-remaining(long long deadline)
-{
-	long long left = deadline - rg_mono_ms();
-
-	return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
-}
-
-/* Wait for events on fd; 1 ready, 0 deadline passed, -1 poll error. */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd pfd = {.fd = fd, .events = events};
-
-	for (;;) {
-		int left = remaining(deadline), n;
-
-		if (left == 0)
-			return 0;
-		n = poll(&pfd, 1, left);
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* Connect fd (non-blocking) to sa; SPAMD_OK, or an error with res->error set. */
 static enum spamd_status
 connect_one(int fd, const struct sockaddr *sa, socklen_t salen, long long deadline, struct spamd_result *res)
 {
-	int err = 0;
-	socklen_t elen = sizeof(err);
-
-	if (connect(fd, sa, salen) == 0)
+	if (tsock_connect(fd, sa, salen, deadline) == 0)
 		return SPAMD_OK;
-	if (errno != EINPROGRESS && errno != EINTR)
-		return fail(res, SPAMD_ECONNECT, "connect", errno);
-	switch (wait_fd(fd, POLLOUT, deadline)) {
-	case 0:
+	if (errno == ETIMEDOUT)
 		return fail(res, SPAMD_ETIMEOUT, "timeout connecting to spamd", 0);
-	case -1:
-		return fail(res, SPAMD_ECONNECT, "poll", errno);
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-		err = errno;
-	return err ? fail(res, SPAMD_ECONNECT, "connect", err) : SPAMD_OK;
+	return fail(res, SPAMD_ECONNECT, "connect", errno);
 }
 
 /*
@@ -206,25 +168,11 @@ open_conn(struct conn *c, const char *addr)
 static enum spamd_status
 send_all(struct conn *c, const char *buf, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-
-		if (n > 0) {
-			buf += n, len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return fail(c->res, SPAMD_EIO, "send to spamd", errno);
-		switch (wait_fd(c->fd, POLLOUT, c->deadline)) {
-		case 0:
-			return fail(c->res, SPAMD_ETIMEOUT, "timeout sending to spamd", 0);
-		case -1:
-			return fail(c->res, SPAMD_EIO, "poll", errno);
-		}
-	}
-	return SPAMD_OK;
+	if (tsock_send_all(c->fd, buf, len, c->deadline) == 0)
+		return SPAMD_OK;
+	if (errno == ETIMEDOUT)
+		return fail(c->res, SPAMD_ETIMEOUT, "timeout sending to spamd", 0);
+	return fail(c->res, SPAMD_EIO, "send to spamd", errno);
 }
 
 static enum spamd_status
@@ -293,7 +241,7 @@ recv_reply(struct conn *c, int quick)
 		}
 		if (quick)
 			break;
-		int w = wait_fd(c->fd, POLLIN, c->deadline);
+		int w = tsock_wait(c->fd, POLLIN, c->deadline);
 
 		if (w == 0) {
 			st = fail(c->res, SPAMD_ETIMEOUT, "timeout waiting for spamd's reply", 0);
