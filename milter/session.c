@@ -17,6 +17,7 @@
 #include "session.h"
 #include "util.h"
 #include "verify.h"
+#include "virus_scan.h"
 
 #define SESS_MAX_XSPAM 32 /* distinct X-Spam-* header names we delete */
 
@@ -34,8 +35,8 @@ struct smsg {
 	char sender[256];
 	char first_rcpt[256];
 	int nrcpt;
-	int scan; /* spam_scan is on: buffer and scan */
-	int too_large; /* grew past spam_max_size: stop buffering */
+	int scan; /* spam_scan or virus_scan is on: buffer and scan */
+	int too_large; /* grew past every scan's size limit: stop buffering */
 	struct msgbuf *mb;
 	int nxspam; /* distinct names in xspam */
 	int xspam_total; /* instances to delete */
@@ -183,7 +184,9 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 	       (a->spam_scan == b->spam_scan && a->spam_reject == b->spam_reject &&
 		a->spam_tag_score == b->spam_tag_score && a->spam_reject_score == b->spam_reject_score &&
 		a->spam_max_size == b->spam_max_size &&
-		strcmp(a->spam_failure_action, b->spam_failure_action) == 0);
+		strcmp(a->spam_failure_action, b->spam_failure_action) == 0 &&
+		a->virus_scan == b->virus_scan && a->virus_max_size == b->virus_max_size &&
+		strcmp(a->virus_failure_action, b->virus_failure_action) == 0);
 }
 
 /* "<a@b>" -> "a@b" as sent (not sanitised: for the callout's own checks), bounded. */
@@ -277,6 +280,24 @@ sess_data(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* Does p scan the message's content (spamd, clamd)? */
+static int
+sess_scans(const struct rg_params *p)
+{
+	return p->spam_scan || p->virus_scan;
+}
+
+/* Bytes worth buffering: the largest size a scan of p takes. */
+static size_t
+sess_buf_limit(const struct rg_params *p)
+{
+	long long n = p->spam_scan ? p->spam_max_size : 0;
+
+	if (p->virus_scan && p->virus_max_size > n)
+		n = p->virus_max_size;
+	return (size_t)n;
+}
+
 static void
 sess_append(struct smsg *m, const char *data, size_t len)
 {
@@ -284,7 +305,7 @@ sess_append(struct smsg *m, const char *data, size_t len)
 
 	if (!m->scan || m->too_large)
 		return;
-	if (msgbuf_size(m->mb) + len > (size_t)m->p->spam_max_size) {
+	if (msgbuf_size(m->mb) + len > sess_buf_limit(m->p)) {
 		/* Not scanned; free the memory now rather than at the end. */
 		m->too_large = 1;
 		msgbuf_reset(m->mb);
@@ -330,7 +351,7 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 
 	if (m && m->vtx && sess_verify) /* an MTA that sent no DATA event */
 		verify_tx_end(sess_verify, &m->vtx);
-	if (m == NULL || m->p == NULL || !m->p->spam_scan)
+	if (m == NULL || m->p == NULL || !sess_scans(m->p))
 		return SMFIS_CONTINUE;
 	if (m->mb == NULL) {
 		m->scan = 1;
@@ -387,6 +408,32 @@ sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return m->too_large && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
+/* The virus scan of the buffered message; SMFIS_CONTINUE when it may go on. */
+static sfsistat
+sess_virus(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
+{
+	struct virus_out vo;
+	sfsistat rc = SMFIS_CONTINUE;
+
+	virus_message(&m->cfg->global, m->p, m->mb,
+		      m->too_large || msgbuf_size(m->mb) > (size_t)m->p->virus_max_size ? VIRUS_SKIP_TOO_LARGE
+		      : m->buffail                                                      ? VIRUS_SKIP_ERROR
+											: VIRUS_DO,
+		      &vo);
+	if (vo.action != VIRUS_ACCEPT) {
+		smfi_setreply(ctx, vo.rcode, vo.xcode, vo.text);
+		rc = vo.action == VIRUS_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	}
+	msg_info("%s: milter: virus: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
+		 "action=%s",
+		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
+		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), vo.log,
+		 rc == SMFIS_REJECT     ? "reject"
+		 : rc == SMFIS_TEMPFAIL ? "defer"
+					: "accept");
+	return rc;
+}
+
 static sfsistat
 sess_eom(SMFICTX *ctx)
 {
@@ -396,15 +443,19 @@ sess_eom(SMFICTX *ctx)
 	sfsistat rc = SMFIS_CONTINUE;
 	const char *act;
 
-	if (m == NULL || m->p == NULL || !m->p->spam_scan)
+	if (m == NULL || m->p == NULL || !sess_scans(m->p))
 		return SMFIS_CONTINUE;
 	if (m->mb == NULL) /* no header at all: still scan the (empty) message */
 		m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
+	if (m->p->virus_scan && (rc = sess_virus(ctx, c, m)) != SMFIS_CONTINUE)
+		goto done;
+	if (!m->p->spam_scan)
+		goto done;
 	out = xcalloc(1, sizeof(*out));
 	scan_message(&m->cfg->global, m->p, m->mb,
-		     m->too_large ? SCAN_SKIP_TOO_LARGE
-		     : m->buffail ? SCAN_SKIP_ERROR
-				  : SCAN_DO,
+		     m->too_large || msgbuf_size(m->mb) > (size_t)m->p->spam_max_size ? SCAN_SKIP_TOO_LARGE
+		     : m->buffail                                                     ? SCAN_SKIP_ERROR
+										      : SCAN_DO,
 		     out);
 	if (m->xspam_overflow && out->action == SCAN_ACCEPT) {
 		/* A forged verdict we cannot delete must not reach the customer. */
@@ -444,6 +495,7 @@ sess_eom(SMFICTX *ctx)
 		 m->xspam_overflow ? "+" : "", act);
 	scan_out_free(out);
 	free(out);
+done:
 	smsg_free(m);
 	c->m = NULL;
 	return rc;

@@ -193,9 +193,10 @@ tsock_read_line(int fd, char *buf, size_t size, char term, long long deadline)
 		char *t;
 		size_t take;
 
-		if (n < 0)
-			return -1;
-		if (n == 0) {
+		if (n <= 0) {
+			buf[len] = 0; /* what was read so far, for a caller that wants it */
+			if (n < 0)
+				return -1;
 			errno = EPIPE;
 			return -1;
 		}
