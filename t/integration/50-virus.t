@@ -126,11 +126,11 @@ like "$(swaks_reply_to .)" '^550 5\.7\.1 .*RG-Test\.EICAR' "... EICAR refused th
 # --- clamd hung ---------------------------------------------------------------
 kill -STOP "$(rg_pid clamd)"
 n=$(log_lines)
-t0=$(date +%s.%N)
+t0=$(date +%s%N)
 send alice@virus.test --header "Subject: hung" --body "clamd sleeps"
-t1=$(date +%s.%N)
+t1=$(date +%s%N)
 like "$(swaks_reply_to .)" '^451 4\.7\.1 ' "clamd hung: 451 (virus_failure_action = tempfail)"
-cmp_ok "$(echo "$t1 - $t0" | bc)" '<' 10 "... answered within clamd_timeout (3s), not at Postfix's milter timeout"
+cmp_ok "$(((t1 - t0) / 1000000))" '<' 10000 "... answered in under 10 s (clamd_timeout 3s), not at Postfix's milter timeout"
 check "... logged as a timeout" wait_until 5 logged 'virus=unscanned reason="clamd timeout'
 kill -CONT "$(rg_pid clamd)"
 
