@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "auth_msg.h"
 #include "msg.h"
 #include "msgbuf.h"
 #include "scan.h"
@@ -46,6 +47,8 @@ struct smsg {
 	} xspam[SESS_MAX_XSPAM];
 	int xspam_overflow; /* more names than we can track: tempfail */
 	int buffail; /* the message could not be buffered: not scanned */
+	struct auth_msg *auth; /* SPF/DKIM state, NULL when not checked */
+	int nhdr; /* headers seen */
 };
 
 /* One SMTP connection. */
@@ -96,6 +99,7 @@ smsg_free(struct smsg *m)
 	if (sess_verify)
 		verify_tx_end(sess_verify, &m->vtx);
 	msgbuf_free(m->mb);
+	auth_msg_free(m->auth);
 	if (m->cfg)
 		rg_config_unref(m->cfg);
 	free(m);
@@ -186,7 +190,9 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 		a->spam_max_size == b->spam_max_size &&
 		strcmp(a->spam_failure_action, b->spam_failure_action) == 0 &&
 		a->virus_scan == b->virus_scan && a->virus_max_size == b->virus_max_size &&
-		strcmp(a->virus_failure_action, b->virus_failure_action) == 0);
+		strcmp(a->virus_failure_action, b->virus_failure_action) == 0 &&
+		a->spf_check == b->spf_check && a->dkim_check == b->dkim_check &&
+		strcmp(a->spf_fail_action, b->spf_fail_action) == 0);
 }
 
 /* "<a@b>" -> "a@b" as sent (not sanitised: for the callout's own checks), bounded. */
@@ -351,6 +357,10 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 
 	if (m && m->vtx && sess_verify) /* an MTA that sent no DATA event */
 		verify_tx_end(sess_verify, &m->vtx);
+	if (m && m->p && m->nhdr++ == 0)
+		m->auth = auth_msg_new(&m->cfg->global, m->p, sess_qid(ctx));
+	if (m && m->auth)
+		auth_msg_header(m->auth, name, value, c->leadspc);
 	if (m == NULL || m->p == NULL || !sess_scans(m->p))
 		return SMFIS_CONTINUE;
 	if (m->mb == NULL) {
@@ -391,6 +401,8 @@ sess_eoh(SMFICTX *ctx)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 
+	if (c && c->m && c->m->auth)
+		auth_msg_eoh(c->m->auth);
 	if (c && c->m && c->m->scan)
 		sess_append(c->m, "\r\n", 2);
 	return SMFIS_CONTINUE;
@@ -402,10 +414,28 @@ sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
 
-	if (m == NULL || !m->scan)
+	if (m && m->auth)
+		auth_msg_body(m->auth, chunk, len);
+	else if (m == NULL || !m->scan)
 		return c && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
 	sess_append(m, (const char *)chunk, len);
-	return m->too_large && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
+	return m->too_large && !m->auth && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
+}
+
+/* SPF and DKIM, and our Authentication-Results header; SMFIS_CONTINUE when it may go on. */
+static sfsistat
+sess_auth(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
+{
+	char log[600];
+	sfsistat rc = auth_msg_eom(m->auth, ctx, c->addr, c->helo, m->sender, c->leadspc, log, sizeof(log));
+
+	msg_info("%s: milter: auth: client=%s[%s] sender=<%s> recipient=<%s> class=%s %s action=%s",
+		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt,
+		 m->class_name ? m->class_name : "-", log,
+		 rc == SMFIS_REJECT     ? "reject"
+		 : rc == SMFIS_TEMPFAIL ? "defer"
+					: "accept");
+	return rc;
 }
 
 /* The virus scan of the buffered message; SMFIS_CONTINUE when it may go on. */
@@ -443,8 +473,12 @@ sess_eom(SMFICTX *ctx)
 	sfsistat rc = SMFIS_CONTINUE;
 	const char *act;
 
-	if (m == NULL || m->p == NULL || !sess_scans(m->p))
+	if (m == NULL || m->p == NULL || (!sess_scans(m->p) && m->auth == NULL))
 		return SMFIS_CONTINUE;
+	if (m->auth && (rc = sess_auth(ctx, c, m)) != SMFIS_CONTINUE)
+		goto done;
+	if (!sess_scans(m->p))
+		goto done;
 	if (m->mb == NULL) /* no header at all: still scan the (empty) message */
 		m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
 	if (m->p->virus_scan && (rc = sess_virus(ctx, c, m)) != SMFIS_CONTINUE)
