@@ -8,15 +8,12 @@
 #include <string.h>
 
 #include "auth_dns.h"
-#include "redisaddr.h"
 #include "util.h"
 
 int
-auth_dns_open(struct auth_dns *d, const char *server, long long timeout_ms, long long total_ms, char *err,
-	      size_t errlen)
+auth_dns_open(struct auth_dns *d, const struct rg_endpoint *server, long long timeout_ms, long long total_ms,
+	      char *err, size_t errlen)
 {
-	struct rg_redis_addr a;
-	struct in_addr in;
 	int secs = (int)((timeout_ms + 999) / 1000);
 
 	memset(d, 0, sizeof(*d));
@@ -31,27 +28,21 @@ auth_dns_open(struct auth_dns *d, const char *server, long long timeout_ms, long
 	d->res.retry = 1;
 	d->res.options &= ~(RES_DNSRCH | RES_DEFNAMES);
 	d->res.options |= RES_USE_EDNS0; /* DKIM keys outgrow 512 bytes */
-	if (server && *server) {
-		char text[300];
-		const char *colon;
+	if (server) {
+		struct in_addr in;
 
-		/* dns_server: "address" or "address:port" (port 53 by default). */
-		if (rg_redis_addr_parse(server, &a, err, errlen) != 0 || a.path[0]) {
-			snprintf(err, errlen, "dns_server %.200s: not an address", server);
-			auth_dns_close(d);
-			return -1;
-		}
-		colon = strrchr(server, ':');
-		snprintf(text, sizeof(text), "%s", a.host);
-		if (inet_pton(AF_INET, text, &in) != 1) {
-			snprintf(err, errlen, "dns_server %.200s: SPF and DKIM need an IPv4 address", server);
+		/* res_state takes IPv4 name servers with a port; IPv6 ones only
+		 * through glibc internals. */
+		if (server->kind != RG_EP_INET || inet_pton(AF_INET, server->host, &in) != 1) {
+			snprintf(err, errlen, "dns_server %.200s: SPF and DKIM need an IPv4 address",
+				 server->host);
 			auth_dns_close(d);
 			return -1;
 		}
 		d->res.nscount = 1;
 		d->res.nsaddr_list[0].sin_family = AF_INET;
 		d->res.nsaddr_list[0].sin_addr = in;
-		d->res.nsaddr_list[0].sin_port = htons(colon ? (unsigned short)a.port : 53);
+		d->res.nsaddr_list[0].sin_port = htons((unsigned short)server->port);
 	}
 	return 0;
 }

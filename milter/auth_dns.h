@@ -5,7 +5,7 @@
  * both use dns_server and both are bounded by the same times.
  *
  * One resolver is a private res_state (res_ninit), set to dns_server when
- * that is given (an IPv4 address, optional ":port"; else the servers of
+ * that is given (its parsed endpoint; an IPv4 address; else the servers of
  * /etc/resolv.conf), with one try of auth_dns_timeout per query and a
  * deadline for the whole check: once it has passed, every further query
  * fails at once as a temporary error. Queries go out with res_nmkquery +
@@ -23,6 +23,8 @@
 #include <resolv.h>
 #include <stddef.h>
 
+#include "endpoint.h"
+
 struct auth_dns {
 	struct __res_state res;
 	long long deadline; /* rg_mono_ms() after which nothing is asked */
@@ -32,12 +34,12 @@ struct auth_dns {
 };
 
 /*
- * Set up d for one check: server is dns_server ("" = /etc/resolv.conf),
+ * Set up d for one check: server is dns_server (NULL = /etc/resolv.conf),
  * timeout_ms bounds one query, total_ms the whole check. Returns 0, or -1
  * with err (a dns_server this resolver cannot use).
  */
-int auth_dns_open(struct auth_dns *d, const char *server, long long timeout_ms, long long total_ms, char *err,
-		  size_t errlen);
+int auth_dns_open(struct auth_dns *d, const struct rg_endpoint *server, long long timeout_ms,
+		  long long total_ms, char *err, size_t errlen);
 
 /*
  * Ask name/type (class IN) and put the raw response in ans. Returns its

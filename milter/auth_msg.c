@@ -42,7 +42,7 @@ auth_msg_new(const struct rg_params *g, const struct rg_params *p, const char *q
 	a->p = p;
 	rg_strlcpy(a->id, g->myhostname, sizeof(a->id));
 	a->dns_total = 3 * g->auth_dns_timeout;
-	a->dns_ok = auth_dns_open(&a->dns, g->dns_server, g->auth_dns_timeout, a->dns_total, a->dns_err,
+	a->dns_ok = auth_dns_open(&a->dns, g->dns_server_ep, g->auth_dns_timeout, a->dns_total, a->dns_err,
 				  sizeof(a->dns_err)) == 0;
 	if (p->dkim_check &&
 	    (a->dkim = auth_dkim_new(qid, a->dns_ok ? &a->dns : NULL, err, sizeof(err))) == NULL)
@@ -139,7 +139,7 @@ auth_msg_eom(struct auth_msg *a, SMFICTX *ctx, const char *client_addr, const ch
 		 a->p->spf_check ? spf.result : "", a->p->spf_check && a->p->dkim_check ? " " : "",
 		 a->p->dkim_check ? dlog : "", "", a->nforged);
 	if (a->p->spf_check && strcmp(spf.result, "fail") == 0 &&
-	    strcmp(a->p->spf_fail_action, "reject") == 0) {
+	    a->p->spf_fail_action == RG_SPF_FAIL_REJECT) {
 		char text[400];
 
 		snprintf(text, sizeof(text), "SPF check failed: %s does not designate this host as permitted",

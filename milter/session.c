@@ -187,12 +187,10 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 	return a == b ||
 	       (a->spam_scan == b->spam_scan && a->spam_reject == b->spam_reject &&
 		a->spam_tag_score == b->spam_tag_score && a->spam_reject_score == b->spam_reject_score &&
-		a->spam_max_size == b->spam_max_size &&
-		strcmp(a->spam_failure_action, b->spam_failure_action) == 0 &&
+		a->spam_max_size == b->spam_max_size && a->spam_failure_action == b->spam_failure_action &&
 		a->virus_scan == b->virus_scan && a->virus_max_size == b->virus_max_size &&
-		strcmp(a->virus_failure_action, b->virus_failure_action) == 0 &&
-		a->spf_check == b->spf_check && a->dkim_check == b->dkim_check &&
-		strcmp(a->spf_fail_action, b->spf_fail_action) == 0);
+		a->virus_failure_action == b->virus_failure_action && a->spf_check == b->spf_check &&
+		a->dkim_check == b->dkim_check && a->spf_fail_action == b->spf_fail_action);
 }
 
 /* "<a@b>" -> "a@b" as sent (not sanitised: for the callout's own checks), bounded. */

@@ -4,16 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "redisaddr.h"
 #include "util.h"
 #include "virus_clamd.h"
 #include "virus_scan.h"
+
+#define VIRUS_FA(p) ((p)->virus_failure_action == RG_VIRUS_FAIL_TEMPFAIL ? "tempfail" : "accept")
 
 /* virus_failure_action = tempfail: a scanner that is down lets nothing through unscanned. */
 static void
 virus_failure_action(const struct rg_params *p, struct virus_out *out)
 {
-	if (strcmp(p->virus_failure_action, "tempfail") != 0)
+	if (p->virus_failure_action != RG_VIRUS_FAIL_TEMPFAIL)
 		return;
 	out->action = VIRUS_TEMPFAIL;
 	rg_strlcpy(out->rcode, "451", sizeof(out->rcode));
@@ -25,9 +26,8 @@ void
 virus_message(const struct rg_params *g, const struct rg_params *p, const struct msgbuf *mb,
 	      enum virus_skip skip, struct virus_out *out)
 {
-	struct rg_redis_addr a;
+	const struct rg_endpoint *ep = g->clamd_server_ep;
 	struct clamd_result r;
-	char err[256];
 
 	memset(out, 0, sizeof(*out));
 	out->action = VIRUS_ACCEPT;
@@ -38,19 +38,18 @@ virus_message(const struct rg_params *g, const struct rg_params *p, const struct
 	}
 	if (skip == VIRUS_SKIP_ERROR) {
 		snprintf(out->log, sizeof(out->log),
-			 "virus=unscanned reason=\"message not buffered\" failure_action=%s",
-			 p->virus_failure_action);
+			 "virus=unscanned reason=\"message not buffered\" failure_action=%s", VIRUS_FA(p));
 		virus_failure_action(p, out);
 		return;
 	}
-	if (rg_redis_addr_parse(g->clamd_server, &a, err, sizeof(err)) != 0) {
+	if (ep == NULL) {
 		snprintf(out->log, sizeof(out->log),
-			 "virus=unscanned reason=\"clamd_server: %s\" failure_action=%s", err,
-			 p->virus_failure_action);
+			 "virus=unscanned reason=\"no clamd_server\" failure_action=%s", VIRUS_FA(p));
 		virus_failure_action(p, out);
 		return;
 	}
-	switch (clamd_instream(a.path, a.host, a.port, (int)g->clamd_timeout, mb, &r)) {
+	switch (clamd_instream(ep->kind == RG_EP_UNIX ? ep->path : NULL, ep->host, ep->port,
+			       (int)g->clamd_timeout, mb, &r)) {
 	case CLAMD_CLEAN:
 		snprintf(out->log, sizeof(out->log), "virus=clean");
 		return;
@@ -64,7 +63,7 @@ virus_message(const struct rg_params *g, const struct rg_params *p, const struct
 	default:
 		snprintf(out->log, sizeof(out->log),
 			 "virus=unscanned reason=\"clamd %s: %s\" failure_action=%s",
-			 clamd_strstatus(r.status), r.error, p->virus_failure_action);
+			 clamd_strstatus(r.status), r.error, VIRUS_FA(p));
 		virus_failure_action(p, out);
 		return;
 	}
