@@ -16,6 +16,8 @@
 #include "msgbuf.h"
 #include "scan.h"
 #include "session.h"
+#include "slist.h"
+#include "spam_lists.h"
 #include "util.h"
 #include "verify.h"
 #include "virus_scan.h"
@@ -49,6 +51,7 @@ struct smsg {
 	int buffail; /* the message could not be buffered: not scanned */
 	struct auth_msg *auth; /* SPF/DKIM state, NULL when not checked */
 	int nhdr; /* headers seen */
+	struct rg_slist_res sl; /* the recipients' spam sender lists (all the same) */
 };
 
 /* One SMTP connection. */
@@ -239,6 +242,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	const char *dom;
 	char rcpt[256];
 	sfsistat rc;
+	struct rg_slist_res sl;
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
@@ -250,7 +254,8 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	dom = rg_addr_domain(rcpt);
 	if (dom == NULL || (e = rg_config_domain(m->cfg, dom)) == NULL)
 		return SMFIS_CONTINUE; /* not a customer's: Postfix's own rules decided */
-	if (m->p != NULL && !sess_same_filtering(m->p, e->p)) {
+	rg_slist_lookup(e->p->spam_scan ? m->cfg->sender_lists : NULL, rcpt, m->sender, &sl);
+	if (m->p != NULL && (!sess_same_filtering(m->p, e->p) || !rg_slist_same(&m->sl, &sl))) {
 		msg_info(
 		    "%s: milter: rcpt: client=%s[%s] recipient=<%s> action=defer reason=\"filtering settings "
 		    "differ from <%s>\"",
@@ -266,6 +271,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		return rc;
 	if (m->p == NULL) {
 		m->p = e->p;
+		m->sl = sl;
 		m->class_name = e->class_name;
 		rg_strlcpy(m->first_rcpt, rcpt, sizeof(m->first_rcpt));
 	}
@@ -470,6 +476,7 @@ sess_eom(SMFICTX *ctx)
 	struct scan_out *out;
 	sfsistat rc = SMFIS_CONTINUE;
 	const char *act;
+	struct rg_params eff;
 
 	if (m == NULL || m->p == NULL || (!sess_scans(m->p) && m->auth == NULL))
 		return SMFIS_CONTINUE;
@@ -483,8 +490,19 @@ sess_eom(SMFICTX *ctx)
 		goto done;
 	if (!m->p->spam_scan)
 		goto done;
+	if (spam_lists_refuse(m->p, &m->sl)) {
+		msg_info(
+		    "%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s list=deny "
+		    "action=reject",
+		    sess_qid(ctx), c->name, c->addr, m->sender, m->first_rcpt, m->nrcpt,
+		    m->class_name ? m->class_name : "-");
+		smfi_setreply(ctx, "550", "5.7.1",
+			      "Message rejected as spam (sender on the recipient's deny list)");
+		rc = SMFIS_REJECT;
+		goto done;
+	}
 	out = xcalloc(1, sizeof(*out));
-	scan_message(&m->cfg->global, m->p, m->mb,
+	scan_message(&m->cfg->global, spam_lists_params(m->p, &m->sl, &eff), m->mb,
 		     m->too_large || msgbuf_size(m->mb) > (size_t)m->p->spam_max_size ? SCAN_SKIP_TOO_LARGE
 		     : m->buffail                                                     ? SCAN_SKIP_ERROR
 										      : SCAN_DO,
@@ -521,10 +539,10 @@ sess_eom(SMFICTX *ctx)
 		act = "tag";
 	}
 	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
-		 "removed=%d%s action=%s",
+		 "removed=%d%s list=%s action=%s",
 		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
 		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), out->log, m->xspam_total,
-		 m->xspam_overflow ? "+" : "", act);
+		 m->xspam_overflow ? "+" : "", rg_slist_verdict_name(m->sl.verdict), act);
 	scan_out_free(out);
 	free(out);
 done:

@@ -131,6 +131,7 @@ struct rg_entry {
 };
 
 struct rg_table; /* opaque, see table.h */
+struct rg_slist; /* opaque, see slist.h */
 
 struct rg_config {
 	const char *path;
@@ -140,6 +141,7 @@ struct rg_config {
 	const struct rg_params **class_params; /* nclasses resolved parameter sets */
 	struct rg_table *domains; /* NULL when domain_table is empty */
 	struct rg_table *clients; /* NULL when client_table is empty */
+	struct rg_slist *sender_lists; /* NULL when spam_sender_lists is empty (slist.h) */
 	void *priv; /* owned storage; do not touch */
 };
 
