@@ -94,19 +94,15 @@ auth_msg_body(struct auth_msg *a, const unsigned char *buf, size_t len)
 
 sfsistat
 auth_msg_eom(struct auth_msg *a, SMFICTX *ctx, const char *client_addr, const char *helo, const char *sender,
-	     int leadspc, char *log, size_t loglen)
+	     int leadspc, struct auth_reply *reply, char *log, size_t loglen)
 {
+	sfsistat rc = SMFIS_CONTINUE;
 	struct auth_spf_out spf;
 	char hdr[1400], dlog[400] = "", dar[1000] = "";
 	int n;
 
 	log[0] = 0;
-	if (a->overflow) {
-		snprintf(log, loglen, "removed=%d+ reason=\"too many Authentication-Results headers\"",
-			 a->nforged);
-		smfi_setreply(ctx, "451", "4.7.1", "Too many Authentication-Results headers in the message");
-		return SMFIS_TEMPFAIL;
-	}
+	memset(reply, 0, sizeof(*reply));
 	if (!a->dns_ok)
 		msg_warn("milter: auth: %s; SPF and DKIM report temperror", a->dns_err);
 	else
@@ -135,24 +131,31 @@ auth_msg_eom(struct auth_msg *a, SMFICTX *ctx, const char *client_addr, const ch
 		if ((size_t)n < sizeof(hdr))
 			n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, ";\n\t%s", dar);
 	}
-	snprintf(log, loglen, "%s%s%s%s%s removed=%d", a->p->spf_check ? "spf=" : "",
+	snprintf(log, loglen, "%s%s%s%s removed=%d%s", a->p->spf_check ? "spf=" : "",
 		 a->p->spf_check ? spf.result : "", a->p->spf_check && a->p->dkim_check ? " " : "",
-		 a->p->dkim_check ? dlog : "", "", a->nforged);
+		 a->p->dkim_check ? dlog : "", a->nforged, a->overflow ? "+" : "");
 	if (a->p->spf_check && strcmp(spf.result, "fail") == 0 &&
 	    a->p->spf_fail_action == RG_SPF_FAIL_REJECT) {
-		char text[400];
-
-		snprintf(text, sizeof(text), "SPF check failed: %s does not designate this host as permitted",
-			 spf.domain);
-		smfi_setreply(ctx, "550", "5.7.23", text);
-		return SMFIS_REJECT;
+		rg_strlcpy(reply->rcode, "550", sizeof(reply->rcode));
+		rg_strlcpy(reply->xcode, "5.7.23", sizeof(reply->xcode));
+		snprintf(reply->text, sizeof(reply->text),
+			 "SPF check failed: %s does not designate this host as permitted", spf.domain);
+		rc = SMFIS_REJECT;
+	}
+	if (a->overflow && rc == SMFIS_CONTINUE) {
+		/* A forged verdict we cannot delete must not reach the customer. */
+		rg_strlcpy(reply->rcode, "451", sizeof(reply->rcode));
+		rg_strlcpy(reply->xcode, "4.7.1", sizeof(reply->xcode));
+		rg_strlcpy(reply->text, "Too many Authentication-Results headers in the message",
+			   sizeof(reply->text));
+		rc = SMFIS_TEMPFAIL;
 	}
 	/* Forged verdicts go first, highest index first so none shifts. */
 	for (int i = a->nforged - 1; i >= 0; i--)
 		smfi_chgheader(ctx, AUTH_AR_NAME, a->forged[i], NULL);
 	if (smfi_insheader(ctx, 0, AUTH_AR_NAME, hdr) != MI_SUCCESS)
 		smfi_addheader(ctx, AUTH_AR_NAME, hdr);
-	return SMFIS_CONTINUE;
+	return rc;
 }
 
 void

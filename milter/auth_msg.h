@@ -35,14 +35,21 @@ void auth_msg_header(struct auth_msg *a, const char *name, const char *value, in
 void auth_msg_eoh(struct auth_msg *a);
 void auth_msg_body(struct auth_msg *a, const unsigned char *buf, size_t len);
 
+/* The reply for a refusal, for the caller to set (or, with dry_run, to log). */
+struct auth_reply {
+	char rcode[4], xcode[8], text[400];
+};
+
 /*
- * End of message: check, delete forged headers, insert ours (leadspc: the
- * MTA takes header values as given, so ours gets its leading space).
- * Returns SMFIS_CONTINUE, or SMFIS_REJECT / SMFIS_TEMPFAIL with the reply
- * set. log gets "spf=... dkim=... removed=N".
+ * End of message: check, delete forged headers (all, or as many as we
+ * tracked), insert ours (leadspc: the MTA takes header values as given, so
+ * ours gets its leading space). Returns SMFIS_CONTINUE, SMFIS_REJECT (SPF
+ * fail with spf_fail_action = reject) or SMFIS_TEMPFAIL (more forged
+ * headers than we can delete), with *reply filled for the latter two. log
+ * gets "spf=... dkim=... removed=N".
  */
 sfsistat auth_msg_eom(struct auth_msg *a, SMFICTX *ctx, const char *client_addr, const char *helo,
-		      const char *sender, int leadspc, char *log, size_t loglen);
+		      const char *sender, int leadspc, struct auth_reply *reply, char *log, size_t loglen);
 void auth_msg_free(struct auth_msg *a);
 
 #endif
