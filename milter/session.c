@@ -409,7 +409,6 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 		m->auth = auth_msg_new(&m->cfg->global, m->p, sess_qid(ctx));
 	if (m->auth)
 		auth_msg_header(m->auth, name, value, c->leadspc);
-	return SMFIS_CONTINUE;
 	if (sess_scans(m->p) && m->mb == NULL) {
 		m->scan = 1;
 		m->mb = msgbuf_new((size_t)m->cfg->global.milter_memory_buffer, m->cfg->global.milter_tmpdir);
