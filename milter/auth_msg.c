@@ -50,16 +50,15 @@ auth_msg_new(const struct rg_params *g, const struct rg_params *p, const char *q
 	return a;
 }
 
-/* Is value's authserv-id (its first token, RFC 8601 2.2) ours? */
-static int
-auth_is_ours(const struct auth_msg *a, const char *value)
+int
+auth_msg_authserv_is(const char *id, const char *value)
 {
 	size_t n;
 
 	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
 		value++;
 	n = strcspn(value, " \t\r\n;(");
-	return n > 0 && n == strlen(a->id) && strncasecmp(value, a->id, n) == 0;
+	return n > 0 && n == strlen(id) && strncasecmp(value, id, n) == 0;
 }
 
 void
@@ -70,7 +69,7 @@ auth_msg_header(struct auth_msg *a, const char *name, const char *value, int lea
 	if (strcasecmp(name, AUTH_AR_NAME) != 0)
 		return;
 	a->nar++;
-	if (!auth_is_ours(a, value))
+	if (!auth_msg_authserv_is(a->id, value))
 		return;
 	if (a->nforged == AUTH_MAX_FORGED)
 		a->overflow = 1;

@@ -52,4 +52,8 @@ sfsistat auth_msg_eom(struct auth_msg *a, SMFICTX *ctx, const char *client_addr,
 		      const char *sender, int leadspc, struct auth_reply *reply, char *log, size_t loglen);
 void auth_msg_free(struct auth_msg *a);
 
+/* Is the authserv-id of an Authentication-Results value (its first token,
+ * RFC 8601 2.2; "id 1" carries a version) id, in any letter case? */
+int auth_msg_authserv_is(const char *id, const char *value);
+
 #endif
