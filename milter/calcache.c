@@ -1,8 +1,10 @@
 /*
  * calcache - see calcache.h.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util.h"
 #include "calcache.h"
@@ -146,4 +148,31 @@ calcache_key(char *buf, size_t bufsize, const char *prefix, const char *rcpt)
 	}
 	n = snprintf(buf + o, bufsize - o, "}:%016llx", calcache_hash(rcpt, strlen(rcpt)));
 	return n == 18 ? buf : NULL;
+}
+
+int
+calcache_value_format(const struct calcache_entry *e, const char *rcpt, char *buf, size_t bufsize)
+{
+	size_t alen = strlen(rcpt);
+	int n;
+
+	if (alen > CALCACHE_RCPT_MAX || strchr(rcpt, '\n') || alen + 1 >= bufsize)
+		return -1;
+	for (size_t i = 0; i < alen; i++)
+		buf[i] = (char)tolower((unsigned char)rcpt[i]);
+	buf[alen] = '\n';
+	if ((n = calcache_format(e, buf + alen + 1, bufsize - alen - 1)) < 0)
+		return -1;
+	return n + (int)alen + 1;
+}
+
+int
+calcache_value_parse(const char *s, size_t len, const char *rcpt, struct calcache_entry *e)
+{
+	const char *nl = s ? memchr(s, '\n', len) : NULL;
+	size_t alen = nl ? (size_t)(nl - s) : 0;
+
+	if (nl == NULL || alen != strlen(rcpt) || strncasecmp(s, rcpt, alen) != 0)
+		return -1;
+	return calcache_parse(nl + 1, len - alen - 1, e);
 }

@@ -71,13 +71,28 @@ int calcache_from_verdict(struct calcache_entry *e, enum callout_verdict v, cons
 			  long long now_ms);
 
 /*
- * The Redis value for e: "v|<ms>|" or "i|<ms>|<reply>". Returns its length,
- * or -1 if bufsize is too small (CALCACHE_VALUE_MAX always suffices).
+ * The entry part of a stored value: "v|<ms>|" or "i|<ms>|<reply>". Returns
+ * its length, or -1 if bufsize is too small (CALCACHE_VALUE_MAX suffices).
  */
 int calcache_format(const struct calcache_entry *e, char *buf, size_t bufsize);
 
-/* Parse len bytes of a stored value into e. Returns 0, or -1 for garbage (a MISS). */
+/* Parse len bytes of an entry part into e. Returns 0, or -1 for garbage (a MISS). */
 int calcache_parse(const char *s, size_t len, struct calcache_entry *e);
+
+/*
+ * The value stored under calcache_key(rcpt): "<rcpt, lower case>\n" and the
+ * entry part. The value names its recipient because the key is a 64-bit
+ * hash, which can be collided on purpose: a colliding address must not be
+ * able to plant "invalid" for someone else's mailbox. Returns the length,
+ * or -1 (rcpt longer than CALCACHE_RCPT_MAX or holding a newline, or
+ * bufsize too small: CALCACHE_STORED_MAX always suffices).
+ */
+#define CALCACHE_RCPT_MAX 300
+#define CALCACHE_STORED_MAX (CALCACHE_RCPT_MAX + 1 + CALCACHE_VALUE_MAX)
+int calcache_value_format(const struct calcache_entry *e, const char *rcpt, char *buf, size_t bufsize);
+
+/* Parse a stored value read back for rcpt: 0, or -1 for garbage or another recipient's (a MISS). */
+int calcache_value_parse(const char *s, size_t len, const char *rcpt, struct calcache_entry *e);
 
 /* Key lifetime in ms to store e with (PX): its expire lifetime. */
 long long calcache_ttl_ms(const struct calcache_entry *e, const struct calcache_lifetimes *lt);

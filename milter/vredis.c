@@ -33,18 +33,10 @@ vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lif
 	if ((rep = mredis_command(r, 2, (const char *[]){"GET", key}, NULL, err, sizeof(err))) == NULL)
 		return CALCACHE_MISS;
 	*up = 1;
-	/* Anything but our exact format is garbage: a miss, overwritten by the
-	 * next answer. The value names its recipient: a 64-bit key hash can be
-	 * collided on purpose, and a colliding address must not be able to
-	 * plant "invalid" for someone else's mailbox. */
-	if (rep->type == REDIS_REPLY_STRING) {
-		const char *nl = memchr(rep->str, '\n', rep->len);
-		size_t alen = nl ? (size_t)(nl - rep->str) : 0;
-
-		if (nl && alen == strlen(rcpt) && strncasecmp(rep->str, rcpt, alen) == 0 &&
-		    calcache_parse(nl + 1, rep->len - alen - 1, e) == 0)
-			st = calcache_decide(e, rg_wall_ms(), lt);
-	}
+	/* Anything but our exact format, or another recipient's value, is
+	 * garbage: a miss, overwritten by the next answer (calcache.h). */
+	if (rep->type == REDIS_REPLY_STRING && calcache_value_parse(rep->str, rep->len, rcpt, e) == 0)
+		st = calcache_decide(e, rg_wall_ms(), lt);
 	freeReplyObject(rep);
 	return st;
 }
@@ -54,23 +46,14 @@ vredis_cache_put(struct mredis *r, const char *prefix, const struct calcache_lif
 		 const struct callout_result *res)
 {
 	struct calcache_entry e;
-	char key[CALCACHE_KEY_MAX], val[CALCACHE_VALUE_MAX + 320], ttl[24], err[256];
+	char key[CALCACHE_KEY_MAX], val[CALCACHE_STORED_MAX], ttl[24], err[256];
 	redisReply *rep;
-	size_t alen = strlen(rcpt);
 	int n;
 
-	/* "<recipient>\n<calcache value>": see vredis_cache_get. */
-	if (alen > 300 || strchr(rcpt, '\n') ||
-	    calcache_from_verdict(&e, res->verdict, res->reply, rg_wall_ms()) < 0 ||
-	    calcache_key(key, sizeof(key), prefix, rcpt) == NULL)
+	if (calcache_from_verdict(&e, res->verdict, res->reply, rg_wall_ms()) < 0 ||
+	    calcache_key(key, sizeof(key), prefix, rcpt) == NULL ||
+	    (n = calcache_value_format(&e, rcpt, val, sizeof(val))) < 0)
 		return;
-	memcpy(val, rcpt, alen);
-	val[alen] = '\n';
-	for (size_t i = 0; i < alen; i++)
-		val[i] = (char)tolower((unsigned char)val[i]);
-	if ((n = calcache_format(&e, val + alen + 1, sizeof(val) - alen - 1)) < 0)
-		return;
-	n += (int)alen + 1;
 	snprintf(ttl, sizeof(ttl), "%lld", calcache_ttl_ms(&e, lt));
 	rep = mredis_command(r, 5, (const char *[]){"SET", key, val, "PX", ttl},
 			     (const size_t[]){3, strlen(key), (size_t)n, 2, strlen(ttl)}, err, sizeof(err));

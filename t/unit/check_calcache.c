@@ -135,6 +135,30 @@ START_TEST(format_parse_round_trip)
 }
 END_TEST
 
+START_TEST(stored_value_names_its_recipient)
+{
+	struct calcache_entry e = entry(CALCACHE_INVALID, NOW), back;
+	char buf[CALCACHE_STORED_MAX], big[400];
+	int n;
+
+	n = calcache_value_format(&e, "Alice@Example.COM", buf, sizeof(buf));
+	ck_assert_int_eq(n, (int)strlen(buf));
+	ck_assert_str_eq(buf, "alice@example.com\ni|1732250000000|550 5.1.1 <x@y>: unknown user");
+	ck_assert_int_eq(calcache_value_parse(buf, (size_t)n, "ALICE@example.com", &back), 0);
+	ck_assert_int_eq(back.status, CALCACHE_INVALID);
+	/* A value planted under a colliding key for another mailbox is a miss. */
+	ck_assert_int_eq(calcache_value_parse(buf, (size_t)n, "bob@example.com", &back), -1);
+	ck_assert_int_eq(calcache_value_parse(buf, (size_t)n, "alice@example.co", &back), -1);
+	ck_assert_int_eq(calcache_value_parse("i|1|x", 5, "alice@example.com", &back), -1);
+	ck_assert_int_eq(calcache_value_parse(NULL, 0, "a@b", &back), -1);
+	ck_assert_int_eq(calcache_value_format(&e, "a\nb@example.com", buf, sizeof(buf)), -1);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	ck_assert_int_eq(calcache_value_format(&e, big, buf, sizeof(buf)), -1);
+	ck_assert_int_eq(calcache_value_format(&e, "a@b", buf, 8), -1);
+}
+END_TEST
+
 START_TEST(garbage_values)
 {
 	static const char *bad[] = {
@@ -211,6 +235,7 @@ suite(void)
 	tcase_add_test(tc, unknown_never_cached);
 	tcase_add_test(tc, format_parse_round_trip);
 	tcase_add_test(tc, garbage_values);
+	tcase_add_test(tc, stored_value_names_its_recipient);
 	tcase_add_test(tc, ttl);
 	tcase_add_test(tc, keys);
 	suite_add_tcase(s, tc);
