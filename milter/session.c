@@ -18,12 +18,12 @@
 #include "session.h"
 #include "slist.h"
 #include "spam_lists.h"
+#include "spam_strip.h"
 #include "spamhdr.h"
 #include "util.h"
 #include "verify.h"
 #include "virus_scan.h"
 
-#define SESS_MAX_XSPAM 32 /* distinct X-Spam-* header names we delete */
 /*
  * Longest envelope address taken (bytes, without the brackets). Postfix
  * cuts an SMTP command line at line_length_limit (2048), so nothing it
@@ -50,13 +50,7 @@ struct smsg {
 	int scan; /* spam_scan or virus_scan is on: buffer and scan */
 	int too_large; /* grew past every scan's size limit: stop buffering */
 	struct msgbuf *mb;
-	int nxspam; /* distinct names in xspam */
-	int xspam_total; /* instances to delete */
-	struct {
-		char name[128];
-		int count; /* instances of this name (any letter case) */
-	} xspam[SESS_MAX_XSPAM];
-	int xspam_overflow; /* more names than we can track: tempfail */
+	struct spam_strip strip; /* the X-Spam-* headers it brought */
 	int buffail; /* the message could not be buffered: not scanned */
 	struct auth_msg *auth; /* SPF/DKIM state, NULL when not checked */
 	int nhdr; /* headers seen */
@@ -416,27 +410,8 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 	}
 	/* Only we write these: inbound they go whether or not this class is
 	 * scanned; outbound only when we scan (and put ours in). */
-	if (sess_strips(m) && spamhdr_is_ours(name)) {
-		/* Count each name's instances (any letter case): all are deleted,
-		 * highest index first, before our verdict is added. */
-		int i;
-
-		for (i = 0; i < m->nxspam; i++)
-			if (strcasecmp(m->xspam[i].name, name) == 0)
-				break;
-		if (i == m->nxspam &&
-		    (m->nxspam == SESS_MAX_XSPAM || strlen(name) >= sizeof(m->xspam[0].name)))
-			m->xspam_overflow = 1;
-		else {
-			if (i == m->nxspam) {
-				rg_strlcpy(m->xspam[i].name, name, sizeof(m->xspam[0].name));
-				m->nxspam++;
-			}
-			m->xspam[i].count++;
-			m->xspam_total++;
-		}
+	if (sess_strips(m) && spam_strip_header(&m->strip, name))
 		return SMFIS_CONTINUE; /* spamd need not see a forged verdict */
-	}
 	if (!m->scan)
 		return SMFIS_CONTINUE;
 	sess_append(m, name, strlen(name));
@@ -544,15 +519,6 @@ sess_denied(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
 			   "Message rejected as spam (sender on the recipient's deny list)");
 }
 
-/* Delete the X-Spam-* headers the message brought, highest index first so none shifts. */
-static void
-sess_strip(SMFICTX *ctx, const struct smsg *m)
-{
-	for (int i = 0; i < m->nxspam; i++)
-		for (int k = m->xspam[i].count; k >= 1; k--)
-			smfi_chgheader(ctx, (char *)m->xspam[i].name, k, NULL);
-}
-
 /* Add our headers; X-Spam-Report outbound only with outbound_spam_report. */
 static void
 sess_add_headers(SMFICTX *ctx, const struct sconn *c, const struct smsg *m, const struct spamhdr_set *h)
@@ -607,31 +573,25 @@ sess_eom(SMFICTX *ctx)
 		/* Not scanned by this class's choice: no mark, only the strip. */
 		out->action = SCAN_ACCEPT;
 		rg_strlcpy(out->log, "scanned=no reason=class", sizeof(out->log));
-		if (m->nxspam == 0 && !m->xspam_overflow) {
+		if (spam_strip_empty(&m->strip)) {
 			free(out);
 			goto done;
 		}
 	}
-	if (m->xspam_overflow && out->action == SCAN_ACCEPT) {
-		/* A forged verdict we cannot delete must not reach the customer. */
-		out->action = SCAN_TEMPFAIL;
-		rg_strlcpy(out->rcode, "451", sizeof(out->rcode));
-		rg_strlcpy(out->xcode, "4.7.1", sizeof(out->xcode));
-		rg_strlcpy(out->text, "Too many X-Spam headers in the message", sizeof(out->text));
-	}
+	spam_strip_guard(&m->strip, out); /* a forged verdict we cannot delete never passes */
 	act = out->action == SCAN_REJECT ? "reject" : out->action == SCAN_TEMPFAIL ? "defer" : "tag";
 	if (out->action != SCAN_ACCEPT && !dry) {
 		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
 		rc = out->action == SCAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	} else {
-		sess_strip(ctx, m);
+		spam_strip_apply(&m->strip, ctx);
 		sess_add_headers(ctx, c, m, &out->hdrs);
 	}
 	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
 		 "removed=%d%s list=%s action=%s%s",
 		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
 		 m->class_name ? m->class_name : "-", m->mb ? msgbuf_size(m->mb) : 0, out->log,
-		 m->xspam_total, m->xspam_overflow ? "+" : "", rg_slist_verdict_name(m->sl.verdict), act,
+		 m->strip.total, m->strip.overflow ? "+" : "", rg_slist_verdict_name(m->sl.verdict), act,
 		 dry && out->action != SCAN_ACCEPT ? " dry_run=yes" : "");
 	if (dry && out->action != SCAN_ACCEPT)
 		sess_would(ctx, c, out->action == SCAN_REJECT ? "reject message" : "defer message",
