@@ -21,7 +21,7 @@
 
 #include "msg.h"
 #include "util.h"
-#include "smtpreply.h"
+#include "callout_reply.h"
 #include "callout.h"
 #include "tsock.h"
 

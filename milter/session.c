@@ -14,14 +14,14 @@
 #include "auth_msg.h"
 #include "msg.h"
 #include "msgbuf.h"
-#include "scan.h"
+#include "spam_scan.h"
 #include "session.h"
 #include "slist.h"
 #include "spam_lists.h"
 #include "spam_strip.h"
-#include "spamhdr.h"
+#include "spam_hdr.h"
 #include "util.h"
-#include "verify.h"
+#include "callout_verify.h"
 #include "virus_scan.h"
 
 /*
@@ -238,7 +238,7 @@ sess_callout(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entr
 
 	req.rcpt = raw;
 	verify_rcpt(sess_verify, &m->vtx, &req, &out);
-	/* verify.c applies dry_run itself (its log says dry_run=yes). */
+	/* callout_verify.c applies dry_run itself (its log says dry_run=yes). */
 	msg_info("%s: milter: callout: client=%s[%s] recipient=<%s> class=%s %s", sess_qid(ctx), c->name,
 		 c->addr, rcpt, e->class_name, out.log);
 	if (out.action == VERIFY_ACCEPT)

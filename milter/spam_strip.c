@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "spam_strip.h"
-#include "spamhdr.h"
+#include "spam_hdr.h"
 #include "util.h"
 
 int

@@ -16,7 +16,7 @@
 
 #include <libmilter/mfapi.h>
 
-#include "scan.h"
+#include "spam_scan.h"
 
 #define SPAM_STRIP_NAMES 32 /* distinct header names we track */
 

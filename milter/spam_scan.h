@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "msgbuf.h"
-#include "spamhdr.h"
+#include "spam_hdr.h"
 
 enum scan_action { SCAN_ACCEPT, SCAN_REJECT, SCAN_TEMPFAIL };
 

@@ -1,5 +1,5 @@
 /*
- * calcache - see calcache.h.
+ * calcache - see callout_cache.h.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "util.h"
-#include "calcache.h"
+#include "callout_cache.h"
 
 /* How far in the future an entry's time may be before it is not believed. */
 #define CALCACHE_SKEW_MS 60000LL

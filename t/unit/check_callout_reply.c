@@ -1,11 +1,11 @@
 /*
- * check_smtpreply - the SMTP reply parser and reply-text sanitiser.
+ * check_callout_reply - the SMTP reply parser and reply-text sanitiser.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../milter/smtpreply.h"
+#include "../../milter/callout_reply.h"
 
 static struct smtpreply_parser *
 newp(void)

@@ -1,7 +1,7 @@
 /*
  * spamd - the SPAMC/1.5 client: address parsing, non-blocking connect, and
- * poll()-driven send/receive under one deadline. See spamd.h for the
- * contract; the reply parser lives in spamd_reply.c.
+ * poll()-driven send/receive under one deadline. See spam_spamd.h for the
+ * contract; the reply parser lives in spam_spamd_reply.c.
  *
  * Trust boundary: the reply is read into a buffer that never grows past
  * SPAMD_REPLY_MAX + 1 bytes and is handed to spamd_parse_reply().
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
-#include "spamd.h"
+#include "spam_spamd.h"
 #include "tsock.h"
 #include "util.h"
 

@@ -1,5 +1,5 @@
 /*
- * check_hopstate - per-next-hop session slots and down-backoff: the limit
+ * check_callout_hopstate - per-next-hop session slots and down-backoff: the limit
  * holds, a waiter gets a released slot, a down hop is refused without
  * waiting and comes back after its backoff, a full table forgets only idle
  * hops.
@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "util.h"
-#include "../../milter/hopstate.h"
+#include "../../milter/callout_hopstate.h"
 
 static void
 sleep_ms(int ms)

@@ -1,5 +1,5 @@
 /*
- * refresh - see refresh.h.
+ * refresh - see callout_refresh.h.
  *
  * The queue is an array of slots; a slot is free, queued or running, and
  * the queue order is a sequence number (the array is small: a linear scan
@@ -13,7 +13,7 @@
 
 #include "msg.h"
 #include "util.h"
-#include "refresh.h"
+#include "callout_refresh.h"
 
 enum slot_state { SLOT_FREE = 0, SLOT_QUEUED, SLOT_RUNNING };
 

@@ -1,6 +1,6 @@
 /*
  * vredis - the callout's records in Redis, shared by every relay node:
- * cache entries (calcache.h's keys and values, with their expire time as
+ * cache entries (callout_cache.h's keys and values, with their expire time as
  * the key's TTL), harvest counters (rejected recipients per client
  * address, a sliding window kept by src/lua/ratelimit.lua), and the "next
  * hop is down" mark that spares every node a downstream known to fail.
@@ -15,7 +15,7 @@
 #ifndef RG_MILTER_VREDIS_H
 #define RG_MILTER_VREDIS_H
 
-#include "calcache.h"
+#include "callout_cache.h"
 #include "callout.h"
 #include "config.h"
 #include "mredis.h"

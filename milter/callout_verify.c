@@ -1,5 +1,5 @@
 /*
- * verify - see verify.h.
+ * verify - see callout_verify.h.
  *
  * Why the callout session lives in the message: libmilter hands us one
  * RCPT at a time and Postfix waits for each answer, so "all recipients of
@@ -13,7 +13,7 @@
  *
  * Why stale entries are refreshed in the background: the SMTP client
  * should never wait on a customer's server when we already have an
- * answer; the re-check runs in refresh.c's workers with the same
+ * answer; the re-check runs in callout_refresh.c's workers with the same
  * deadlines, and if it fails the stale answer simply goes on serving.
  */
 #include <stdio.h>
@@ -25,14 +25,14 @@
 #include "msg.h"
 #include "util.h"
 #include "addr.h"
-#include "calcache.h"
+#include "callout_cache.h"
 #include "callout.h"
-#include "hopstate.h"
+#include "callout_hopstate.h"
 #include "mredis.h"
-#include "refresh.h"
-#include "smtpreply.h"
-#include "verify.h"
-#include "vredis.h"
+#include "callout_refresh.h"
+#include "callout_reply.h"
+#include "callout_verify.h"
+#include "callout_redis.h"
 
 #define VERIFY_HOPS_MAX 1024
 #define VERIFY_WORKERS 2

@@ -1,11 +1,11 @@
 /*
- * check_calcache - the callout cache state machine, value format and keys.
+ * check_callout_cache - the callout cache state machine, value format and keys.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../milter/calcache.h"
+#include "../../milter/callout_cache.h"
 
 #define SEC 1000LL
 #define HOUR (3600 * SEC)

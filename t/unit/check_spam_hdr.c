@@ -1,5 +1,5 @@
 /*
- * check_spamhdr - X-Spam-* header values: exact text for ham, spam and
+ * check_spam_hdr - X-Spam-* header values: exact text for ham, spam and
  * "not scanned", X-Spam-Level, folding (<= 78 columns, tab continuation,
  * SpamAssassin's break points), and that nothing from spamd can break out
  * of a header.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../milter/spamhdr.h"
+#include "../../milter/spam_hdr.h"
 #include "util.h"
 
 static struct spamhdr_set set; /* tests run one at a time */

@@ -1,5 +1,5 @@
 /*
- * check_vredis - the milter's Redis client (mredis: pooled synchronous
+ * check_callout_redis - the milter's Redis client (mredis: pooled synchronous
  * connections, scripts with the NOSCRIPT fallback, fail-fast outages) and
  * the callout's records on it (vredis: cache entries with their TTL,
  * garbage read as a miss, unknown never stored, harvest counting, the
@@ -13,7 +13,7 @@
 #include "util.h"
 #include "rgtest_redis.h"
 #include "../../milter/mredis.h"
-#include "../../milter/vredis.h"
+#include "../../milter/callout_redis.h"
 
 static struct rgtest_redis srv;
 static struct rg_params g;

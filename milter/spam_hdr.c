@@ -1,5 +1,5 @@
 /*
- * spamhdr - X-Spam-* header values in SpamAssassin's format; see spamhdr.h
+ * spamhdr - X-Spam-* header values in SpamAssassin's format; see spam_hdr.h
  * for the format, the "not scanned" marking and the folding rules.
  *
  * Trust boundary: tests, report, version and host may come from spamd or
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "spamhdr.h"
+#include "spam_hdr.h"
 #include "util.h"
 
 #define TAB_COLS 8 /* a continuation line's tab, counted as 8 columns */

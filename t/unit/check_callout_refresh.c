@@ -1,5 +1,5 @@
 /*
- * check_refresh - the background re-check queue: jobs of one hop and
+ * check_callout_refresh - the background re-check queue: jobs of one hop and
  * sender run together, a recipient is never queued twice, a full queue
  * drops new jobs, and freeing waits for the running batch and releases
  * every configuration reference.
@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "util.h"
-#include "../../milter/refresh.h"
+#include "../../milter/callout_refresh.h"
 
 struct rec {
 	pthread_mutex_t lock;

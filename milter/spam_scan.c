@@ -1,12 +1,12 @@
 /*
- * scan - see scan.h.
+ * scan - see spam_scan.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan.h"
-#include "spamd.h"
+#include "spam_scan.h"
+#include "spam_spamd.h"
 #include "util.h"
 
 static void

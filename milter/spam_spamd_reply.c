@@ -1,6 +1,6 @@
 /*
  * spamd_reply - parse spamd's reply to a REPORT request (part of the spamd
- * module; see spamd.h for the contract). Kept apart from the socket code so
+ * module; see spam_spamd.h for the contract). Kept apart from the socket code so
  * it can be tested on byte buffers alone.
  *
  * Reply shape (SPAMD/1.1, answering SPAMC/1.5):
@@ -28,7 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "spamd.h"
+#include "spam_spamd.h"
 #include "util.h"
 
 #define MAX_HEADERS 64 /* response header lines we accept */

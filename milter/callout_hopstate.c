@@ -1,5 +1,5 @@
 /*
- * hopstate - see hopstate.h.
+ * hopstate - see callout_hopstate.h.
  *
  * A linear table: the number of customers' next hops one relay talks to at
  * the same moment is small, and a scan of a few hundred short strings is
@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "util.h"
-#include "hopstate.h"
+#include "callout_hopstate.h"
 
 struct hop {
 	char name[HOPSTATE_NAME_MAX]; /* "" = free entry */

@@ -1,11 +1,11 @@
 /*
- * smtpreply - see smtpreply.h. The parser copies each line into a fixed
+ * smtpreply - see callout_reply.h. The parser copies each line into a fixed
  * buffer, so memory per parser is constant whatever the server sends.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "smtpreply.h"
+#include "callout_reply.h"
 
 static int
 seterr(struct smtpreply_parser *p, const char *why)

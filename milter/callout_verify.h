@@ -10,8 +10,8 @@
  *   2. harvest protection: a client with harvest_limit rejected recipients
  *      within harvest_window (counted in Redis, all relay nodes together)
  *      gets 450 4.7.1 for every further recipient;
- *   3. the cache in Redis (see calcache.h): a fresh entry answers; a stale
- *      one answers and is re-checked in the background (refresh.h);
+ *   3. the cache in Redis (see callout_cache.h): a fresh entry answers; a stale
+ *      one answers and is re-checked in the background (callout_refresh.h);
  *   4. otherwise the next hop (nexthop=, else the domain's MX hosts less
  *      this relay's own names), asked in the message's callout session,
  *      which stays open across the message's RCPT callbacks

@@ -1,5 +1,5 @@
 /*
- * vredis - see vredis.h.
+ * vredis - see callout_redis.h.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "lua_scripts.h"
 #include "util.h"
-#include "vredis.h"
+#include "callout_redis.h"
 
 void
 vredis_lifetimes(const struct rg_params *p, struct calcache_lifetimes *lt)
@@ -34,7 +34,7 @@ vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lif
 		return CALCACHE_MISS;
 	*up = 1;
 	/* Anything but our exact format, or another recipient's value, is
-	 * garbage: a miss, overwritten by the next answer (calcache.h). */
+	 * garbage: a miss, overwritten by the next answer (callout_cache.h). */
 	if (rep->type == REDIS_REPLY_STRING && calcache_value_parse(rep->str, rep->len, rcpt, e) == 0)
 		st = calcache_decide(e, rg_wall_ms(), lt);
 	freeReplyObject(rep);

@@ -1,5 +1,5 @@
 /*
- * check_spamd - the SPAMC client: the reply parser on real, truncated,
+ * check_spam_spamd - the SPAMC client: the reply parser on real, truncated,
  * garbage and oversized replies; then the whole client against a fake spamd
  * (a thread on a loopback or unix socket) that answers, stays silent, hangs
  * up or talks garbage. Hermetic: loopback only. Set RG_SPAMD_ADDR=host:port
@@ -18,7 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../milter/spamd.h"
+#include "../../milter/spam_spamd.h"
 #include "spamd_samples.h"
 #include "util.h"
 
@@ -317,8 +317,8 @@ fake_start(enum mode mode, int unix_sock)
 	if (unix_sock) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-		snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/check_spamd.%d.%p.sock", (int)getpid(),
-			 (void *)f);
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/check_spam_spamd.%d.%p.sock",
+			 (int)getpid(), (void *)f);
 		unlink(sun.sun_path);
 		f->lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 		ck_assert_int_eq(bind(f->lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
@@ -384,7 +384,7 @@ END_TEST
 START_TEST(client_streams_memory_and_file)
 {
 	struct fake *f = fake_start(ANSWER, 1);
-	char path[] = "/tmp/check_spamd.XXXXXX", expect[65536];
+	char path[] = "/tmp/check_spam_spamd.XXXXXX", expect[65536];
 	int fd = mkstemp(path);
 	size_t n = 0, body;
 	struct spamd_seg segs[3];

@@ -22,7 +22,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "hopstate.h"
+#include "callout_hopstate.h"
 
 #define REFRESH_RCPT_MAX 256
 
