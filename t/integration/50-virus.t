@@ -5,7 +5,8 @@
 # of DATA with 550 5.7.1 naming the signature, inbound and outbound, and
 # logged once with the queue id; a clean message is delivered; with spam
 # scanning on as well, a clean message is delivered scanned for both and
-# EICAR is still refused; clamd over TCP works as over its unix socket;
+# EICAR is still refused; a message over virus_max_size is delivered
+# unscanned and logged so; clamd over TCP works as over its unix socket;
 # clamd stopped -> virus_failure_action (tempfail 451 / accept); clamd hung
 # (SIGSTOP) -> the answer comes within clamd_timeout.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -41,6 +42,7 @@ cat >"$conf/domains" <<TABLE
 virus.test    premium
 both.test     premium  spam_scan=yes
 open.test     premium  virus_failure_action=accept
+big.test      premium  virus_max_size=2k
 TABLE
 cat >"$conf/clients" <<TABLE
 192.0.2.10/32 premium
@@ -48,7 +50,7 @@ TABLE
 start_milter "$conf/relayguard.conf" || BAIL_OUT "milter does not start"
 start_postfix relay "smtpd_milters = inet:127.0.0.1:$mport" "milter_default_action = tempfail" \
 	"milter_protocol = 6" || BAIL_OUT "no relay Postfix"
-for d in virus.test both.test open.test customer.test; do
+for d in virus.test both.test open.test big.test customer.test; do
 	postfix_route relay $d "[127.0.0.1]:$(rg_port sink)"
 done
 
@@ -99,6 +101,14 @@ send alice@virus.test --header "Subject: spilled" --body "$big
 $RG_EICAR"
 like "$(swaks_reply_to .)" '^550 5\.7\.1 .*RG-Test\.EICAR' \
 	"EICAR after 60 kB (in the milter's temp file, not its memory) is refused"
+
+n=$(log_lines)
+big=$(head -c 6000 /dev/zero | tr '\0' 'z' | fold -w 70)
+send dave@big.test --header "Subject: over the limit" --body "$big
+$RG_EICAR"
+is "$SWAKS_CODE" 250 "a message over virus_max_size is not scanned: accepted (as documented)"
+check "... delivered" wait_until 30 delivered '^Subject: over the limit'
+check "... and logged as unscanned, too large" wait_until 5 logged 'virus=unscanned reason=too-large limit=2048 action=accept'
 
 # --- with spam scanning in the same message -------------------------------
 send bob@both.test --header "Subject: clean both" --body "Lunch on Friday? See you."
