@@ -112,6 +112,12 @@ auth_dkim_new(const char *qid, struct auth_dns *dns, char *err, size_t errlen)
 	dkim_dns_set_query_start(d->lib, auth_dkim_qstart);
 	dkim_dns_set_query_cancel(d->lib, auth_dkim_qcancel);
 	dkim_dns_set_query_waitreply(d->lib, auth_dkim_qwait);
+	{
+		/* Broken signatures get handles too: reported as permerror, not none. */
+		unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES;
+
+		(void)dkim_options(d->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags));
+	}
 	d->dkim = dkim_verify(d->lib, (const unsigned char *)qid, NULL, &st);
 	if (d->dkim == NULL) {
 		snprintf(err, errlen, "dkim_verify: %d", (int)st);
@@ -198,8 +204,11 @@ auth_dkim_finish(struct auth_dkim *d, char *ar, size_t arlen, char *log, size_t 
 	if (!d->broken)
 		(void)dkim_eom(d->dkim, &testkey);
 	if (dkim_getsiglist(d->dkim, &sigs, &nsigs) != DKIM_STAT_OK || nsigs == 0) {
-		snprintf(ar, arlen, "dkim=none");
-		snprintf(log, loglen, "dkim=none");
+		/* No signature, or one libopendkim could not even take apart. */
+		const char *r = d->broken && d->early != DKIM_STAT_NOSIG ? "permerror" : "none";
+
+		snprintf(ar, arlen, "dkim=%s", r);
+		snprintf(log, loglen, "dkim=%s", r);
 		return;
 	}
 	for (i = 0; i < nsigs && i < AUTH_DKIM_MAXSIGS; i++) {

@@ -117,6 +117,11 @@ send a@signed.test bob@auth.test "broken one" --data "$kd/broken"
 check "a message whose body was changed after signing is delivered" wait_until 30 delivered '^Subject: broken one'
 like "$(ar_of 'broken one')" 'dkim=fail header\.d=signed\.test header\.s=sel' "... with dkim=fail"
 
+send a@signed.test bob@auth.test "garbled signature" --body "hello" \
+	--add-header "DKIM-Signature: v=1; a=rsa-sha256; d=signed.test; s=sel; garbage"
+check "a message with a garbled DKIM-Signature is delivered" wait_until 30 delivered '^Subject: garbled signature'
+like "$(ar_of 'garbled signature')" 'dkim=permerror' "... with dkim=permerror (not none)"
+
 send a@pass.test bob@auth.test "forged" --body "hello" \
 	--add-header "Authentication-Results: relay.rgtest.invalid; spf=pass smtp.mailfrom=bank.test; dkim=pass header.d=bank.test" \
 	--add-header "authentication-results: RELAY.RGTEST.INVALID; dkim=pass header.d=bank.test" \
