@@ -216,8 +216,8 @@ auth_dkim_finish(struct auth_dkim *d, char *ar, size_t arlen, char *log, size_t 
 		const unsigned char *dom = dkim_sig_getdomain(sigs[i]), *sel = dkim_sig_getselector(sigs[i]);
 		char sd[256], ss[256];
 
-		auth_safe_domain(sd, sizeof(sd), dom ? (const char *)dom : "");
-		auth_safe_domain(ss, sizeof(ss), sel ? (const char *)sel : "");
+		auth_spf_safe_domain(sd, sizeof(sd), dom ? (const char *)dom : "");
+		auth_spf_safe_domain(ss, sizeof(ss), sel ? (const char *)sel : "");
 		auth_dkim_append(ar, arlen, "%sdkim=%s header.d=%s header.s=%s", i ? "; " : "", res, sd, ss);
 		/* The log keeps one token per signature: "dkim=fail:d=example.com:body-hash-mismatch". */
 		auth_dkim_append(log, loglen, "%sdkim=%s:d=%s:", i ? " " : "", res, sd);

@@ -114,8 +114,8 @@ auth_msg_eom(struct auth_msg *a, SMFICTX *ctx, const char *client_addr, const ch
 			memset(&spf, 0, sizeof(spf));
 			rg_strlcpy(spf.result, "temperror", sizeof(spf.result));
 			rg_strlcpy(spf.ptype, "smtp.mailfrom", sizeof(spf.ptype));
-			auth_safe_domain(spf.domain, sizeof(spf.domain),
-					 strrchr(sender, '@') ? strrchr(sender, '@') + 1 : helo);
+			auth_spf_safe_domain(spf.domain, sizeof(spf.domain),
+					     strrchr(sender, '@') ? strrchr(sender, '@') + 1 : helo);
 		}
 		n += snprintf(hdr + n, sizeof(hdr) - (size_t)n, ";\n\tspf=%s %s=%s", spf.result, spf.ptype,
 			      spf.domain);

@@ -53,7 +53,7 @@ auth_spf_init(void)
 }
 
 void
-auth_safe_domain(char *dst, size_t size, const char *src)
+auth_spf_safe_domain(char *dst, size_t size, const char *src)
 {
 	size_t n = strlen(src), i;
 
@@ -197,7 +197,7 @@ auth_spf_check(struct auth_dns *dns, const char *client_addr, const char *helo, 
 	auth_spf_init();
 	memset(out, 0, sizeof(*out));
 	rg_strlcpy(out->ptype, *sender ? "smtp.mailfrom" : "smtp.helo", sizeof(out->ptype));
-	auth_safe_domain(out->domain, sizeof(out->domain), *sender ? (at ? at + 1 : sender) : helo);
+	auth_spf_safe_domain(out->domain, sizeof(out->domain), *sender ? (at ? at + 1 : sender) : helo);
 	rg_strlcpy(out->result, "none", sizeof(out->result));
 	if ((srv = SPF_server_new_dns(&layer, 0)) == NULL)
 		return;

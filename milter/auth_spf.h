@@ -35,6 +35,6 @@ void auth_spf_check(struct auth_dns *dns, const char *client_addr, const char *h
 		    const char *myhostname, struct auth_spf_out *out);
 
 /* Copy a domain for a header value: [A-Za-z0-9.-_] only, else "invalid". */
-void auth_safe_domain(char *dst, size_t size, const char *src);
+void auth_spf_safe_domain(char *dst, size_t size, const char *src);
 
 #endif

@@ -32,15 +32,15 @@ START_TEST(safe_domain)
 {
 	char d[64];
 
-	auth_safe_domain(d, sizeof(d), "Example.COM");
+	auth_spf_safe_domain(d, sizeof(d), "Example.COM");
 	ck_assert_str_eq(d, "Example.COM");
-	auth_safe_domain(d, sizeof(d), "a;b.example");
+	auth_spf_safe_domain(d, sizeof(d), "a;b.example");
 	ck_assert_str_eq(d, "invalid");
-	auth_safe_domain(d, sizeof(d), "x.example\r\nX-Evil: 1");
+	auth_spf_safe_domain(d, sizeof(d), "x.example\r\nX-Evil: 1");
 	ck_assert_str_eq(d, "invalid");
-	auth_safe_domain(d, sizeof(d), "");
+	auth_spf_safe_domain(d, sizeof(d), "");
 	ck_assert_str_eq(d, "invalid");
-	auth_safe_domain(d, 8, "toolong.example");
+	auth_spf_safe_domain(d, 8, "toolong.example");
 	ck_assert_str_eq(d, "invalid");
 }
 END_TEST
