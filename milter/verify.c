@@ -28,7 +28,7 @@
 #include "calcache.h"
 #include "callout.h"
 #include "hopstate.h"
-#include "mredis.h"
+#include "redis_pool.h"
 #include "refresh.h"
 #include "smtpreply.h"
 #include "verify.h"
@@ -46,7 +46,7 @@
 #define VERIFY_OWN_MAX 32
 
 struct verify {
-	struct mredis *redis;
+	struct rg_redis_pool *redis;
 	struct hopstate *hops;
 	struct refresh *bg;
 };
@@ -70,7 +70,7 @@ verify_new(const struct rg_params *g)
 {
 	struct verify *v = xcalloc(1, sizeof(*v));
 
-	v->redis = mredis_new(g);
+	v->redis = rg_redis_pool_new(g);
 	v->hops = hopstate_new(VERIFY_HOPS_MAX);
 	v->bg = refresh_new(VERIFY_WORKERS, VERIFY_QUEUE_MAX, VERIFY_BATCH_MAX, verify_refresh_run, v);
 	return v;
@@ -83,17 +83,15 @@ verify_free(struct verify *v)
 		return;
 	refresh_free(v->bg);
 	hopstate_free(v->hops);
-	mredis_free(v->redis);
+	rg_redis_pool_free(v->redis);
 	free(v);
 }
 
 void
 verify_reload(struct verify *v, const struct rg_params *g)
 {
-	if (strcmp(mredis_server(v->redis), g->redis_server) != 0)
-		msg_warn(
-		    "reload: redis_server changed to %s; the milter keeps using %s until it is restarted",
-		    g->redis_server, mredis_server(v->redis));
+	/* New settings take effect for new calls; calls on the wire finish on the old connections. */
+	(void)rg_redis_pool_reconfigure(v->redis, g);
 }
 
 static double

@@ -20,8 +20,8 @@ vredis_lifetimes(const struct rg_params *p, struct calcache_lifetimes *lt)
 }
 
 enum calcache_state
-vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lifetimes *lt, const char *rcpt,
-		 struct calcache_entry *e, int *up)
+vredis_cache_get(struct rg_redis_pool *r, const char *prefix, const struct calcache_lifetimes *lt,
+		 const char *rcpt, struct calcache_entry *e, int *up)
 {
 	char key[CALCACHE_KEY_MAX], err[256];
 	enum calcache_state st = CALCACHE_MISS;
@@ -30,7 +30,7 @@ vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lif
 	*up = 0;
 	if (calcache_key(key, sizeof(key), prefix, rcpt) == NULL)
 		return CALCACHE_MISS;
-	if ((rep = mredis_command(r, 2, (const char *[]){"GET", key}, NULL, err, sizeof(err))) == NULL)
+	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){"GET", key}, NULL, err, sizeof(err))) == NULL)
 		return CALCACHE_MISS;
 	*up = 1;
 	/* Anything but our exact format is garbage: a miss, overwritten by the
@@ -50,8 +50,8 @@ vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lif
 }
 
 void
-vredis_cache_put(struct mredis *r, const char *prefix, const struct calcache_lifetimes *lt, const char *rcpt,
-		 const struct callout_result *res)
+vredis_cache_put(struct rg_redis_pool *r, const char *prefix, const struct calcache_lifetimes *lt,
+		 const char *rcpt, const struct callout_result *res)
 {
 	struct calcache_entry e;
 	char key[CALCACHE_KEY_MAX], val[CALCACHE_VALUE_MAX + 320], ttl[24], err[256];
@@ -72,8 +72,9 @@ vredis_cache_put(struct mredis *r, const char *prefix, const struct calcache_lif
 		return;
 	n += (int)alen + 1;
 	snprintf(ttl, sizeof(ttl), "%lld", calcache_ttl_ms(&e, lt));
-	rep = mredis_command(r, 5, (const char *[]){"SET", key, val, "PX", ttl},
-			     (const size_t[]){3, strlen(key), (size_t)n, 2, strlen(ttl)}, err, sizeof(err));
+	rep = rg_redis_pool_command(r, 5, (const char *[]){"SET", key, val, "PX", ttl},
+				    (const size_t[]){3, strlen(key), (size_t)n, 2, strlen(ttl)}, err,
+				    sizeof(err));
 	if (rep)
 		freeReplyObject(rep);
 }
@@ -92,8 +93,8 @@ harvest_key(char *buf, size_t size, const char *prefix, const char *addr, long l
 }
 
 int
-vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long limit, long long window_ms,
-	       int add, long long *count)
+vredis_harvest(struct rg_redis_pool *r, const char *prefix, const char *addr, long long limit,
+	       long long window_ms, int add, long long *count)
 {
 	char key[128], lim[24], win[24], err[256];
 	const char *argv[6];
@@ -112,7 +113,7 @@ vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long
 	argv[3] = "1";
 	argv[4] = lim;
 	argv[5] = win;
-	if ((rep = mredis_eval(r, rg_lua_ratelimit, 1, 6, argv, NULL, err, sizeof(err))) == NULL)
+	if ((rep = rg_redis_pool_eval(r, rg_lua_ratelimit, 1, 6, argv, NULL, err, sizeof(err))) == NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
 	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
@@ -138,14 +139,15 @@ down_key(char *buf, size_t size, const char *prefix, const char *hop)
 }
 
 long long
-vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
+vredis_down_left(struct rg_redis_pool *r, const char *prefix, const char *hop)
 {
 	char key[512], err[256];
 	redisReply *rep;
 	long long left = 0;
 
 	down_key(key, sizeof(key), prefix, hop);
-	if ((rep = mredis_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) == NULL)
+	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) ==
+	    NULL)
 		return 0;
 	if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
 		left = rep->integer;
@@ -154,7 +156,7 @@ vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
 }
 
 void
-vredis_down_set(struct mredis *r, const char *prefix, const char *hop, long long ms)
+vredis_down_set(struct rg_redis_pool *r, const char *prefix, const char *hop, long long ms)
 {
 	char key[512], v[24], err[256];
 	redisReply *rep;
@@ -163,7 +165,8 @@ vredis_down_set(struct mredis *r, const char *prefix, const char *hop, long long
 		return;
 	down_key(key, sizeof(key), prefix, hop);
 	snprintf(v, sizeof(v), "%lld", ms);
-	rep = mredis_command(r, 6, (const char *[]){"SET", key, "1", "PX", v, "NX"}, NULL, err, sizeof(err));
+	rep = rg_redis_pool_command(r, 6, (const char *[]){"SET", key, "1", "PX", v, "NX"}, NULL, err,
+				    sizeof(err));
 	if (rep)
 		freeReplyObject(rep);
 }

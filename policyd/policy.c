@@ -165,8 +165,8 @@ policy_reload(struct policy *pol, const char *path)
 		return -1;
 	}
 	rg_diag_free(&diag);
-	if (strcmp(cfg->global.redis_server, pol->snap->cfg->global.redis_server) != 0)
-		msg_warn("reload: a new redis_server takes effect only after a restart");
+	/* New Redis settings: new requests use them, those in flight finish on the old connection. */
+	(void)rg_redis_reconfigure(pol->redis, &cfg->global);
 	policy_snap_unref(pol->snap);
 	pol->snap = snap;
 	msg_info("reload: configuration %s loaded", path);

@@ -1,5 +1,5 @@
 /*
- * check_vredis - the milter's Redis client (mredis: pooled synchronous
+ * check_vredis - the milter's Redis client (redis_pool: pooled synchronous
  * connections, scripts with the NOSCRIPT fallback, fail-fast outages) and
  * the callout's records on it (vredis: cache entries with their TTL,
  * garbage read as a miss, unknown never stored, harvest counting, the
@@ -12,12 +12,12 @@
 
 #include "util.h"
 #include "rgtest_redis.h"
-#include "../../milter/mredis.h"
+#include "redis_pool.h"
 #include "../../milter/vredis.h"
 
 static struct rgtest_redis srv;
 static struct rg_params g;
-static struct mredis *mr;
+static struct rg_redis_pool *mr;
 
 static void
 suite_start(void)
@@ -53,13 +53,13 @@ test_start(void)
 	freeReplyObject(r);
 	redisFree(c);
 	params(srv.sock);
-	mr = mredis_new(&g);
+	mr = rg_redis_pool_new(&g);
 }
 
 static void
 test_stop(void)
 {
-	mredis_free(mr);
+	rg_redis_pool_free(mr);
 }
 
 static const struct calcache_lifetimes lt = {.pos_expire = 31LL * 86400000,
@@ -71,7 +71,7 @@ static long long
 pttl(const char *key)
 {
 	char err[128];
-	redisReply *r = mredis_command(mr, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err));
+	redisReply *r = rg_redis_pool_command(mr, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err));
 	long long v;
 
 	ck_assert_ptr_nonnull(r);
@@ -83,14 +83,15 @@ pttl(const char *key)
 START_TEST(command_and_error_reply)
 {
 	char err[128] = "";
-	redisReply *r = mredis_command(mr, 3, (const char *[]){"SET", "k", "v"}, NULL, err, sizeof(err));
+	redisReply *r =
+	    rg_redis_pool_command(mr, 3, (const char *[]){"SET", "k", "v"}, NULL, err, sizeof(err));
 
 	ck_assert_ptr_nonnull(r);
 	freeReplyObject(r);
-	r = mredis_command(mr, 2, (const char *[]){"NOSUCHCOMMAND", "x"}, NULL, err, sizeof(err));
+	r = rg_redis_pool_command(mr, 2, (const char *[]){"NOSUCHCOMMAND", "x"}, NULL, err, sizeof(err));
 	ck_assert_ptr_null(r);
 	ck_assert_msg(strstr(err, "unknown command") != NULL, "err: %s", err);
-	ck_assert_int_eq(mredis_up(mr), 1); /* an error reply is not an outage */
+	ck_assert_int_eq(rg_redis_pool_up(mr), 1); /* an error reply is not an outage */
 }
 END_TEST
 
@@ -100,14 +101,14 @@ START_TEST(script_survives_flush)
 	char err[128] = "";
 	redisReply *r;
 
-	r = mredis_eval(mr, body, 0, 1, (const char *[]){"41"}, NULL, err, sizeof(err));
+	r = rg_redis_pool_eval(mr, body, 0, 1, (const char *[]){"41"}, NULL, err, sizeof(err));
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(r->integer, 42);
 	freeReplyObject(r);
-	r = mredis_command(mr, 2, (const char *[]){"SCRIPT", "FLUSH"}, NULL, err, sizeof(err));
+	r = rg_redis_pool_command(mr, 2, (const char *[]){"SCRIPT", "FLUSH"}, NULL, err, sizeof(err));
 	freeReplyObject(r);
 	/* EVALSHA gets NOSCRIPT; EVAL answers instead. */
-	r = mredis_eval(mr, body, 0, 1, (const char *[]){"1"}, NULL, err, sizeof(err));
+	r = rg_redis_pool_eval(mr, body, 0, 1, (const char *[]){"1"}, NULL, err, sizeof(err));
 	ck_assert_msg(r != NULL, "err: %s", err);
 	ck_assert_int_eq(r->integer, 2);
 	freeReplyObject(r);
@@ -116,20 +117,21 @@ END_TEST
 
 START_TEST(outage_fails_fast)
 {
-	struct mredis *dead;
+	struct rg_redis_pool *dead;
 	char err[128] = "";
 	long long t0;
 
 	params("127.0.0.1:1"); /* nothing listens there */
-	dead = mredis_new(&g);
-	ck_assert_ptr_null(mredis_command(dead, 1, (const char *[]){"PING"}, NULL, err, sizeof(err)));
-	ck_assert_int_eq(mredis_up(dead), 0);
+	dead = rg_redis_pool_new(&g);
+	ck_assert_ptr_null(rg_redis_pool_command(dead, 1, (const char *[]){"PING"}, NULL, err, sizeof(err)));
+	ck_assert_int_eq(rg_redis_pool_up(dead), 0);
 	t0 = rg_mono_ms();
 	for (int i = 0; i < 100; i++)
-		ck_assert_ptr_null(mredis_command(dead, 1, (const char *[]){"PING"}, NULL, err, sizeof(err)));
+		ck_assert_ptr_null(
+		    rg_redis_pool_command(dead, 1, (const char *[]){"PING"}, NULL, err, sizeof(err)));
 	ck_assert_int_lt(rg_mono_ms() - t0, 200);
 	ck_assert_msg(strstr(err, "unavailable") != NULL, "err: %s", err);
-	mredis_free(dead);
+	rg_redis_pool_free(dead);
 }
 END_TEST
 
@@ -169,23 +171,24 @@ START_TEST(cache_roundtrip)
 		redisReply *r;
 
 		snprintf(val, sizeof(val), "bob@example.com\ni|%lld|550 old", rg_wall_ms() - 5000);
-		r = mredis_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
+		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
 		freeReplyObject(r);
 		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &short_lt, "bob@example.com", &e, &up),
 				 CALCACHE_STALE);
 		/* An entry stored under bob's key for another address (a hash
 		 * collision found on purpose) is a miss for bob. */
 		snprintf(val, sizeof(val), "mallory@example.com\ni|%lld|550 planted", rg_wall_ms());
-		r = mredis_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
+		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
 		freeReplyObject(r);
 		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
 		/* The old format without the address is a miss too. */
 		snprintf(val, sizeof(val), "i|%lld|550 old format", rg_wall_ms());
-		r = mredis_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
+		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
 		freeReplyObject(r);
 		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
 		/* Garbage written by anyone is a miss. */
-		r = mredis_command(mr, 3, (const char *[]){"SET", key, "x|garbage"}, NULL, err, sizeof(err));
+		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, "x|garbage"}, NULL, err,
+					  sizeof(err));
 		freeReplyObject(r);
 		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
 		ck_assert_int_eq(up, 1);
@@ -195,15 +198,15 @@ END_TEST
 
 START_TEST(cache_without_redis)
 {
-	struct mredis *dead;
+	struct rg_redis_pool *dead;
 	struct calcache_entry e;
 	int up = 1;
 
 	params("127.0.0.1:1");
-	dead = mredis_new(&g);
+	dead = rg_redis_pool_new(&g);
 	ck_assert_int_eq(vredis_cache_get(dead, "rg:", &lt, "alice@example.com", &e, &up), CALCACHE_MISS);
 	ck_assert_int_eq(up, 0);
-	mredis_free(dead);
+	rg_redis_pool_free(dead);
 }
 END_TEST
 
