@@ -274,7 +274,13 @@ rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *
 		const char *w = l->argv[i];
 		int bad = 0;
 
-		if (strcmp(pi->name, "trusted_networks") == 0) {
+		if (strcmp(pi->name, "redis_sentinels") == 0) {
+			struct rg_redis_addr a;
+
+			bad = rg_redis_addr_parse(w, &a, e, sizeof(e)) < 0 || a.path[0] != 0;
+			if (bad && a.path[0])
+				snprintf(e, sizeof(e), "a Sentinel is host:port or [address]:port");
+		} else if (strcmp(pi->name, "trusted_networks") == 0) {
 			struct rg_prefix p;
 
 			bad = rg_prefix_parse(w, &p, e, sizeof(e));

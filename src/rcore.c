@@ -27,9 +27,19 @@ void
 rcore_conf_init(struct rcore_conf *c, const struct rg_params *g, const char *consequence)
 {
 	memset(c, 0, sizeof(*c));
-	rg_strlcpy(c->server, g->redis_server, sizeof(c->server));
-	conf_addr(&c->addr, g->redis_server, "redis_server");
-	rg_strlcpy(c->password, g->redis_password, sizeof(c->password));
+	rg_strlcpy(c->server, g->redis_server ? g->redis_server : "127.0.0.1:6379", sizeof(c->server));
+	conf_addr(&c->addr, c->server, "redis_server");
+	rg_strlcpy(c->password, g->redis_password ? g->redis_password : "", sizeof(c->password));
+	for (int i = 0; i < g->redis_sentinels.argc && c->nsentinels < RCORE_SENTINELS_MAX; i++)
+		conf_addr(&c->sentinels[c->nsentinels++], g->redis_sentinels.argv[i], "redis_sentinels");
+	if (c->nsentinels) {
+		rg_strlcpy(c->master_name, g->redis_sentinel_master ? g->redis_sentinel_master : "",
+			   sizeof(c->master_name));
+		rg_strlcpy(c->sentinel_password, g->redis_sentinel_password ? g->redis_sentinel_password : "",
+			   sizeof(c->sentinel_password));
+		snprintf(c->server, sizeof(c->server), "sentinel master %s", c->master_name);
+	}
+	c->master_known = c->nsentinels == 0;
 	c->db = (int)g->redis_database;
 	c->connect_ms = g->redis_connect_timeout;
 	c->timeout_ms = g->redis_timeout;
@@ -37,8 +47,19 @@ rcore_conf_init(struct rcore_conf *c, const struct rg_params *g, const char *con
 	c->consequence = consequence;
 }
 
-static int
-addr_same(const struct rg_redis_addr *a, const struct rg_redis_addr *b)
+void
+rcore_conf_set_master(struct rcore_conf *c, const struct rg_redis_addr *master)
+{
+	char t[280];
+
+	c->addr = *master;
+	c->master_known = 1;
+	snprintf(c->server, sizeof(c->server), "master %s at %s", c->master_name,
+		 rcore_addr_text(master, t, sizeof(t)));
+}
+
+int
+rcore_addr_same(const struct rg_redis_addr *a, const struct rg_redis_addr *b)
 {
 	return strcmp(a->path, b->path) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
 }
@@ -51,12 +72,12 @@ rcore_conf_same(const struct rcore_conf *a, const struct rcore_conf *b)
 	    a->max_backoff_ms != b->max_backoff_ms)
 		return 0;
 	if (a->nsentinels == 0)
-		return addr_same(&a->addr, &b->addr);
+		return rcore_addr_same(&a->addr, &b->addr);
 	if (strcmp(a->master_name, b->master_name) != 0 ||
 	    strcmp(a->sentinel_password, b->sentinel_password) != 0)
 		return 0;
 	for (int i = 0; i < a->nsentinels; i++)
-		if (!addr_same(&a->sentinels[i], &b->sentinels[i]))
+		if (!rcore_addr_same(&a->sentinels[i], &b->sentinels[i]))
 			return 0;
 	return 1;
 }

@@ -34,7 +34,8 @@
 /* Where and how to connect; built from the redis_* parameters. */
 struct rcore_conf {
 	char server[300]; /* redis_server, or "sentinel master NAME", for log lines */
-	struct rg_redis_addr addr; /* redis_server (unused with Sentinels) */
+	struct rg_redis_addr addr; /* redis_server, or the master Sentinel named */
+	int master_known; /* addr is usable (always, without Sentinels) */
 	int nsentinels; /* 0: plain redis_server */
 	struct rg_redis_addr sentinels[RCORE_SENTINELS_MAX];
 	char master_name[RCORE_NAME_MAX];
@@ -51,8 +52,14 @@ struct rcore_conf {
  */
 void rcore_conf_init(struct rcore_conf *c, const struct rg_params *g, const char *consequence);
 
+/* Sentinel: addr = master; server (the log label) = "master NAME at host:port". */
+void rcore_conf_set_master(struct rcore_conf *c, const struct rg_redis_addr *master);
+
 /* 1 when a and b connect to the same place the same way (a reload may keep the client). */
 int rcore_conf_same(const struct rcore_conf *a, const struct rcore_conf *b);
+
+/* 1 when a and b are the same address. */
+int rcore_addr_same(const struct rg_redis_addr *a, const struct rg_redis_addr *b);
 
 /* "host:port", "[v6]:port" or "unix:/path" into buf. Returns buf. */
 char *rcore_addr_text(const struct rg_redis_addr *a, char *buf, size_t len);

@@ -9,15 +9,19 @@
  * let go of (reload, a new master) has its data pointer cleared too.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <async.h>
 #include <adapters/libevent.h>
 
 #include "msg.h"
 #include "redis.h"
+#include "rsentinel.h"
 #include "util.h"
 
 #define REDIS_CONSEQUENCE "answering with the failure action"
@@ -57,6 +61,17 @@ struct rg_redis {
 	struct rcore_health h;
 	long long last_err_log;
 	int freeing;
+	/* Sentinel: the agent's answers come over a pipe into the loop. */
+	struct rsentinel *agent;
+	int note_pipe[2];
+	struct event *note_ev;
+	pthread_mutex_t note_lock;
+	struct {
+		int have, ok;
+		struct rg_redis_addr master;
+		char err[512];
+	} note;
+	int sentinel_start;
 };
 
 static void redis_connect(struct rg_redis *r);
@@ -65,6 +80,14 @@ static void
 redis_outage(struct rg_redis *r, const char *why)
 {
 	rcore_health_fail(&r->h, &r->conf, why);
+}
+
+/* Sentinel: ask where the master is now. */
+static void
+redis_rediscover(struct rg_redis *r)
+{
+	if (r->agent && r->conf.nsentinels)
+		rsentinel_request(r->agent);
 }
 
 static void
@@ -127,6 +150,7 @@ redis_drop(struct rg_redis *r, const char *why)
 	redis_outage(r, why);
 	redisAsyncFree(ac); /* pending replies fire with NULL */
 	redis_schedule_retry(r);
+	redis_rediscover(r);
 }
 
 static int cmd_send(struct rg_cmd *c, int use_eval);
@@ -156,6 +180,15 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 				return;
 		}
 		rg_sanitize(buf, sizeof(buf), reply->str, reply->len);
+		if (rcore_error_rediscover(rcore_error_class(reply))) {
+			/* A replica now (failover), or one without its master. */
+			rcore_health_affected(&r->h);
+			cmd_finish(c, NULL, buf);
+			if (c->ac == r->ac)
+				redis_drop(r, buf);
+			cmd_maybe_free(c);
+			return;
+		}
 		if (rg_mono_ms() - r->last_err_log > 10000) {
 			r->last_err_log = rg_mono_ms();
 			msg_warn("redis: server %s: error reply: %s", r->conf.server, buf);
@@ -288,6 +321,7 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 		event_del(r->conn_ev);
 		redis_outage(r, why);
 		redis_schedule_retry(r);
+		redis_rediscover(r);
 		return;
 	}
 	r->connected = 1;
@@ -312,6 +346,7 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	snprintf(why, sizeof(why), "connection lost: %s", ac->errstr[0] ? ac->errstr : "closed by server");
 	redis_outage(r, why);
 	redis_schedule_retry(r);
+	redis_rediscover(r);
 }
 
 static void
@@ -366,10 +401,13 @@ redis_connect_to(struct rg_redis *r, const struct rg_redis_addr *a, int confirm_
 				      r->setup.cmd[i].argv, NULL);
 }
 
+/* Connect to redis_server, or to the master Sentinel named (none yet: wait for the agent). */
 static void
 redis_connect(struct rg_redis *r)
 {
-	redis_connect_to(r, &r->conf.addr, 0);
+	if (!r->conf.master_known)
+		return;
+	redis_connect_to(r, &r->conf.addr, r->conf.nsentinels > 0);
 }
 
 /* Let go of the current connection: what is on the wire still gets its answer. */
@@ -390,6 +428,90 @@ redis_let_go(struct rg_redis *r)
 		redisAsyncFree(ac);
 }
 
+/* The agent's answer (its thread): hand it to the loop. */
+static void
+redis_note(void *arg, const struct rg_redis_addr *master, const char *err)
+{
+	struct rg_redis *r = arg;
+	ssize_t n;
+
+	pthread_mutex_lock(&r->note_lock);
+	r->note.have = 1;
+	r->note.ok = master != NULL;
+	if (master)
+		r->note.master = *master;
+	rg_strlcpy(r->note.err, err ? err : "", sizeof(r->note.err));
+	pthread_mutex_unlock(&r->note_lock);
+	n = write(r->note_pipe[1], "x", 1);
+	(void)n; /* a full pipe is read just as well */
+}
+
+/* The agent's answer, on the loop. */
+static void
+redis_note_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct rg_redis *r = arg;
+	char buf[64], was[300];
+	int have, ok, known = r->conf.master_known;
+	struct rg_redis_addr m;
+
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	pthread_mutex_lock(&r->note_lock);
+	have = r->note.have;
+	ok = r->note.ok;
+	m = r->note.master;
+	rg_strlcpy(buf, r->note.err, sizeof(buf));
+	r->note.have = 0;
+	pthread_mutex_unlock(&r->note_lock);
+	if (!have || r->conf.nsentinels == 0)
+		return;
+	r->h.st.discoveries++;
+	if (!ok) {
+		if (!known) {
+			pthread_mutex_lock(&r->note_lock);
+			redis_outage(r, r->note.err);
+			pthread_mutex_unlock(&r->note_lock);
+		}
+		return;
+	}
+	if (known && rcore_addr_same(&m, &r->conf.addr)) {
+		if (r->ac == NULL) { /* the same master: try it now rather than after the backoff */
+			event_del(r->retry_ev);
+			redis_connect(r);
+		}
+		return;
+	}
+	rg_strlcpy(was, r->conf.server, sizeof(was));
+	rcore_conf_set_master(&r->conf, &m);
+	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
+	if (known) {
+		r->h.st.switches++;
+		msg_info("redis: Sentinel: %s is now the master (was %s)", r->conf.server, was);
+	}
+	redis_let_go(r);
+	event_del(r->retry_ev);
+	rcore_backoff_reset(&r->h);
+	redis_connect(r);
+}
+
+/* With Sentinels: the pipe and the agent (once per client). */
+static void
+redis_sentinel_start(struct rg_redis *r)
+{
+	if (r->agent) {
+		rsentinel_reconfigure(r->agent, &r->conf);
+		return;
+	}
+	if (pipe2(r->note_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		msg_fatal("redis: pipe: %s", strerror(errno));
+	pthread_mutex_init(&r->note_lock, NULL);
+	r->note_ev = event_new(r->base, r->note_pipe[0], EV_READ | EV_PERSIST, redis_note_read, r);
+	event_add(r->note_ev, NULL);
+	r->agent = rsentinel_start(&r->conf, !r->conf.master_known, redis_note, r);
+}
+
 struct rg_redis *
 rg_redis_new(struct event_base *base, const struct rg_params *g)
 {
@@ -398,9 +520,20 @@ rg_redis_new(struct event_base *base, const struct rg_params *g)
 	r->base = base;
 	rcore_conf_init(&r->conf, g, REDIS_CONSEQUENCE);
 	rcore_health_init(&r->h, &r->conf);
-	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
 	r->retry_ev = evtimer_new(base, redis_retry, r);
 	r->conn_ev = evtimer_new(base, redis_conn_deadline, r);
+	if (r->conf.nsentinels) {
+		struct rg_redis_addr m;
+		char err[1024];
+
+		/* At start-up the loop is not serving yet: ask once, synchronously. */
+		if (rsentinel_discover(&r->conf, &r->sentinel_start, &m, err, sizeof(err)) == 0)
+			rcore_conf_set_master(&r->conf, &m);
+		else
+			redis_outage(r, err);
+		redis_sentinel_start(r);
+	}
+	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
 	redis_connect(r);
 	return r;
 }
@@ -421,6 +554,8 @@ rg_redis_reconfigure(struct rg_redis *r, const struct rg_params *g)
 	r->h.st.switches++;
 	rg_strlcpy(r->h.st.master, c.server, sizeof(r->h.st.master));
 	msg_info("reload: redis: new requests use %s", c.server);
+	if (c.nsentinels || r->agent)
+		redis_sentinel_start(r); /* the agent answers on the loop; until then: not connected */
 	redis_connect(r);
 	return 1;
 }
@@ -456,6 +591,7 @@ rg_redis_free(struct rg_redis *r)
 	if (r == NULL)
 		return;
 	r->freeing = 1;
+	rsentinel_stop(r->agent); /* no redis_note after this */
 	while (r->cmds) {
 		struct rg_cmd *c = r->cmds;
 
@@ -470,5 +606,11 @@ rg_redis_free(struct rg_redis *r)
 	}
 	event_free(r->retry_ev);
 	event_free(r->conn_ev);
+	if (r->agent) {
+		event_free(r->note_ev);
+		close(r->note_pipe[0]);
+		close(r->note_pipe[1]);
+		pthread_mutex_destroy(&r->note_lock);
+	}
 	free(r);
 }

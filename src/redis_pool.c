@@ -15,6 +15,7 @@
 
 #include "msg.h"
 #include "redis_pool.h"
+#include "rsentinel.h"
 #include "util.h"
 
 #define POOL_CONSEQUENCE "the callout cache and harvest counting are off"
@@ -33,6 +34,8 @@ struct rg_redis_pool {
 	struct rcore_health h;
 	long long retry_at; /* while down, calls fail at once until then */
 	struct rcore_scripts scripts;
+	struct rsentinel *agent; /* with Sentinels: set once, never freed before the pool */
+	int sentinel_start;
 };
 
 static void
@@ -40,6 +43,55 @@ pool_drop_idle(struct rg_redis_pool *r)
 {
 	while (r->nidle > 0)
 		redisFree(r->idle[--r->nidle].c);
+}
+
+/* Sentinel's answer (in the agent's thread). */
+static void
+pool_notify(void *arg, const struct rg_redis_addr *master, const char *err)
+{
+	struct rg_redis_pool *r = arg;
+	char was[300];
+	int changed = 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->conf.nsentinels == 0) {
+		/* a reload took the Sentinels away */
+	} else if (master && (!r->conf.master_known || !rcore_addr_same(master, &r->conf.addr))) {
+		changed = 1 + r->conf.master_known;
+		rg_strlcpy(was, r->conf.server, sizeof(was));
+		rcore_conf_set_master(&r->conf, master);
+		r->gen++;
+		r->retry_at = 0;
+		r->h.st.switches += changed == 2;
+		rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
+		pool_drop_idle(r);
+	} else if (master) {
+		r->retry_at = 0; /* the same master: worth trying again now */
+	} else if (!r->conf.master_known) {
+		rcore_health_fail(&r->h, &r->conf, err);
+	}
+	r->h.st.discoveries++;
+	if (changed == 2)
+		msg_info("redis: Sentinel: %s is now the master (was %s)", r->conf.server, was);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* With Sentinels: find the master now (bounded by the timeouts), in c. */
+static void
+pool_discover(struct rg_redis_pool *r, struct rcore_conf *c)
+{
+	struct rg_redis_addr m;
+	char err[1024];
+
+	if (c->nsentinels == 0)
+		return;
+	if (rsentinel_discover(c, &r->sentinel_start, &m, err, sizeof(err)) == 0) {
+		rcore_conf_set_master(c, &m);
+	} else {
+		pthread_mutex_lock(&r->lock);
+		rcore_health_fail(&r->h, c, err);
+		pthread_mutex_unlock(&r->lock);
+	}
 }
 
 struct rg_redis_pool *
@@ -50,7 +102,10 @@ rg_redis_pool_new(const struct rg_params *g)
 	pthread_mutex_init(&r->lock, NULL);
 	rcore_conf_init(&r->conf, g, POOL_CONSEQUENCE);
 	rcore_health_init(&r->h, &r->conf);
+	pool_discover(r, &r->conf);
 	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
+	if (r->conf.nsentinels)
+		r->agent = rsentinel_start(&r->conf, !r->conf.master_known, pool_notify, r);
 	return r;
 }
 
@@ -59,6 +114,7 @@ rg_redis_pool_free(struct rg_redis_pool *r)
 {
 	if (r == NULL)
 		return;
+	rsentinel_stop(r->agent);
 	pool_drop_idle(r);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -73,19 +129,26 @@ rg_redis_pool_reconfigure(struct rg_redis_pool *r, const struct rg_params *g)
 	rcore_conf_init(&c, g, POOL_CONSEQUENCE);
 	pthread_mutex_lock(&r->lock);
 	changed = !rcore_conf_same(&c, &r->conf);
-	if (changed) {
-		r->conf = c;
-		r->gen++;
-		r->h.max_backoff_ms = c.max_backoff_ms;
-		r->h.st.switches++;
-		rg_strlcpy(r->h.st.master, c.server, sizeof(r->h.st.master));
-		r->retry_at = 0;
-		pool_drop_idle(r);
-	}
 	pthread_mutex_unlock(&r->lock);
-	if (changed)
-		msg_info("reload: redis: new messages use %s", c.server);
-	return changed;
+	if (!changed)
+		return 0;
+	pool_discover(r, &c); /* the milter's reload thread may wait; mail threads do not */
+	pthread_mutex_lock(&r->lock);
+	r->conf = c;
+	r->gen++;
+	r->h.max_backoff_ms = c.max_backoff_ms;
+	r->h.st.switches++;
+	rg_strlcpy(r->h.st.master, c.server, sizeof(r->h.st.master));
+	r->retry_at = 0;
+	pool_drop_idle(r);
+	pthread_mutex_unlock(&r->lock);
+	/* Only the reload thread writes r->agent. */
+	if (r->agent)
+		rsentinel_reconfigure(r->agent, &c);
+	else if (c.nsentinels)
+		r->agent = rsentinel_start(&c, !c.master_known, pool_notify, r);
+	msg_info("reload: redis: new messages use %s", c.server);
+	return 1;
 }
 
 int
@@ -170,7 +233,7 @@ conn_get(struct rg_redis_pool *r, int *fast, char *err, size_t errlen)
 		pthread_mutex_unlock(&r->lock);
 		return pc;
 	}
-	if (r->h.down && now < r->retry_at) {
+	if (!r->conf.master_known || (r->h.down && now < r->retry_at)) {
 		rcore_health_affected(&r->h);
 		pthread_mutex_unlock(&r->lock);
 		*fast = 1;
@@ -182,14 +245,27 @@ conn_get(struct rg_redis_pool *r, int *fast, char *err, size_t errlen)
 	cf = r->conf;
 	pc.gen = r->gen;
 	pthread_mutex_unlock(&r->lock);
-	pc.c = pool_connect(&cf, &cf.addr, 0, err, errlen);
+	pc.c = pool_connect(&cf, &cf.addr, cf.nsentinels > 0, err, errlen);
 	return pc;
+}
+
+/* Sentinel: look for the master again (never under r->lock: see rsentinel.h). */
+static void
+pool_rediscover(struct rg_redis_pool *r)
+{
+	struct rsentinel *a;
+
+	pthread_mutex_lock(&r->lock);
+	a = r->conf.nsentinels ? r->agent : NULL;
+	pthread_mutex_unlock(&r->lock);
+	rsentinel_request(a);
 }
 
 /* Record a failure of a connection of generation gen (already freed). */
 static void
 conn_failed(struct rg_redis_pool *r, unsigned gen, const char *why)
 {
+	pool_rediscover(r);
 	pthread_mutex_lock(&r->lock);
 	if (gen == r->gen) {
 		if (rcore_health_fail(&r->h, &r->conf, why)) {
@@ -235,6 +311,14 @@ round_trip(struct rg_redis_pool *r, int argc, const char **argv, const size_t *a
 	}
 	if ((rep = redisCommandArgv(pc.c, argc, argv, argvlen)) == NULL) {
 		snprintf(err, errlen, "%s", pc.c->errstr[0] ? pc.c->errstr : "no reply");
+		redisFree(pc.c);
+		conn_failed(r, pc.gen, err);
+		return NULL;
+	}
+	if (rcore_error_rediscover(rcore_error_class(rep))) {
+		/* A replica now, or one without its master: not a server to keep using. */
+		rg_sanitize(err, errlen, rep->str, rep->len);
+		freeReplyObject(rep);
 		redisFree(pc.c);
 		conn_failed(r, pc.gen, err);
 		return NULL;
