@@ -509,7 +509,7 @@ redis_sentinel_start(struct rg_redis *r)
 	pthread_mutex_init(&r->note_lock, NULL);
 	r->note_ev = event_new(r->base, r->note_pipe[0], EV_READ | EV_PERSIST, redis_note_read, r);
 	event_add(r->note_ev, NULL);
-	r->agent = rsentinel_start(&r->conf, !r->conf.master_known, redis_note, r);
+	r->agent = rsentinel_start(&r->conf, r->sentinel_start, !r->conf.master_known, redis_note, r);
 }
 
 struct rg_redis *
@@ -527,10 +527,13 @@ rg_redis_new(struct event_base *base, const struct rg_params *g)
 		char err[1024];
 
 		/* At start-up the loop is not serving yet: ask once, synchronously. */
-		if (rsentinel_discover(&r->conf, &r->sentinel_start, &m, err, sizeof(err)) == 0)
+		if (rsentinel_discover(&r->conf, &r->sentinel_start, &m, err, sizeof(err)) == 0) {
 			rcore_conf_set_master(&r->conf, &m);
-		else
+			if (*err)
+				msg_warn("redis: %s; asked the next", err);
+		} else {
 			redis_outage(r, err);
+		}
 		redis_sentinel_start(r);
 	}
 	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
@@ -546,7 +549,10 @@ rg_redis_reconfigure(struct rg_redis *r, const struct rg_params *g)
 	rcore_conf_init(&c, g, REDIS_CONSEQUENCE);
 	if (rcore_conf_same(&c, &r->conf))
 		return 0;
-	redis_let_go(r);
+	/* With Sentinels the current connection serves on until the agent
+	 * names the master under the new settings (redis_note_read). */
+	if (c.nsentinels == 0 || r->ac == NULL)
+		redis_let_go(r);
 	event_del(r->retry_ev);
 	r->conf = c;
 	r->h.max_backoff_ms = c.max_backoff_ms;

@@ -87,6 +87,8 @@ pool_discover(struct rg_redis_pool *r, struct rcore_conf *c)
 		return;
 	if (rsentinel_discover(c, &r->sentinel_start, &m, err, sizeof(err)) == 0) {
 		rcore_conf_set_master(c, &m);
+		if (*err)
+			msg_warn("redis: %s; asked the next", err);
 	} else {
 		pthread_mutex_lock(&r->lock);
 		rcore_health_fail(&r->h, c, err);
@@ -105,7 +107,8 @@ rg_redis_pool_new(const struct rg_params *g)
 	pool_discover(r, &r->conf);
 	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
 	if (r->conf.nsentinels)
-		r->agent = rsentinel_start(&r->conf, !r->conf.master_known, pool_notify, r);
+		r->agent =
+		    rsentinel_start(&r->conf, r->sentinel_start, !r->conf.master_known, pool_notify, r);
 	return r;
 }
 
@@ -146,7 +149,7 @@ rg_redis_pool_reconfigure(struct rg_redis_pool *r, const struct rg_params *g)
 	if (r->agent)
 		rsentinel_reconfigure(r->agent, &c);
 	else if (c.nsentinels)
-		r->agent = rsentinel_start(&c, !c.master_known, pool_notify, r);
+		r->agent = rsentinel_start(&c, r->sentinel_start, !c.master_known, pool_notify, r);
 	msg_info("reload: redis: new messages use %s", c.server);
 	return 1;
 }

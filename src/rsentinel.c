@@ -219,8 +219,20 @@ subscribe(const struct rcore_conf *c, int start)
 		redisContext *ctx = sconnect(c, &c->sentinels[i], c->sentinel_password, err, sizeof(err));
 		redisReply *rep;
 
+		struct rg_redis_addr m;
+
 		if (ctx == NULL)
 			continue;
+		/* Only a Sentinel that watches our master announces its switch. */
+		rep = redisCommandArgv(
+		    ctx, 3, (const char *[]){"SENTINEL", "get-master-addr-by-name", c->master_name}, NULL);
+		if (rcore_parse_master_addr(rep, &m, err, sizeof(err)) < 0) {
+			if (rep)
+				freeReplyObject(rep);
+			redisFree(ctx);
+			continue;
+		}
+		freeReplyObject(rep);
 		rep = redisCommand(ctx, "SUBSCRIBE +switch-master");
 		if (rep && rep->type == REDIS_REPLY_ARRAY) {
 			freeReplyObject(rep);
@@ -399,7 +411,7 @@ agent_main(void *arg)
 }
 
 struct rsentinel *
-rsentinel_start(const struct rcore_conf *c, int want_now, rsentinel_notify fn, void *arg)
+rsentinel_start(const struct rcore_conf *c, int start, int want_now, rsentinel_notify fn, void *arg)
 {
 	struct rsentinel *s = xcalloc(1, sizeof(*s));
 	pthread_t t;
@@ -412,6 +424,7 @@ rsentinel_start(const struct rcore_conf *c, int want_now, rsentinel_notify fn, v
 	s->fn = fn;
 	s->arg = arg;
 	s->want = want_now;
+	s->start = c->nsentinels ? start % c->nsentinels : 0;
 	s->backoff_ms = RSENTINEL_MIN_GAP_MS;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);

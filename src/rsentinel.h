@@ -47,8 +47,13 @@ typedef void (*rsentinel_notify)(void *arg, const struct rg_redis_addr *master, 
 
 struct rsentinel;
 
-/* Start the agent for c's Sentinels; want_now: run a discovery at once. */
-struct rsentinel *rsentinel_start(const struct rcore_conf *c, int want_now, rsentinel_notify fn, void *arg);
+/*
+ * Start the agent for c's Sentinels, asking Sentinel number start first
+ * (the one that answered the client's own discovery); want_now: run a
+ * discovery at once.
+ */
+struct rsentinel *rsentinel_start(const struct rcore_conf *c, int start, int want_now, rsentinel_notify fn,
+				  void *arg);
 
 /* New settings (a reload): a discovery under them at once; none at all when c has no Sentinels. */
 void rsentinel_reconfigure(struct rsentinel *s, const struct rcore_conf *c);

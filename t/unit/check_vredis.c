@@ -142,24 +142,26 @@ START_TEST(cache_roundtrip)
 	    .verdict = CALLOUT_INVALID, .code = 550, .reply = "550 5.1.1 <bob@example.com>: User unknown"};
 	struct callout_result unk = {.verdict = CALLOUT_UNKNOWN, .code = 450, .reply = "450 4.2.0 later"};
 	struct calcache_entry e;
-	char key[CALCACHE_KEY_MAX];
+	char key[RKEYS_MAX];
+	struct rkeys keys;
 	int up;
 
-	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "alice@example.com", &e, &up), CALCACHE_MISS);
+	ck_assert_int_eq(vredis_cache_get(mr, &g, &lt, "alice@example.com", &e, &up), CALCACHE_MISS);
 	ck_assert_int_eq(up, 1);
-	vredis_cache_put(mr, "rg:", &lt, "alice@example.com", &ok);
-	vredis_cache_put(mr, "rg:", &lt, "bob@example.com", &no);
-	vredis_cache_put(mr, "rg:", &lt, "carol@example.com", &unk);
-	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "Alice@Example.com", &e, &up), CALCACHE_FRESH);
+	vredis_cache_put(mr, &g, &lt, "alice@example.com", &ok);
+	vredis_cache_put(mr, &g, &lt, "bob@example.com", &no);
+	vredis_cache_put(mr, &g, &lt, "carol@example.com", &unk);
+	ck_assert_int_eq(vredis_cache_get(mr, &g, &lt, "Alice@Example.com", &e, &up), CALCACHE_FRESH);
 	ck_assert_int_eq(e.status, CALCACHE_VALID);
-	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_FRESH);
+	ck_assert_int_eq(vredis_cache_get(mr, &g, &lt, "bob@example.com", &e, &up), CALCACHE_FRESH);
 	ck_assert_int_eq(e.status, CALCACHE_INVALID);
 	ck_assert_str_eq(e.reply, "550 5.1.1 <bob@example.com>: User unknown");
-	ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "carol@example.com", &e, &up), CALCACHE_MISS);
+	ck_assert_int_eq(vredis_cache_get(mr, &g, &lt, "carol@example.com", &e, &up), CALCACHE_MISS);
 	/* Each key lives as long as its expire time. */
-	calcache_key(key, sizeof(key), "rg:", "alice@example.com");
+	rkeys_from_params(&keys, &g);
+	rkeys_callout(&keys, "alice@example.com", key, sizeof(key));
 	ck_assert_int_gt(pttl(key), 30LL * 86400000);
-	calcache_key(key, sizeof(key), "rg:", "bob@example.com");
+	rkeys_callout(&keys, "bob@example.com", key, sizeof(key));
 	ck_assert_int_le(pttl(key), 3LL * 86400000);
 	/* Past the refresh time: stale. */
 	struct calcache_lifetimes short_lt = lt;
@@ -173,24 +175,24 @@ START_TEST(cache_roundtrip)
 		snprintf(val, sizeof(val), "bob@example.com\ni|%lld|550 old", rg_wall_ms() - 5000);
 		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
 		freeReplyObject(r);
-		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &short_lt, "bob@example.com", &e, &up),
+		ck_assert_int_eq(vredis_cache_get(mr, &g, &short_lt, "bob@example.com", &e, &up),
 				 CALCACHE_STALE);
 		/* An entry stored under bob's key for another address (a hash
 		 * collision found on purpose) is a miss for bob. */
 		snprintf(val, sizeof(val), "mallory@example.com\ni|%lld|550 planted", rg_wall_ms());
 		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
 		freeReplyObject(r);
-		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
+		ck_assert_int_eq(vredis_cache_get(mr, &g, &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
 		/* The old format without the address is a miss too. */
 		snprintf(val, sizeof(val), "i|%lld|550 old format", rg_wall_ms());
 		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, val}, NULL, err, sizeof(err));
 		freeReplyObject(r);
-		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
+		ck_assert_int_eq(vredis_cache_get(mr, &g, &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
 		/* Garbage written by anyone is a miss. */
 		r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", key, "x|garbage"}, NULL, err,
 					  sizeof(err));
 		freeReplyObject(r);
-		ck_assert_int_eq(vredis_cache_get(mr, "rg:", &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
+		ck_assert_int_eq(vredis_cache_get(mr, &g, &lt, "bob@example.com", &e, &up), CALCACHE_MISS);
 		ck_assert_int_eq(up, 1);
 	}
 }
@@ -204,7 +206,7 @@ START_TEST(cache_without_redis)
 
 	params("127.0.0.1:1");
 	dead = rg_redis_pool_new(&g);
-	ck_assert_int_eq(vredis_cache_get(dead, "rg:", &lt, "alice@example.com", &e, &up), CALCACHE_MISS);
+	ck_assert_int_eq(vredis_cache_get(dead, &g, &lt, "alice@example.com", &e, &up), CALCACHE_MISS);
 	ck_assert_int_eq(up, 0);
 	rg_redis_pool_free(dead);
 }
@@ -215,29 +217,29 @@ START_TEST(harvest_counts)
 	long long n;
 
 	/* Under the limit until three rejections are counted. */
-	ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 3, 60000, 0, &n), 0);
+	ck_assert_int_eq(vredis_harvest(mr, &g, "203.0.113.5", 3, 60000, 0, &n), 0);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 3, 60000, 1, &n), 0);
-	ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 3, 60000, 0, &n), 1);
+		ck_assert_int_eq(vredis_harvest(mr, &g, "203.0.113.5", 3, 60000, 1, &n), 0);
+	ck_assert_int_eq(vredis_harvest(mr, &g, "203.0.113.5", 3, 60000, 0, &n), 1);
 	ck_assert_int_eq(n, 3);
 	/* Another client, and IPv6, count on their own. */
-	ck_assert_int_eq(vredis_harvest(mr, "rg:", "2001:db8::5", 3, 60000, 0, &n), 0);
+	ck_assert_int_eq(vredis_harvest(mr, &g, "2001:db8::5", 3, 60000, 0, &n), 0);
 	/* Disabled, or not an address: cannot tell. */
-	ck_assert_int_eq(vredis_harvest(mr, "rg:", "203.0.113.5", 0, 60000, 0, &n), -1);
-	ck_assert_int_eq(vredis_harvest(mr, "rg:", "", 3, 60000, 0, &n), -1);
-	ck_assert_int_eq(vredis_harvest(mr, "rg:", "1.2.3.4}{x", 3, 60000, 0, &n), -1);
+	ck_assert_int_eq(vredis_harvest(mr, &g, "203.0.113.5", 0, 60000, 0, &n), -1);
+	ck_assert_int_eq(vredis_harvest(mr, &g, "", 3, 60000, 0, &n), -1);
+	ck_assert_int_eq(vredis_harvest(mr, &g, "1.2.3.4}{x", 3, 60000, 0, &n), -1);
 }
 END_TEST
 
 START_TEST(down_mark)
 {
-	ck_assert_int_eq(vredis_down_left(mr, "rg:", "[192.0.2.1]:25"), 0);
-	vredis_down_set(mr, "rg:", "[192.0.2.1]:25", 60000);
-	ck_assert_int_gt(vredis_down_left(mr, "rg:", "[192.0.2.1]:25"), 50000);
+	ck_assert_int_eq(vredis_down_left(mr, &g, "[192.0.2.1]:25"), 0);
+	vredis_down_set(mr, &g, "[192.0.2.1]:25", 60000);
+	ck_assert_int_gt(vredis_down_left(mr, &g, "[192.0.2.1]:25"), 50000);
 	/* NX: a later, shorter mark does not shorten it. */
-	vredis_down_set(mr, "rg:", "[192.0.2.1]:25", 1000);
-	ck_assert_int_gt(vredis_down_left(mr, "rg:", "[192.0.2.1]:25"), 50000);
-	ck_assert_int_eq(vredis_down_left(mr, "rg:", "[192.0.2.2]:25"), 0);
+	vredis_down_set(mr, &g, "[192.0.2.1]:25", 1000);
+	ck_assert_int_gt(vredis_down_left(mr, &g, "[192.0.2.1]:25"), 50000);
+	ck_assert_int_eq(vredis_down_left(mr, &g, "[192.0.2.2]:25"), 0);
 	ck_assert_int_eq(pttl("rg:cd:{[192.0.2.1]:25}") > 0, 1);
 }
 END_TEST
