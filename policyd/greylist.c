@@ -27,18 +27,32 @@ greylist_keys(const struct rg_params *p, const struct rg_params *g, const char *
 {
 	struct rkeys k;
 	char net[80];
+	size_t sndlen = strlen(sender) + 3; /* "" becomes "<>" */
+
+	t->sender = t->rcpt = NULL;
 
 	if (rkeys_network(client_addr, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net,
 			  sizeof(net)) < 0)
 		return -1;
 	rkeys_from_params(&k, g);
-	rg_addr_greynorm(sender, g->recipient_delimiter, t->sender, sizeof(t->sender));
-	rg_strlcpy(t->rcpt, rcpt, sizeof(t->rcpt));
-	rg_lowercase(t->rcpt);
+	/* Whole addresses, never cut: two long addresses that share a prefix
+	 * are two triplets. */
+	t->sender = xmalloc(sndlen);
+	rg_addr_greynorm(sender, g->recipient_delimiter, t->sender, sndlen);
+	t->rcpt = rg_lowercase(xstrdup(rcpt));
 	if (rkeys_greylist(&k, net, t->sender, t->rcpt, t->tkey, sizeof(t->tkey)) < 0 ||
-	    rkeys_awl(&k, net, t->nkey, sizeof(t->nkey)) < 0)
+	    rkeys_awl(&k, net, t->nkey, sizeof(t->nkey)) < 0) {
+		greylist_triplet_free(t);
 		return -1;
+	}
 	return 0;
+}
+
+void
+greylist_triplet_free(struct greylist_triplet *t)
+{
+	t->sender = xfree(t->sender);
+	t->rcpt = xfree(t->rcpt);
 }
 
 static void
@@ -74,8 +88,8 @@ gl_reply(const redisReply *reply, const char *err, void *arg)
 }
 
 void
-greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p,
-	       const struct greylist_triplet *t, greylist_cb cb, void *arg)
+greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, struct greylist_triplet *t,
+	       greylist_cb cb, void *arg)
 {
 	struct gl_call *call = xmalloc(sizeof(*call));
 	char now[4], delay[24], retry[24], life[24], awl[24];
@@ -98,6 +112,7 @@ greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *
 	argv[7] = t->sender;
 	argv[8] = t->rcpt;
 	rg_redis_eval(r, s, 2, 9, argv, NULL, gl_reply, call); /* copies argv */
+	greylist_triplet_free(t);
 }
 
 const char *

@@ -32,22 +32,27 @@ struct rg_script *greylist_script(struct rg_redis *r);
 struct greylist_triplet {
 	char tkey[RKEYS_MAX]; /* <prefix>g:{<net>}:<keyed hash of sender, rcpt> */
 	char nkey[RKEYS_MAX]; /* <prefix>a:{<net>} */
-	char sender[512]; /* normalised (addr.h): kept in the triplet's hash */
-	char rcpt[512]; /* lower-cased */
+	char *sender; /* normalised (addr.h), whole: kept in the triplet's hash */
+	char *rcpt; /* lower-cased, whole */
 };
 
 /*
  * Fill t for a request: net from the client address and p's
  * greylist_ipv4_prefix/greylist_ipv6_prefix, the sender normalised with
  * g's recipient_delimiter, keys with g's redis_key_prefix and
- * redis_key_secret. Returns 0, or -1 when client_addr is not an address.
+ * redis_key_secret. Returns 0 (t's strings allocated: greylist_check or
+ * greylist_triplet_free releases them), or -1 when client_addr is not an
+ * address (nothing to release).
  */
 int greylist_keys(const struct rg_params *p, const struct rg_params *g, const char *client_addr,
 		  const char *sender, const char *rcpt, struct greylist_triplet *t);
 
-/* Run the check (t is copied). */
+/* Run the check; t's strings are released (the command has its own copy). */
 void greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p,
-		    const struct greylist_triplet *t, greylist_cb cb, void *arg);
+		    struct greylist_triplet *t, greylist_cb cb, void *arg);
+
+/* Release t's strings (when greylist_keys succeeded but no check follows). */
+void greylist_triplet_free(struct greylist_triplet *t);
 
 /* "state" name for log lines. */
 const char *greylist_state_name(enum greylist_state st);

@@ -12,14 +12,20 @@
 
 #define RCORE_BACKOFF_MIN 100
 
+/* One address: the configuration's parsed one, else (a caller that filled only the text) parse it. */
 static void
-conf_addr(struct rg_redis_addr *a, const char *spec, const char *param)
+conf_addr(struct rg_endpoint *a, const struct rg_endpoint *parsed, const char *spec, unsigned flags,
+	  int defport, const char *param)
 {
-	char err[128];
+	char err[160];
 
-	if (rg_redis_addr_parse(spec, a, err, sizeof(err)) != 0) {
-		msg_warn("%s \"%s\": %s; using 127.0.0.1:6379", param, spec, err);
-		rg_redis_addr_parse("127.0.0.1:6379", a, err, sizeof(err));
+	if (parsed) {
+		*a = *parsed;
+		return;
+	}
+	if (rg_endpoint_parse(spec, flags, defport, a, err, sizeof(err)) != 0) {
+		msg_warn("%s: %s; using 127.0.0.1:%d", param, err, defport);
+		(void)rg_endpoint_parse("127.0.0.1", flags, defport, a, err, sizeof(err));
 	}
 }
 
@@ -28,10 +34,16 @@ rcore_conf_init(struct rcore_conf *c, const struct rg_params *g, const char *con
 {
 	memset(c, 0, sizeof(*c));
 	rg_strlcpy(c->server, g->redis_server ? g->redis_server : "127.0.0.1:6379", sizeof(c->server));
-	conf_addr(&c->addr, c->server, "redis_server");
+	conf_addr(&c->addr, g->redis_server_ep, c->server, 0, 6379, "redis_server");
 	rg_strlcpy(c->password, g->redis_password ? g->redis_password : "", sizeof(c->password));
-	for (int i = 0; i < g->redis_sentinels.argc && c->nsentinels < RCORE_SENTINELS_MAX; i++)
-		conf_addr(&c->sentinels[c->nsentinels++], g->redis_sentinels.argv[i], "redis_sentinels");
+	if (g->redis_sentinels_ep.n > 0) {
+		for (int i = 0; i < g->redis_sentinels_ep.n && c->nsentinels < RCORE_SENTINELS_MAX; i++)
+			c->sentinels[c->nsentinels++] = g->redis_sentinels_ep.v[i];
+	} else {
+		for (int i = 0; i < g->redis_sentinels.argc && c->nsentinels < RCORE_SENTINELS_MAX; i++)
+			conf_addr(&c->sentinels[c->nsentinels++], NULL, g->redis_sentinels.argv[i],
+				  RG_EP_NOUNIX, 26379, "redis_sentinels");
+	}
 	if (c->nsentinels) {
 		rg_strlcpy(c->master_name, g->redis_sentinel_master ? g->redis_sentinel_master : "",
 			   sizeof(c->master_name));
@@ -48,20 +60,24 @@ rcore_conf_init(struct rcore_conf *c, const struct rg_params *g, const char *con
 }
 
 void
-rcore_conf_set_master(struct rcore_conf *c, const struct rg_redis_addr *master)
+rcore_conf_set_master(struct rcore_conf *c, const struct rg_endpoint *master)
 {
 	char t[280];
+	int n;
 
 	c->addr = *master;
 	c->master_known = 1;
-	snprintf(c->server, sizeof(c->server), "master %s at %s", c->master_name,
-		 rcore_addr_text(master, t, sizeof(t)));
+	n = snprintf(c->server, sizeof(c->server), "master %.*s at ", 100, c->master_name);
+	if (n > 0 && (size_t)n < sizeof(c->server))
+		rg_strlcpy(c->server + n, rcore_addr_text(master, t, sizeof(t)),
+			   sizeof(c->server) - (size_t)n);
 }
 
 int
-rcore_addr_same(const struct rg_redis_addr *a, const struct rg_redis_addr *b)
+rcore_addr_same(const struct rg_endpoint *a, const struct rg_endpoint *b)
 {
-	return strcmp(a->path, b->path) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
+	return a->kind == b->kind && strcmp(a->path, b->path) == 0 && strcmp(a->host, b->host) == 0 &&
+	       a->port == b->port;
 }
 
 int
@@ -83,14 +99,9 @@ rcore_conf_same(const struct rcore_conf *a, const struct rcore_conf *b)
 }
 
 char *
-rcore_addr_text(const struct rg_redis_addr *a, char *buf, size_t len)
+rcore_addr_text(const struct rg_endpoint *a, char *buf, size_t len)
 {
-	if (*a->path)
-		snprintf(buf, len, "unix:%s", a->path);
-	else if (strchr(a->host, ':'))
-		snprintf(buf, len, "[%s]:%d", a->host, a->port);
-	else
-		snprintf(buf, len, "%s:%d", a->host, a->port);
+	rg_endpoint_hostport(a, buf, len);
 	return buf;
 }
 
@@ -280,12 +291,14 @@ reply_str(const redisReply *r, char *buf, size_t size)
 }
 
 static int
-addr_from(struct rg_redis_addr *a, const char *host, const char *port)
+addr_from(struct rg_endpoint *a, const char *host, const char *port)
 {
 	char *end;
 	long p = strtol(port, &end, 10);
 
 	memset(a, 0, sizeof(*a));
+	a->kind = RG_EP_INET;
+	a->literal = strspn(host, "0123456789abcdefABCDEF:.") == strlen(host);
 	if (*host == 0 || strlen(host) >= sizeof(a->host) ||
 	    strspn(host, "0123456789abcdefABCDEF:.-_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
 		strlen(host) ||
@@ -297,7 +310,7 @@ addr_from(struct rg_redis_addr *a, const char *host, const char *port)
 }
 
 int
-rcore_parse_master_addr(const redisReply *rep, struct rg_redis_addr *a, char *err, size_t errlen)
+rcore_parse_master_addr(const redisReply *rep, struct rg_endpoint *a, char *err, size_t errlen)
 {
 	char host[256], port[16], t[160];
 
@@ -337,7 +350,7 @@ rcore_parse_role(const redisReply *rep, char *err, size_t errlen)
 }
 
 int
-rcore_parse_switch_master(const char *msg, size_t len, const char *name, struct rg_redis_addr *a)
+rcore_parse_switch_master(const char *msg, size_t len, const char *name, struct rg_endpoint *a)
 {
 	char buf[600], *w[5], *p = buf;
 	int n = 0;

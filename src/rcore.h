@@ -25,7 +25,7 @@
 #include <hiredis.h>
 
 #include "config.h"
-#include "redisaddr.h"
+#include "endpoint.h"
 
 #define RCORE_SENTINELS_MAX 8
 #define RCORE_SCRIPTS_MAX 16
@@ -34,10 +34,10 @@
 /* Where and how to connect; built from the redis_* parameters. */
 struct rcore_conf {
 	char server[300]; /* redis_server, or "sentinel master NAME", for log lines */
-	struct rg_redis_addr addr; /* redis_server, or the master Sentinel named */
+	struct rg_endpoint addr; /* redis_server, or the master Sentinel named */
 	int master_known; /* addr is usable (always, without Sentinels) */
 	int nsentinels; /* 0: plain redis_server */
-	struct rg_redis_addr sentinels[RCORE_SENTINELS_MAX];
+	struct rg_endpoint sentinels[RCORE_SENTINELS_MAX];
 	char master_name[RCORE_NAME_MAX];
 	char password[256], sentinel_password[256];
 	int db;
@@ -53,16 +53,16 @@ struct rcore_conf {
 void rcore_conf_init(struct rcore_conf *c, const struct rg_params *g, const char *consequence);
 
 /* Sentinel: addr = master; server (the log label) = "master NAME at host:port". */
-void rcore_conf_set_master(struct rcore_conf *c, const struct rg_redis_addr *master);
+void rcore_conf_set_master(struct rcore_conf *c, const struct rg_endpoint *master);
 
 /* 1 when a and b connect to the same place the same way (a reload may keep the client). */
 int rcore_conf_same(const struct rcore_conf *a, const struct rcore_conf *b);
 
 /* 1 when a and b are the same address. */
-int rcore_addr_same(const struct rg_redis_addr *a, const struct rg_redis_addr *b);
+int rcore_addr_same(const struct rg_endpoint *a, const struct rg_endpoint *b);
 
 /* "host:port", "[v6]:port" or "unix:/path" into buf. Returns buf. */
-char *rcore_addr_text(const struct rg_redis_addr *a, char *buf, size_t len);
+char *rcore_addr_text(const struct rg_endpoint *a, char *buf, size_t len);
 
 /*
  * The commands a new connection to the data server sends before any
@@ -170,8 +170,8 @@ void rcore_health_stats(const struct rcore_health *h, struct rg_redis_stats *st)
  *   <old-port> <new-ip> <new-port>" -> 0 and *a (the new master) when it
  *   is about name, -1 otherwise.
  */
-int rcore_parse_master_addr(const redisReply *rep, struct rg_redis_addr *a, char *err, size_t errlen);
+int rcore_parse_master_addr(const redisReply *rep, struct rg_endpoint *a, char *err, size_t errlen);
 int rcore_parse_role(const redisReply *rep, char *err, size_t errlen);
-int rcore_parse_switch_master(const char *msg, size_t len, const char *name, struct rg_redis_addr *a);
+int rcore_parse_switch_master(const char *msg, size_t len, const char *name, struct rg_endpoint *a);
 
 #endif

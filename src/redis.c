@@ -68,7 +68,7 @@ struct rg_redis {
 	pthread_mutex_t note_lock;
 	struct {
 		int have, ok;
-		struct rg_redis_addr master;
+		struct rg_endpoint master;
 		char err[512];
 	} note;
 	int sentinel_start;
@@ -372,12 +372,12 @@ redis_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-redis_connect_to(struct rg_redis *r, const struct rg_redis_addr *a, int confirm_master)
+redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_master)
 {
 	redisAsyncContext *ac;
 	struct timeval tv = {r->conf.connect_ms / 1000, (r->conf.connect_ms % 1000) * 1000};
 
-	ac = *a->path ? redisAsyncConnectUnix(a->path) : redisAsyncConnect(a->host, a->port);
+	ac = a->kind == RG_EP_UNIX ? redisAsyncConnectUnix(a->path) : redisAsyncConnect(a->host, a->port);
 	if (ac == NULL || ac->err) {
 		char why[200];
 
@@ -430,7 +430,7 @@ redis_let_go(struct rg_redis *r)
 
 /* The agent's answer (its thread): hand it to the loop. */
 static void
-redis_note(void *arg, const struct rg_redis_addr *master, const char *err)
+redis_note(void *arg, const struct rg_endpoint *master, const char *err)
 {
 	struct rg_redis *r = arg;
 	ssize_t n;
@@ -453,7 +453,7 @@ redis_note_read(evutil_socket_t fd, short what, void *arg)
 	struct rg_redis *r = arg;
 	char buf[64], was[300];
 	int have, ok, known = r->conf.master_known;
-	struct rg_redis_addr m;
+	struct rg_endpoint m;
 
 	(void)what;
 	while (read(fd, buf, sizeof(buf)) > 0)
@@ -523,7 +523,7 @@ rg_redis_new(struct event_base *base, const struct rg_params *g)
 	r->retry_ev = evtimer_new(base, redis_retry, r);
 	r->conn_ev = evtimer_new(base, redis_conn_deadline, r);
 	if (r->conf.nsentinels) {
-		struct rg_redis_addr m;
+		struct rg_endpoint m;
 		char err[1024];
 
 		/* At start-up the loop is not serving yet: ask once, synchronously. */

@@ -47,7 +47,7 @@ pool_drop_idle(struct rg_redis_pool *r)
 
 /* Sentinel's answer (in the agent's thread). */
 static void
-pool_notify(void *arg, const struct rg_redis_addr *master, const char *err)
+pool_notify(void *arg, const struct rg_endpoint *master, const char *err)
 {
 	struct rg_redis_pool *r = arg;
 	char was[300];
@@ -80,7 +80,7 @@ pool_notify(void *arg, const struct rg_redis_addr *master, const char *err)
 static void
 pool_discover(struct rg_redis_pool *r, struct rcore_conf *c)
 {
-	struct rg_redis_addr m;
+	struct rg_endpoint m;
 	char err[1024];
 
 	if (c->nsentinels == 0)
@@ -183,11 +183,11 @@ tv_ms(long long ms)
 
 /* A new connection to a with c's setup commands done, or NULL with err. */
 static redisContext *
-pool_connect(const struct rcore_conf *cf, const struct rg_redis_addr *a, int confirm, char *err,
-	     size_t errlen)
+pool_connect(const struct rcore_conf *cf, const struct rg_endpoint *a, int confirm, char *err, size_t errlen)
 {
-	redisContext *c = *a->path ? redisConnectUnixWithTimeout(a->path, tv_ms(cf->connect_ms))
-				   : redisConnectWithTimeout(a->host, a->port, tv_ms(cf->connect_ms));
+	redisContext *c = a->kind == RG_EP_UNIX
+			      ? redisConnectUnixWithTimeout(a->path, tv_ms(cf->connect_ms))
+			      : redisConnectWithTimeout(a->host, a->port, tv_ms(cf->connect_ms));
 	struct rcore_setup s;
 
 	if (c == NULL) {

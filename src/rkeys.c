@@ -2,6 +2,7 @@
  * rkeys - see rkeys.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cidr.h"
@@ -54,14 +55,17 @@ rkeys_network(const char *client_addr, int v4len, int v6len, char *buf, size_t s
 unsigned long long
 rkeys_triplet_hash(const struct rkeys *k, const char *sender, const char *rcpt)
 {
-	char buf[1100];
-	size_t sl = strnlen(sender, 512), rl = strnlen(rcpt, 512);
+	size_t sl = strlen(sender), rl = strlen(rcpt);
+	char *buf = xmalloc(sl + 1 + rl);
+	unsigned long long h;
 
-	/* NUL separates the two parts, so "a@b"+"c" never equals "a@"+"bc". */
+	/* Whole texts; NUL separates the two, so "a@b"+"c" never equals "a@"+"bc". */
 	memcpy(buf, sender, sl);
 	buf[sl] = 0;
 	memcpy(buf + sl + 1, rcpt, rl);
-	return rg_siphash(&k->sip, buf, sl + 1 + rl);
+	h = rg_siphash(&k->sip, buf, sl + 1 + rl);
+	free(buf);
+	return h;
 }
 
 /* A hash-tag body must hold no braces; the callers' texts are checked or mapped. */
@@ -143,14 +147,15 @@ rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size)
 {
 	const char *at = strrchr(rcpt, '@');
 	const char *dom = at ? at + 1 : "";
-	char low[600], d[256];
-	size_t rl = strnlen(rcpt, sizeof(low) - 1), dl = strnlen(dom, sizeof(d) - 1);
+	char d[256], *low;
+	size_t rl = strlen(rcpt), dl = strnlen(dom, sizeof(d) - 1);
+	unsigned long long h;
 
-	if (rl == 0 || strlen(rcpt) >= sizeof(low))
+	if (rl == 0)
 		return -1;
-	memcpy(low, rcpt, rl);
-	low[rl] = 0;
-	rg_lowercase(low);
+	low = rg_lowercase(xstrdup(rcpt)); /* the whole address, however long */
+	h = rg_siphash(&k->sip, low, rl);
+	free(low);
 	for (size_t i = 0; i < dl; i++) {
 		char c = dom[i];
 
@@ -161,9 +166,7 @@ rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size)
 			   : '_';
 	}
 	d[dl] = 0;
-	return fits(snprintf(buf, size, "%sc:{%s}:%016llx", k->prefix, d,
-			     (unsigned long long)rg_siphash(&k->sip, low, rl)),
-		    size);
+	return fits(snprintf(buf, size, "%sc:{%s}:%016llx", k->prefix, d, h), size);
 }
 
 int

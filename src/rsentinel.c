@@ -56,7 +56,7 @@ add_reason(char *all, size_t size, const char *what, const char *why)
 
 /* A connection with the timeouts set, after AUTH password when not empty; NULL with err. */
 static redisContext *
-sconnect(const struct rcore_conf *c, const struct rg_redis_addr *a, const char *password, char *err,
+sconnect(const struct rcore_conf *c, const struct rg_endpoint *a, const char *password, char *err,
 	 size_t errlen)
 {
 	redisContext *ctx = redisConnectWithTimeout(a->host, a->port, tv_ms(c->connect_ms));
@@ -91,7 +91,7 @@ sconnect(const struct rcore_conf *c, const struct rg_redis_addr *a, const char *
 
 /* Ask Sentinel a for the master's address. */
 static int
-ask_sentinel(const struct rcore_conf *c, const struct rg_redis_addr *a, struct rg_redis_addr *m, char *err,
+ask_sentinel(const struct rcore_conf *c, const struct rg_endpoint *a, struct rg_endpoint *m, char *err,
 	     size_t errlen)
 {
 	redisContext *ctx = sconnect(c, a, c->sentinel_password, err, errlen);
@@ -113,7 +113,7 @@ ask_sentinel(const struct rcore_conf *c, const struct rg_redis_addr *a, struct r
 
 /* Is m really the master? */
 static int
-confirm_master(const struct rcore_conf *c, const struct rg_redis_addr *m, char *err, size_t errlen)
+confirm_master(const struct rcore_conf *c, const struct rg_endpoint *m, char *err, size_t errlen)
 {
 	redisContext *ctx = sconnect(c, m, c->password, err, errlen);
 	redisReply *rep;
@@ -136,7 +136,7 @@ confirm_master(const struct rcore_conf *c, const struct rg_redis_addr *m, char *
 }
 
 int
-rsentinel_discover(const struct rcore_conf *c, int *start, struct rg_redis_addr *master, char *err,
+rsentinel_discover(const struct rcore_conf *c, int *start, struct rg_endpoint *master, char *err,
 		   size_t errlen)
 {
 	char all[1024] = "", what[300], why[200], t[280];
@@ -219,7 +219,7 @@ subscribe(const struct rcore_conf *c, int start)
 		redisContext *ctx = sconnect(c, &c->sentinels[i], c->sentinel_password, err, sizeof(err));
 		redisReply *rep;
 
-		struct rg_redis_addr m;
+		struct rg_endpoint m;
 
 		if (ctx == NULL)
 			continue;
@@ -256,7 +256,7 @@ read_sub(const char *name, redisContext *ctx)
 		return -1;
 	for (;;) {
 		redisReply *rep;
-		struct rg_redis_addr a;
+		struct rg_endpoint a;
 
 		if (redisGetReplyFromReader(ctx, &rv) != REDIS_OK)
 			return -1;
@@ -316,7 +316,7 @@ agent_main(void *arg)
 		char name[RCORE_NAME_MAX];
 
 		if (s->want && now >= s->next_at) {
-			struct rg_redis_addr m;
+			struct rg_endpoint m;
 			struct rcore_conf c = s->conf;
 			char err[1024];
 			int start = s->start, rc;

@@ -39,11 +39,11 @@
  * on, round; *start is set to the one that answered. Returns 0, or -1 with
  * err naming every Sentinel's failure.
  */
-int rsentinel_discover(const struct rcore_conf *c, int *start, struct rg_redis_addr *master, char *err,
+int rsentinel_discover(const struct rcore_conf *c, int *start, struct rg_endpoint *master, char *err,
 		       size_t errlen);
 
 /* master is NULL when no master could be found (err says why). */
-typedef void (*rsentinel_notify)(void *arg, const struct rg_redis_addr *master, const char *err);
+typedef void (*rsentinel_notify)(void *arg, const struct rg_endpoint *master, const char *err);
 
 struct rsentinel;
 

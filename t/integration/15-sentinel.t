@@ -235,7 +235,8 @@ exec 4<>"/dev/tcp/127.0.0.1/$pport"
 mkconf "127.0.0.1:$(rg_port s2), 127.0.0.1:$(rg_port s3)"
 plines=$(wc -l <"$plog")
 kill -HUP "$(rg_pid policyd)"
-wait_until 10 grep -q 'new requests use' <(tail -n +"$((plines + 1))" "$plog")
+reloaded() { tail -n +"$((plines + 1))" "$plog" | grep -q 'new requests use'; }
+wait_until 10 reloaded
 ok $? "policyd applies a new Sentinel list on reload"
 printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=203.0.113.22\nclient_name=x.test\nreverse_client_name=x.test\nsender=held@sender.test\nrecipient=alice@example.com\ninstance=held1\n\n' >&4
 read -r -t 5 line <&4

@@ -169,7 +169,7 @@ START_TEST(sentinel_master_addr)
 {
 	redisReply host = str_reply("127.0.0.1"), port = str_reply("6381"), *els[2] = {&host, &port};
 	redisReply arr = {0}, nil = {0}, e;
-	struct rg_redis_addr a;
+	struct rg_endpoint a;
 	char err[128];
 
 	arr.type = REDIS_REPLY_ARRAY;
@@ -202,7 +202,7 @@ END_TEST
 
 START_TEST(sentinel_switch_master)
 {
-	struct rg_redis_addr a;
+	struct rg_endpoint a;
 	const char *m = "mymaster 127.0.0.1 6379 127.0.0.1 6380";
 
 	ck_assert_int_eq(rcore_parse_switch_master(m, strlen(m), "mymaster", &a), 0);

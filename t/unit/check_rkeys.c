@@ -90,16 +90,19 @@ START_TEST(greylist_readable_and_keyed)
 	ck_assert_str_eq(t.nkey, "rg:a:{198.51.100.0/24}");
 	ck_assert_str_eq(t.sender, "bob@sender.test");
 	ck_assert_str_eq(t.rcpt, "alice@example.com");
+	greylist_triplet_free(&t);
 	/* The secret changes every hash: nobody without it can aim at a key. */
 	g.redis_key_secret = "another secret";
 	ck_assert_int_eq(greylist_keys(&p, &g, "198.51.100.7", "bob@sender.test", "alice@example.com", &t2),
 			 0);
 	ck_assert_str_ne(t.tkey, t2.tkey);
+	greylist_triplet_free(&t2);
 	/* The NUL between the parts: a@b + c is not a@ + bc. */
 	rkeys_from_params(&k, &g);
 	ck_assert(rkeys_triplet_hash(&k, "a@b", "c") != rkeys_triplet_hash(&k, "a@", "bc"));
 	ck_assert_int_eq(greylist_keys(&p, &g, "2001:db8:1:2::99", "", "x@example.com", &t), 0);
 	ck_assert_int_eq(strncmp(t.tkey, "rg:g:{2001:db8:1:2::/64}:", 25), 0);
+	greylist_triplet_free(&t);
 	ck_assert_int_eq(greylist_keys(&p, &g, "not an address", "", "x@example.com", &t), -1);
 	ck_assert_int_gt(rkeys_greylist_pattern(&k, "198.51.100.0/24", pat, sizeof(pat)), 0);
 	ck_assert_str_eq(pat, "rg:g:{198.51.100.0/24}:*");
@@ -180,6 +183,7 @@ START_TEST(one_slot_per_script_call)
 			lens[0] = strlen(t.tkey);
 			lens[1] = strlen(t.nkey);
 			assert_one_slot(keys, lens, 2, "greylist.lua");
+			greylist_triplet_free(&t);
 		}
 	/* ratelimit.lua: KEYS = every limit of one subject, as the policy server sends them. */
 	for (int i = 0; i < RG_RATE_MAX; i++)

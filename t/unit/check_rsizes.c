@@ -122,10 +122,12 @@ START_TEST(every_kind)
 	r = cmd(3, (const char *[]){"HGET", t.tkey, "s"});
 	ck_assert_str_eq(r->str, "newsletter@mailer.example.net"); /* readable: the admin sees who */
 	freeReplyObject(r);
+	greylist_triplet_free(&t);
 	greylist("198.51.100.7", "newsletter+id123@mailer.example.net", "alice.smith@customer.example",
 		 t0 + 200, &t);
 	measure("greylist triplet, passed", t.tkey, "after the retry; lives for the whitelist lifetime");
 	measure("auto-whitelist counter", t.nkey, "one per client network");
+	greylist_triplet_free(&t);
 
 	/* Rate limits of one subject, two limits (500/1h, 5000/1d): one message, then a busy subject. */
 	ck_assert_int_eq(ratelimit_build(&c, "EVAL", rg_lua_ratelimit, "rg:", "client", "192.0.2.10",
