@@ -204,7 +204,9 @@ main(int argc, char **argv)
 	ev[2] = evsignal_new(base, SIGHUP, on_signal, &sc);
 	for (int i = 0; i < 3; i++)
 		event_add(ev[i], NULL);
-	msg_info("starting: %d listener(s), redis %s", g->policyd_listen.argc, g->redis_server);
+	msg_info("starting: %d listener(s), redis %s%s", g->policyd_listen.argc,
+		 g->redis_sentinels.argc ? "through Sentinel, master " : "",
+		 g->redis_sentinels.argc ? g->redis_sentinel_master : g->redis_server);
 
 	event_base_dispatch(base);
 

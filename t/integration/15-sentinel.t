@@ -243,6 +243,18 @@ read -r -t 5 line <&4
 like "$line" '^action=(DEFER|450)' "... a connection opened before the reload is still served, by Redis"
 exec 4<&-
 
+# The milter too: a reload with the new list, the next message uses it.
+mlines=$(wc -l <"$mlog")
+kill -USR1 "$(rg_pid milter)"
+milter_reloaded() { tail -n +"$((mlines + 1))" "$mlog" | grep -q 'new messages use'; }
+wait_until 10 milter_reloaded
+ok $? "the milter applies a new Sentinel list on reload"
+before=$(cache_keys replica)
+swaks_send relay --from sender@remote.test --to alice@example.com --xclient-addr 203.0.113.9 \
+	--xclient-name mail.remote.test --header "Subject: after reload"
+is "$SWAKS_CODE" 250 "... and the next message's callout is cached through it"
+cmp_ok "$(cache_keys replica)" '>' "$before" "... on the master"
+
 # No Sentinel can answer: failure action, logged once.
 common "127.0.0.1:$dead, 127.0.0.1:$(rg_port s0)" >"$conf/none.conf"
 cat >>"$conf/none.conf" <<CONF

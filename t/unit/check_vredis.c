@@ -135,6 +135,26 @@ START_TEST(outage_fails_fast)
 }
 END_TEST
 
+START_TEST(reconfigure)
+{
+	char err[256];
+	redisReply *r;
+
+	/* A reload to a server that is not there: new calls fail, fast... */
+	params("127.0.0.1:1");
+	ck_assert_int_eq(rg_redis_pool_reconfigure(mr, &g), 1);
+	ck_assert_int_eq(rg_redis_pool_reconfigure(mr, &g), 0); /* the same again: nothing to do */
+	ck_assert_ptr_null(rg_redis_pool_command(mr, 1, (const char *[]){"PING"}, NULL, err, sizeof(err)));
+	/* ...and back: the next call works at once, no backoff left over. */
+	params(srv.sock);
+	ck_assert_int_eq(rg_redis_pool_reconfigure(mr, &g), 1);
+	r = rg_redis_pool_command(mr, 1, (const char *[]){"PING"}, NULL, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	freeReplyObject(r);
+	ck_assert_int_eq(rg_redis_pool_up(mr), 1);
+}
+END_TEST
+
 START_TEST(cache_roundtrip)
 {
 	struct callout_result ok = {.verdict = CALLOUT_VALID, .code = 250, .reply = "250 2.1.5 Ok"};
@@ -258,6 +278,7 @@ main(void)
 	tcase_add_test(tc, command_and_error_reply);
 	tcase_add_test(tc, script_survives_flush);
 	tcase_add_test(tc, outage_fails_fast);
+	tcase_add_test(tc, reconfigure);
 	tcase_add_test(tc, cache_roundtrip);
 	tcase_add_test(tc, cache_without_redis);
 	tcase_add_test(tc, harvest_counts);
