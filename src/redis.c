@@ -9,75 +9,23 @@
  * let go of (reload, a new master) has its data pointer cleared too.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <async.h>
 #include <adapters/libevent.h>
 
 #include "msg.h"
 #include "redis.h"
+#include "redisint.h"
 #include "rsentinel.h"
 #include "util.h"
 
 #define REDIS_CONSEQUENCE "answering with the failure action"
 
-struct rg_script {
-	const struct rcore_script *cs;
-};
-
-struct rg_cmd {
-	struct rg_redis *r;
-	struct rg_cmd *prev, *next; /* r->cmds, while not done */
-	struct rg_script *s;
-	redisAsyncContext *ac; /* the context it was sent on */
-	rg_redis_cb cb;
-	void *arg;
-	struct event *timer;
-	const char *fail; /* preset failure reported by the timer */
-	int done; /* callback fired */
-	int in_redis; /* hiredis holds a reference */
-	int retried; /* NOSCRIPT fallback used */
-	int pinned; /* inside our own timer callback: not freed under it */
-	int nkeys, argc;
-	char **argv;
-	size_t *argvlen;
-};
-
-struct rg_redis {
-	struct event_base *base;
-	struct rcore_conf conf;
-	redisAsyncContext *ac; /* NULL while disconnected */
-	int connected;
-	struct rcore_setup setup;
-	struct event *retry_ev, *conn_ev;
-	struct rg_cmd *cmds;
-	struct rcore_scripts reg;
-	struct rg_script scripts[RCORE_SCRIPTS_MAX];
-	struct rcore_health h;
-	long long last_err_log;
-	int freeing;
-	/* Sentinel: the agent's answers come over a pipe into the loop. */
-	struct rsentinel *agent;
-	int note_pipe[2];
-	struct event *note_ev;
-	pthread_mutex_t note_lock;
-	struct {
-		int have, ok;
-		struct rg_endpoint master;
-		char err[512];
-	} note;
-	int sentinel_start;
-};
-
-static void redis_connect(struct rg_redis *r);
-
-static void
-redis_outage(struct rg_redis *r, const char *why)
+void
+rg_redis__outage(struct rg_redis *r, const char *why)
 {
 	rcore_health_fail(&r->h, &r->conf, why);
 }
@@ -147,7 +95,7 @@ redis_drop(struct rg_redis *r, const char *why)
 	r->ac = NULL;
 	r->connected = 0;
 	event_del(r->conn_ev);
-	redis_outage(r, why);
+	rg_redis__outage(r, why);
 	redisAsyncFree(ac); /* pending replies fire with NULL */
 	redis_schedule_retry(r);
 	redis_rediscover(r);
@@ -319,7 +267,7 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 		snprintf(why, sizeof(why), "connect: %s", ac->errstr[0] ? ac->errstr : "failed");
 		r->ac = NULL; /* hiredis frees it after this callback */
 		event_del(r->conn_ev);
-		redis_outage(r, why);
+		rg_redis__outage(r, why);
 		redis_schedule_retry(r);
 		redis_rediscover(r);
 		return;
@@ -344,7 +292,7 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	r->connected = 0;
 	event_del(r->conn_ev);
 	snprintf(why, sizeof(why), "connection lost: %s", ac->errstr[0] ? ac->errstr : "closed by server");
-	redis_outage(r, why);
+	rg_redis__outage(r, why);
 	redis_schedule_retry(r);
 	redis_rediscover(r);
 }
@@ -368,7 +316,7 @@ redis_retry(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	redis_connect(arg);
+	rg_redis__connect(arg);
 }
 
 static void
@@ -384,7 +332,7 @@ redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_ma
 		snprintf(why, sizeof(why), "connect: %s", ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
-		redis_outage(r, why);
+		rg_redis__outage(r, why);
 		redis_schedule_retry(r);
 		return;
 	}
@@ -402,8 +350,8 @@ redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_ma
 }
 
 /* Connect to redis_server, or to the master Sentinel named (none yet: wait for the agent). */
-static void
-redis_connect(struct rg_redis *r)
+void
+rg_redis__connect(struct rg_redis *r)
 {
 	if (!r->conf.master_known)
 		return;
@@ -411,8 +359,8 @@ redis_connect(struct rg_redis *r)
 }
 
 /* Let go of the current connection: what is on the wire still gets its answer. */
-static void
-redis_let_go(struct rg_redis *r)
+void
+rg_redis__let_go(struct rg_redis *r)
 {
 	redisAsyncContext *ac = r->ac;
 
@@ -428,90 +376,6 @@ redis_let_go(struct rg_redis *r)
 		redisAsyncFree(ac);
 }
 
-/* The agent's answer (its thread): hand it to the loop. */
-static void
-redis_note(void *arg, const struct rg_endpoint *master, const char *err)
-{
-	struct rg_redis *r = arg;
-	ssize_t n;
-
-	pthread_mutex_lock(&r->note_lock);
-	r->note.have = 1;
-	r->note.ok = master != NULL;
-	if (master)
-		r->note.master = *master;
-	rg_strlcpy(r->note.err, err ? err : "", sizeof(r->note.err));
-	pthread_mutex_unlock(&r->note_lock);
-	n = write(r->note_pipe[1], "x", 1);
-	(void)n; /* a full pipe is read just as well */
-}
-
-/* The agent's answer, on the loop. */
-static void
-redis_note_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct rg_redis *r = arg;
-	char buf[64], was[300];
-	int have, ok, known = r->conf.master_known;
-	struct rg_endpoint m;
-
-	(void)what;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	pthread_mutex_lock(&r->note_lock);
-	have = r->note.have;
-	ok = r->note.ok;
-	m = r->note.master;
-	rg_strlcpy(buf, r->note.err, sizeof(buf));
-	r->note.have = 0;
-	pthread_mutex_unlock(&r->note_lock);
-	if (!have || r->conf.nsentinels == 0)
-		return;
-	r->h.st.discoveries++;
-	if (!ok) {
-		if (!known) {
-			pthread_mutex_lock(&r->note_lock);
-			redis_outage(r, r->note.err);
-			pthread_mutex_unlock(&r->note_lock);
-		}
-		return;
-	}
-	if (known && rcore_addr_same(&m, &r->conf.addr)) {
-		if (r->ac == NULL) { /* the same master: try it now rather than after the backoff */
-			event_del(r->retry_ev);
-			redis_connect(r);
-		}
-		return;
-	}
-	rg_strlcpy(was, r->conf.server, sizeof(was));
-	rcore_conf_set_master(&r->conf, &m);
-	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
-	if (known) {
-		r->h.st.switches++;
-		msg_info("redis: Sentinel: %s is now the master (was %s)", r->conf.server, was);
-	}
-	redis_let_go(r);
-	event_del(r->retry_ev);
-	rcore_backoff_reset(&r->h);
-	redis_connect(r);
-}
-
-/* With Sentinels: the pipe and the agent (once per client). */
-static void
-redis_sentinel_start(struct rg_redis *r)
-{
-	if (r->agent) {
-		rsentinel_reconfigure(r->agent, &r->conf);
-		return;
-	}
-	if (pipe2(r->note_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
-		msg_fatal("redis: pipe: %s", strerror(errno));
-	pthread_mutex_init(&r->note_lock, NULL);
-	r->note_ev = event_new(r->base, r->note_pipe[0], EV_READ | EV_PERSIST, redis_note_read, r);
-	event_add(r->note_ev, NULL);
-	r->agent = rsentinel_start(&r->conf, r->sentinel_start, !r->conf.master_known, redis_note, r);
-}
-
 struct rg_redis *
 rg_redis_new(struct event_base *base, const struct rg_params *g)
 {
@@ -522,22 +386,10 @@ rg_redis_new(struct event_base *base, const struct rg_params *g)
 	rcore_health_init(&r->h, &r->conf);
 	r->retry_ev = evtimer_new(base, redis_retry, r);
 	r->conn_ev = evtimer_new(base, redis_conn_deadline, r);
-	if (r->conf.nsentinels) {
-		struct rg_endpoint m;
-		char err[1024];
-
-		/* At start-up the loop is not serving yet: ask once, synchronously. */
-		if (rsentinel_discover(&r->conf, &r->sentinel_start, &m, err, sizeof(err)) == 0) {
-			rcore_conf_set_master(&r->conf, &m);
-			if (*err)
-				msg_warn("redis: %s; asked the next", err);
-		} else {
-			redis_outage(r, err);
-		}
-		redis_sentinel_start(r);
-	}
+	if (r->conf.nsentinels)
+		rg_redis__sentinel_first(r);
 	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
-	redis_connect(r);
+	rg_redis__connect(r);
 	return r;
 }
 
@@ -552,7 +404,7 @@ rg_redis_reconfigure(struct rg_redis *r, const struct rg_params *g)
 	/* With Sentinels the current connection serves on until the agent
 	 * names the master under the new settings (redis_note_read). */
 	if (c.nsentinels == 0 || r->ac == NULL)
-		redis_let_go(r);
+		rg_redis__let_go(r);
 	event_del(r->retry_ev);
 	r->conf = c;
 	r->h.max_backoff_ms = c.max_backoff_ms;
@@ -561,8 +413,8 @@ rg_redis_reconfigure(struct rg_redis *r, const struct rg_params *g)
 	rg_strlcpy(r->h.st.master, c.server, sizeof(r->h.st.master));
 	msg_info("reload: redis: new requests use %s", c.server);
 	if (c.nsentinels || r->agent)
-		redis_sentinel_start(r); /* the agent answers on the loop; until then: not connected */
-	redis_connect(r);
+		rg_redis__sentinel_start(r); /* the agent answers on the loop; until then: not connected */
+	rg_redis__connect(r);
 	return 1;
 }
 
@@ -597,7 +449,7 @@ rg_redis_free(struct rg_redis *r)
 	if (r == NULL)
 		return;
 	r->freeing = 1;
-	rsentinel_stop(r->agent); /* no redis_note after this */
+	rsentinel_stop(r->agent); /* no more answers from the agent after this */
 	while (r->cmds) {
 		struct rg_cmd *c = r->cmds;
 
@@ -612,11 +464,6 @@ rg_redis_free(struct rg_redis *r)
 	}
 	event_free(r->retry_ev);
 	event_free(r->conn_ev);
-	if (r->agent) {
-		event_free(r->note_ev);
-		close(r->note_pipe[0]);
-		close(r->note_pipe[1]);
-		pthread_mutex_destroy(&r->note_lock);
-	}
+	rg_redis__sentinel_free(r);
 	free(r);
 }
