@@ -155,6 +155,36 @@ START_TEST(reconfigure)
 }
 END_TEST
 
+START_TEST(replica_is_not_kept)
+{
+	char err[256];
+	redisReply *r;
+
+	/* The server becomes a replica (as after a failover): a write gets
+	 * -READONLY, which is an outage of this server, not an answer. */
+	r = rg_redis_pool_command(mr, 3, (const char *[]){"REPLICAOF", "127.0.0.1", "1"}, NULL, err,
+				  sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	freeReplyObject(r);
+	ck_assert_ptr_null(
+	    rg_redis_pool_command(mr, 3, (const char *[]){"SET", "k", "v"}, NULL, err, sizeof(err)));
+	ck_assert_msg(strncmp(err, "READONLY", 8) == 0, "err: %s", err);
+	ck_assert_int_eq(rg_redis_pool_up(mr), 0);
+	/* It is the master again: after the backoff the pool uses it again. */
+	{
+		redisContext *c = rgtest_redis_connect(&srv);
+
+		freeReplyObject(redisCommand(c, "REPLICAOF NO ONE"));
+		redisFree(c);
+	}
+	rgtest_redis_sleep_ms(150);
+	r = rg_redis_pool_command(mr, 3, (const char *[]){"SET", "k", "v"}, NULL, err, sizeof(err));
+	ck_assert_msg(r != NULL, "%s", err);
+	freeReplyObject(r);
+	ck_assert_int_eq(rg_redis_pool_up(mr), 1);
+}
+END_TEST
+
 START_TEST(cache_roundtrip)
 {
 	struct callout_result ok = {.verdict = CALLOUT_VALID, .code = 250, .reply = "250 2.1.5 Ok"};
@@ -279,6 +309,7 @@ main(void)
 	tcase_add_test(tc, script_survives_flush);
 	tcase_add_test(tc, outage_fails_fast);
 	tcase_add_test(tc, reconfigure);
+	tcase_add_test(tc, replica_is_not_kept);
 	tcase_add_test(tc, cache_roundtrip);
 	tcase_add_test(tc, cache_without_redis);
 	tcase_add_test(tc, harvest_counts);
