@@ -34,6 +34,7 @@
 #include "msg.h"
 #include "session.h"
 #include "util.h"
+#include "version.h"
 #include "verify.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
@@ -45,7 +46,7 @@ static struct verify *verify; /* the recipient callout's shared state */
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relayguard-milter [-fntv] [-c config] [-u user]\n"
+	fprintf(stderr, "usage: relayguard-milter [-fntvV] [-c config] [-u user]\n"
 			"       relayguard-milter -n|-d [-c config] [name ...]\n"
 			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
 			"  -t       check the configuration and what the daemons need, and exit\n"
@@ -54,7 +55,8 @@ usage(void)
 			"  -d       print the built-in defaults (of the named parameters)\n"
 			"  -f       stay in the foreground, log to stderr\n"
 			"  -u USER  run as USER after binding the socket\n"
-			"  -v       verbose logging\n");
+			"  -v       verbose logging\n"
+			"  -V       print the version and exit\n");
 	exit(2);
 }
 
@@ -113,7 +115,7 @@ main(int argc, char **argv)
 	char err[512], conn[1100], pidfile[1024];
 
 	msg_init("relayguard-milter", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:dfntu:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfntu:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -136,6 +138,9 @@ main(int argc, char **argv)
 		case 'v':
 			msg_verbose++;
 			break;
+		case 'V':
+			printf("relayguard-milter %s\n", RG_VERSION);
+			return 0;
 		default:
 			usage();
 		}
@@ -214,7 +219,7 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	if ((errno = pthread_create(&tid, NULL, milter_thread, &mrc)) != 0)
 		msg_fatal("pthread_create: %m");
-	msg_info("starting: listening on %s", conn);
+	msg_info("starting: version %s, listening on %s", RG_VERSION, conn);
 	while (!got_term) {
 		char b[16];
 		ssize_t n = read(sig_pipe[0], b, sizeof(b));

@@ -23,13 +23,14 @@
 #include "policy.h"
 #include "server.h"
 #include "util.h"
+#include "version.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relayguard-policyd [-fntv] [-c config] [-u user] [-q address|domain]\n"
+	fprintf(stderr, "usage: relayguard-policyd [-fntvV] [-c config] [-u user] [-q address|domain]\n"
 			"       relayguard-policyd -n|-d [-c config] [name ...]\n"
 			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
 			"  -t       check the configuration and what the daemons need, and exit\n"
@@ -39,7 +40,8 @@ usage(void)
 			"  -q WHAT  show the class and settings a client address or domain resolves to\n"
 			"  -f       stay in the foreground, log to stderr\n"
 			"  -u USER  run as USER after binding sockets\n"
-			"  -v       verbose logging\n");
+			"  -v       verbose logging\n"
+			"  -V       print the version and exit\n");
 	exit(2);
 }
 
@@ -104,7 +106,7 @@ main(int argc, char **argv)
 	char err[512];
 
 	msg_init("relayguard-policyd", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:dfnq:tu:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfnq:tu:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -130,6 +132,9 @@ main(int argc, char **argv)
 		case 'v':
 			msg_verbose++;
 			break;
+		case 'V':
+			printf("relayguard-policyd %s\n", RG_VERSION);
+			return 0;
 		default:
 			usage();
 		}
@@ -204,7 +209,7 @@ main(int argc, char **argv)
 	ev[2] = evsignal_new(base, SIGHUP, on_signal, &sc);
 	for (int i = 0; i < 3; i++)
 		event_add(ev[i], NULL);
-	msg_info("starting: %d listener(s), redis %s%s", g->policyd_listen.argc,
+	msg_info("starting: version %s, %d listener(s), redis %s%s", RG_VERSION, g->policyd_listen.argc,
 		 g->redis_sentinels.argc ? "through Sentinel, master " : "",
 		 g->redis_sentinels.argc ? g->redis_sentinel_master : g->redis_server);
 
