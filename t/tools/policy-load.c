@@ -300,7 +300,7 @@ main(int argc, char **argv)
 {
 	struct load L = {0};
 	struct lconn *cs;
-	int ch, quiet = 0, nconn = 1;
+	int ch, quiet = 0, nconn = 1, ncs;
 	double secs = 30, t0, el, rate = 0;
 
 	L.workload = "greylist";
@@ -362,6 +362,7 @@ main(int argc, char **argv)
 	L.base = event_base_new();
 	L.lat = calloc((size_t)L.nreq * 2 + 1, sizeof(double));
 	cs = calloc((size_t)nconn, sizeof(*cs));
+	ncs = nconn;
 	L.conns = nconn;
 	L.deadline = now_s() + secs;
 	if (rate > 0)
@@ -410,6 +411,9 @@ main(int argc, char **argv)
 			       L.errors);
 	}
 	free(L.lat);
+	for (int i = 0; i < ncs; i++)
+		if (cs[i].pace)
+			event_free(cs[i].pace);
 	free(cs);
 	event_base_free(L.base);
 	return L.errors ? 1 : 0;
