@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "msg.h"
 #include "rcore.h"
@@ -238,6 +239,27 @@ rcore_health_affected(struct rcore_health *h)
 {
 	h->failed++;
 	h->st.affected++;
+}
+
+long long
+rcore_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+rcore_health_reply(struct rcore_health *h, long long us, int error)
+{
+	if (us < 0)
+		us = 0;
+	h->st.replies++;
+	h->st.error_replies += error != 0;
+	h->st.latency_us += (unsigned long long)us;
+	if ((unsigned long long)us > h->st.latency_max_us)
+		h->st.latency_max_us = (unsigned long long)us;
 }
 
 void

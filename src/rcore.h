@@ -129,6 +129,10 @@ struct rg_redis_stats {
 	unsigned long long affected; /* requests answered without Redis (failure action) */
 	unsigned long long switches; /* master changes seen (Sentinel, reload) */
 	unsigned long long discoveries; /* Sentinel discoveries run */
+	unsigned long long replies; /* commands Redis answered (error replies included) */
+	unsigned long long error_replies; /* of which error replies */
+	unsigned long long latency_us; /* sum of their round-trip times: /replies = the mean */
+	unsigned long long latency_max_us; /* the slowest */
 	int down; /* 1 during an outage */
 	long long down_ms; /* length of the current outage */
 	char master[300]; /* the server in use, "" when none is known */
@@ -150,6 +154,12 @@ int rcore_health_fail(struct rcore_health *h, const struct rcore_conf *c, const 
 
 /* A request answered without Redis. */
 void rcore_health_affected(struct rcore_health *h);
+
+/* CLOCK_MONOTONIC in microseconds, for rcore_health_reply. */
+long long rcore_now_us(void);
+
+/* A reply after us microseconds (error: an error reply), for the counters. */
+void rcore_health_reply(struct rcore_health *h, long long us, int error);
 
 /* An answer from the server: ends an outage (logged with its length and count). */
 void rcore_health_ok(struct rcore_health *h, const struct rcore_conf *c);

@@ -117,6 +117,8 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 		cmd_maybe_free(c);
 		return;
 	}
+	if (reply)
+		rcore_health_reply(&r->h, rcore_now_us() - c->sent_us, reply->type == REDIS_REPLY_ERROR);
 	if (reply == NULL) {
 		rcore_health_affected(&r->h);
 		cmd_finish(c, NULL, "connection lost");
@@ -166,6 +168,7 @@ cmd_send(struct rg_cmd *c, int use_eval)
 		return -1;
 	c->in_redis = 1;
 	c->ac = r->ac;
+	c->sent_us = rcore_now_us();
 	return 0;
 }
 

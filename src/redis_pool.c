@@ -306,18 +306,23 @@ round_trip(struct rg_redis_pool *r, int argc, const char **argv, const size_t *a
 	int fast;
 	struct pconn pc = conn_get(r, &fast, err, errlen);
 	redisReply *rep;
+	long long t0;
 
 	if (pc.c == NULL) {
 		if (!fast)
 			conn_failed(r, pc.gen, err);
 		return NULL;
 	}
+	t0 = rcore_now_us();
 	if ((rep = redisCommandArgv(pc.c, argc, argv, argvlen)) == NULL) {
 		snprintf(err, errlen, "%s", pc.c->errstr[0] ? pc.c->errstr : "no reply");
 		redisFree(pc.c);
 		conn_failed(r, pc.gen, err);
 		return NULL;
 	}
+	pthread_mutex_lock(&r->lock);
+	rcore_health_reply(&r->h, rcore_now_us() - t0, rep->type == REDIS_REPLY_ERROR);
+	pthread_mutex_unlock(&r->lock);
 	if (rcore_error_rediscover(rcore_error_class(rep))) {
 		/* A replica now, or one without its master: not a server to keep using. */
 		rg_sanitize(err, errlen, rep->str, rep->len);

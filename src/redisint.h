@@ -34,6 +34,7 @@ struct rg_cmd {
 	int in_redis; /* hiredis holds a reference */
 	int retried; /* NOSCRIPT fallback used */
 	int pinned; /* inside our own timer callback: not freed under it */
+	long long sent_us; /* for the latency counters */
 	int nkeys, argc;
 	char **argv;
 	size_t *argvlen;

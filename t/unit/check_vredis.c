@@ -185,6 +185,28 @@ START_TEST(replica_is_not_kept)
 }
 END_TEST
 
+START_TEST(stats_for_metrics)
+{
+	struct rg_redis_stats st;
+	char err[256];
+	redisReply *r;
+
+	for (int i = 0; i < 3; i++) {
+		r = rg_redis_pool_command(mr, 1, (const char *[]){"PING"}, NULL, err, sizeof(err));
+		ck_assert_ptr_nonnull(r);
+		freeReplyObject(r);
+	}
+	ck_assert_ptr_null(
+	    rg_redis_pool_command(mr, 1, (const char *[]){"NOSUCHCOMMAND"}, NULL, err, sizeof(err)));
+	rg_redis_pool_stats(mr, &st);
+	ck_assert_int_eq((int)st.replies, 4);
+	ck_assert_int_eq((int)st.error_replies, 1);
+	ck_assert(st.latency_max_us > 0 && st.latency_us >= st.latency_max_us);
+	ck_assert_int_eq(st.down, 0);
+	ck_assert_str_eq(st.master, srv.sock);
+}
+END_TEST
+
 START_TEST(cache_roundtrip)
 {
 	struct callout_result ok = {.verdict = CALLOUT_VALID, .code = 250, .reply = "250 2.1.5 Ok"};
@@ -309,6 +331,7 @@ main(void)
 	tcase_add_test(tc, script_survives_flush);
 	tcase_add_test(tc, outage_fails_fast);
 	tcase_add_test(tc, reconfigure);
+	tcase_add_test(tc, stats_for_metrics);
 	tcase_add_test(tc, replica_is_not_kept);
 	tcase_add_test(tc, cache_roundtrip);
 	tcase_add_test(tc, cache_without_redis);
