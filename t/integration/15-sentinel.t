@@ -178,9 +178,10 @@ for ((i = 0; i < 300; i++)); do
 	sleep 0.1
 done
 ok "$([ -n "$t_served" ] && [ -n "$t_promoted" ]; echo $?)" "a Sentinel promotes the replica, and greylisting is served again"
-failover=$(printf '%.3f' "$(echo "$t_served - $t_kill" | bc)")
-promote=$(printf '%.3f' "$(echo "${t_promoted:-0} - $t_kill" | bc)")
-after=$(printf '%.3f' "$(echo "$t_served - ${t_promoted:-0}" | bc)")
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+failover=$(secs "${t_served:-0}" "$t_kill")
+promote=$(secs "${t_promoted:-0}" "$t_kill")
+after=$(secs "${t_served:-0}" "${t_promoted:-0}")
 note "failover: master killed -> replica promoted ${promote}s -> first request served by it ${failover}s (${after}s after the promotion)"
 cmp_ok "$after" '<=' 2 "the first request served by the new master comes within 2 s of the promotion"
 cmp_ok "$(redis_cli @replica --scan --pattern 'rg:g:*' | wc -l)" '>=' 1 "... and the triplet is on the promoted replica"
