@@ -9,7 +9,8 @@
 int
 mproto_wants_body(const struct rg_params *p)
 {
-	return p != NULL && p->spam_scan;
+	/* SPF needs the envelope only */
+	return p != NULL && (p->spam_scan || p->virus_scan || p->dkim_check);
 }
 
 static int

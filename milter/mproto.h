@@ -17,8 +17,8 @@
  *     (SMFIS_SKIP).
  * Headers are always wanted: X-Spam-* stripping needs to see them.
  *
- * A check that needs the body (spam scan; DKIM, virus scan: add them to
- * mproto_wants_body) says so there, and nowhere else.
+ * A check that needs the body (spam scan, virus scan, DKIM) says so in
+ * mproto_wants_body, and nowhere else; SPF needs the envelope only.
  *
  * Contract: pure functions of their arguments; thread-safe.
  */
