@@ -38,10 +38,11 @@ mproto_cfg_wants_body(const struct rg_config *cfg)
 }
 
 unsigned long
-mproto_steps(unsigned long offered, int want_body)
+mproto_steps(unsigned long offered, int want_body, int noreply)
 {
-	/* no-reply where the answer is always "continue" */
-	unsigned long want = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH;
+	/* no-reply where the answer is always "continue" (see mproto.h for TCP) */
+	unsigned long want =
+	    noreply ? SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH : 0;
 
 	/* steps not used at all; header values as they are (spamd sees the message unchanged) */
 	want |= SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC;

@@ -16,6 +16,7 @@
 #include "msgbuf.h"
 #include "mproto.h"
 #include "spam_scan.h"
+#include "endpoint.h"
 #include "session.h"
 #include "slist.h"
 #include "spam_lists.h"
@@ -37,6 +38,7 @@
 static pthread_mutex_t sess_cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rg_config *sess_cfg;
 static int sess_cfg_body = 1; /* mproto_cfg_wants_body(sess_cfg), under the lock */
+static int sess_noreply = -1; /* no-reply steps: the listener of the first snapshot is unix (mproto.h) */
 static struct verify *sess_verify; /* set before smfi_main, cleared after it */
 
 /* One transaction: MAIL FROM to end of message or abort. */
@@ -80,6 +82,9 @@ session_set_config(struct rg_config *cfg)
 	old = sess_cfg;
 	sess_cfg = cfg;
 	sess_cfg_body = body;
+	if (sess_noreply < 0 && cfg) /* a new milter_listen takes a restart: the first one counts */
+		sess_noreply =
+		    cfg->global.milter_listen_ep && cfg->global.milter_listen_ep->kind == RG_EP_UNIX;
 	pthread_mutex_unlock(&sess_cfg_lock);
 	if (old)
 		rg_config_unref(old);
@@ -669,15 +674,16 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	       unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct sconn *c = xcalloc(1, sizeof(*c));
-	int body;
+	int body, nr;
 
 	(void)f2;
 	(void)f3;
 	pthread_mutex_lock(&sess_cfg_lock);
 	body = sess_cfg_body;
+	nr = sess_noreply > 0;
 	pthread_mutex_unlock(&sess_cfg_lock);
 	/* DATA stays on (no reply): it ends the callout session. See mproto.h. */
-	c->proto = mproto_steps(f1, body);
+	c->proto = mproto_steps(f1, body, nr);
 	c->skip_ok = (c->proto & SMFIP_SKIP) != 0;
 	c->leadspc = (c->proto & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);

@@ -37,7 +37,7 @@ enum preq_attr {
 };
 
 /* Bytes of values kept inside struct preq: a usual request needs no malloc. */
-#define PREQ_INLINE 1024
+#define PREQ_INLINE 512
 
 struct preq {
 	char *val[PREQ_NATTR]; /* NULL when absent; in inl, or malloc'd (heap bit) */

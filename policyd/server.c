@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -24,6 +26,13 @@
 #include "srvint.h"
 #include "util.h"
 
+/* One decision's scratch block (psrv_scratch); pooled per server. */
+struct pscratch {
+	struct pscratch *next; /* in psrv's spare list */
+	size_t size;
+	alignas(max_align_t) unsigned char data[];
+};
+
 struct pconn {
 	struct psrv *s;
 	struct pconn *prev, *next;
@@ -33,8 +42,7 @@ struct pconn {
 	int in_read; /* inside pconn_parse: replies must not recurse */
 	int eof; /* the peer shut down its side: answer, then close */
 	struct event *deadline; /* policyd_request_timeout; armed mid-request */
-	void *scratch; /* psrv_scratch: scratch_size bytes */
-	size_t scratch_size;
+	struct pscratch *scratch; /* psrv_scratch: from s->spare, back there at the reply */
 	int timed; /* deadline is armed */
 	char peer[64];
 };
@@ -42,6 +50,17 @@ struct pconn {
 static int pconn_parse(struct pconn *c);
 static void pconn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void pconn_drained(struct bufferevent *bev, void *arg);
+
+/* The decision is over: its scratch block goes back to the server's pool. */
+static void
+pconn_unscratch(struct pconn *c)
+{
+	if (c->scratch) {
+		c->scratch->next = c->s->spare;
+		c->s->spare = c->scratch;
+		c->scratch = NULL;
+	}
+}
 
 static void
 pconn_disarm(struct pconn *c)
@@ -69,7 +88,7 @@ pconn_free(struct pconn *c)
 		c->next->prev = c->prev;
 	s->nconn--;
 	preq_reset(&c->req);
-	free(c->scratch);
+	pconn_unscratch(c);
 	free(c);
 	if (s->draining && s->nconn == 0 && s->drained) {
 		void (*done)(void *) = s->drained;
@@ -260,6 +279,7 @@ psrv_reply(struct pconn *c, const char *action)
 
 	c->pending = 0;
 	preq_reset(&c->req);
+	pconn_unscratch(c);
 	if (c->bev == NULL) {
 		if (!c->in_read)
 			pconn_free(c);
@@ -414,13 +434,22 @@ psrv_base_new(void)
 void *
 psrv_scratch(struct pconn *c, size_t n)
 {
-	if (n > c->scratch_size) {
-		free(c->scratch);
-		c->scratch = xmalloc(n);
-		c->scratch_size = n;
+	struct psrv *s = c->s;
+	struct pscratch *b = c->scratch;
+
+	if (b == NULL && (b = s->spare) != NULL)
+		s->spare = b->next;
+	if (b != NULL && b->size < n) {
+		free(b);
+		b = NULL;
 	}
-	memset(c->scratch, 0, n);
-	return c->scratch;
+	if (b == NULL) {
+		b = xmalloc(sizeof(*b) + n);
+		b->size = n;
+	}
+	c->scratch = b;
+	memset(b->data, 0, n);
+	return b->data;
 }
 
 const char *
@@ -452,6 +481,12 @@ psrv_free(struct psrv *s)
 	while (s->conns)
 		pconn_free(s->conns);
 	event_free(s->resume);
+	while (s->spare) {
+		struct pscratch *b = s->spare;
+
+		s->spare = b->next;
+		free(b);
+	}
 	free(s);
 }
 

@@ -52,8 +52,8 @@ void psrv_reply(struct pconn *c, const char *action);
  * Per-connection scratch memory for the decision pending on c: n zeroed
  * bytes (max-aligned), valid until psrv_reply() for c begins -- that call
  * may free it or hand it to the connection's next request, so the caller
- * copies out what it still needs first. Allocated on a connection's first
- * request and reused by every later one (no malloc per request).
+ * copies out what it still needs first. Blocks are pooled by the server
+ * (no malloc per request; as many as decisions pending at once).
  */
 void *psrv_scratch(struct pconn *c, size_t n);
 /*
