@@ -1,4 +1,6 @@
--- ratelimit.lua - sliding-window rate limits of one subject, one round trip.
+-- ratelimit.lua - sliding-window rate limits of one subject, one round trip,
+-- with reservations: a message in flight holds its place until it is
+-- counted (commit) or given back (release, or its lifetime ends).
 --
 -- Each limit (count per window) has one hash: field = sub-bucket number,
 -- value = messages (or recipients) counted in it. A window is cut into
@@ -11,7 +13,7 @@
 --
 -- KEYS[i]   one hash per limit, all with the same {subject} hash tag, so a
 --           Redis Cluster keeps them on one node
--- ARGV[1]   "check" | "add"
+-- ARGV[1]   "check" | "add" | "reserve" | "commit" | "release"
 -- ARGV[2]   now in ms since the epoch; 0 = ask Redis (TIME), so all
 --           relayguard nodes share one clock
 -- ARGV[3]   increment (>= 0): messages, or recipients, this request counts
@@ -28,6 +30,27 @@
 --        adding), else {0}.
 -- retry_after_ms: how long until enough buckets age out that `increment`
 -- more fits again (> 0); -1 when it never can (increment > count).
+--
+-- Reservations (modes reserve, commit, release): the last key is the
+-- subject's reservation hash (same {subject} tag), field = transaction id
+-- (the SMTP connection; see src/ratetx.h), value = "amount:expiry_ms:tag"
+-- (tag: the message within the connection, "" when the caller cannot tell).
+-- After the count/window pairs ARGV carries: id, tag, unit ("message" |
+-- "recipient"), lifetime_ms.
+-- reserve: passes only if counted + reserved (every live reservation, this
+--        transaction's included) + what this request adds <= count, for
+--        every limit; then, and only then, the transaction's reservation
+--        grows by `increment`, all limits at once. unit = message: a
+--        transaction that already holds a reservation with the same tag
+--        adds nothing (one message, one slot). A reservation with another
+--        tag is the connection's previous transaction, never ended: it is
+--        dropped first. A new reservation lives lifetime_ms; expired ones
+--        are dropped as they are seen, so an abandoned session gives its
+--        slot back by itself. Over: {i, counted + reserved, count,
+--        window_ms, retry_after_ms}, nothing written.
+-- commit: drop the transaction's reservation (any tag) and count
+--        `increment` (what was really accepted, 0 = nothing) as add does.
+-- release: drop the transaction's reservation (increment is ignored).
 --
 -- Redis 7 rules: every key is in KEYS; TIME is allowed before writes since
 -- scripts replicate their effects (the default since Redis 5; older ones are
@@ -48,10 +71,24 @@ local function whole(s, min)
 end
 
 local mode = ARGV[1]
-if mode ~= 'check' and mode ~= 'add' then
-	return fail('mode must be check or add')
+local resv = mode == 'reserve' or mode == 'commit' or mode == 'release'
+if mode ~= 'check' and mode ~= 'add' and not resv then
+	return fail('mode must be check, add, reserve, commit or release')
 end
-if #KEYS == 0 or #ARGV ~= 3 + 2 * #KEYS then
+local nlim = #KEYS
+local rkey, rid, rtag, runit, rlife
+if resv then
+	nlim = #KEYS - 1
+	if nlim < 1 or #ARGV ~= 3 + 2 * nlim + 4 then
+		return fail('want KEYS=limits,reservations and ARGV=mode,now,increment,{count,window}...,id,tag,unit,lifetime')
+	end
+	rkey = KEYS[#KEYS]
+	local b = 3 + 2 * nlim
+	rid, rtag, runit, rlife = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], whole(ARGV[b + 4], 1)
+	if rid == '' or rlife == nil or (runit ~= 'message' and runit ~= 'recipient') then
+		return fail('want a transaction id, unit message or recipient, lifetime >= 1')
+	end
+elseif #KEYS == 0 or #ARGV ~= 3 + 2 * #KEYS then
 	return fail('want KEYS=limits and ARGV=mode,now,increment,{count,window}...')
 end
 local now = whole(ARGV[2], 0)
@@ -90,12 +127,13 @@ local function load(key, width, window)
 	return sum, ids, counts
 end
 
--- ms until sum - (aged-out buckets) + incr <= limit.
-local function retry_after(sum, ids, counts, width, window, limit)
-	if incr > limit then
+-- ms until sum - (aged-out buckets) + need <= limit; 0 when the counted
+-- buckets alone cannot free enough (the rest is held by reservations).
+local function retry_after(sum, ids, counts, width, window, limit, need)
+	if need > limit then
 		return -1
 	end
-	local excess = sum + incr - limit
+	local excess = sum + need - limit
 	local freed = 0
 	for _, id in ipairs(ids) do
 		if freed >= excess then
@@ -109,16 +147,99 @@ local function retry_after(sum, ids, counts, width, window, limit)
 	return 0
 end
 
-local over = nil
-for i = 1, #KEYS do
+-- The live reservations of rkey: total held by other transactions, this
+-- transaction's amount, expiry and tag (nil when it holds none), the
+-- earliest and latest expiry of the others. Expired and malformed entries
+-- are deleted.
+local function reservations()
+	local flat = redis.call('HGETALL', rkey)
+	local total, own, ownexp, owntag, minexp, maxexp, stale = 0, nil, nil, nil, nil, 0, {}
+	for j = 1, #flat, 2 do
+		local a, e, t = string.match(flat[j + 1], '^(%d+):(%d+):(.*)$')
+		a, e = tonumber(a), tonumber(e)
+		if a == nil or e == nil or e <= now then
+			stale[#stale + 1] = flat[j]
+		elseif flat[j] == rid then
+			own, ownexp, owntag = a, e, t
+		else
+			total = total + a
+			if minexp == nil or e < minexp then
+				minexp = e
+			end
+			if e > maxexp then
+				maxexp = e
+			end
+		end
+	end
+	if #stale > 0 then
+		redis.call('HDEL', rkey, unpack(stale))
+	end
+	return total, own, ownexp, owntag, minexp, maxexp
+end
+
+local function limit_of(i)
 	local limit = whole(ARGV[2 + 2 * i], 1)
 	local window = whole(ARGV[3 + 2 * i], 1)
+	return limit, window
+end
+
+if mode == 'release' then
+	redis.call('HDEL', rkey, rid)
+	return { 0 }
+end
+
+if mode == 'reserve' then
+	local total, own, ownexp, owntag, minexp, maxexp = reservations()
+	if own ~= nil and owntag ~= rtag and rtag ~= '' then
+		-- the connection's previous transaction, never committed or released
+		redis.call('HDEL', rkey, rid)
+		own, ownexp = nil, nil
+	end
+	local need = incr
+	if runit == 'message' and own ~= nil then
+		need = 0
+	end
+	if need == 0 then
+		return { 0 }
+	end
+	local held = total + (own or 0)
+	for i = 1, nlim do
+		local limit, window = limit_of(i)
+		if limit == nil or window == nil then
+			return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
+		end
+		local width = math.ceil(window / NBUCKETS)
+		local sum, ids, counts = load(KEYS[i], width, window)
+		if sum + held + need > limit then
+			local r = retry_after(sum + held, ids, counts, width, window, limit, need)
+			if r == 0 then
+				-- only reservations stand in the way: they end by their expiry
+				r = math.max(1, (minexp or (now + rlife)) - now)
+			end
+			return { i, sum + held, limit, window, r }
+		end
+	end
+	local exp = ownexp or (now + rlife)
+	redis.call('HSET', rkey, rid, string.format('%d:%d:%s', (own or 0) + need, exp, rtag))
+	redis.call('PEXPIRE', rkey, string.format('%d', math.max(exp, maxexp) - now))
+	return { 0 }
+end
+
+if mode == 'commit' then
+	reservations()
+	redis.call('HDEL', rkey, rid)
+end
+
+-- check, add, commit
+local over = nil
+for i = 1, nlim do
+	local limit, window = limit_of(i)
 	if limit == nil or window == nil then
 		return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
 	end
 	local width = math.ceil(window / NBUCKETS)
 	local sum, ids, counts = load(KEYS[i], width, window)
-	if mode == 'add' and incr > 0 then
+	if mode ~= 'check' and incr > 0 then
 		local id = math.floor(now / width)
 		redis.call('HINCRBY', KEYS[i], string.format('%d', id), incr)
 		if counts[id] == nil then
@@ -137,10 +258,11 @@ for i = 1, #KEYS do
 		exceeded = sum > limit
 	end
 	if exceeded and over == nil then
-		over = { i, sum, limit, window, retry_after(sum, ids, counts, width, window, limit) }
+		local r = retry_after(sum, ids, counts, width, window, limit, incr)
 		if mode == 'check' then
-			return over
+			return { i, sum, limit, window, r }
 		end
+		over = { i, sum, limit, window, r }
 	end
 end
 return over or { 0 }

@@ -1,5 +1,5 @@
 /*
- * ratelimit - keys, command and reply text for src/lua/ratelimit.lua; see
+ * ratelimit - keys, commands and reply text for src/lua/ratelimit.lua; see
  * ratelimit.h for the contract and the script's KEYS/ARGV/reply.
  *
  * Keys are escaped rather than hashed: the subjects are short (addresses,
@@ -19,9 +19,10 @@ subject_byte_ok(unsigned char c)
 	       (c != 0 && strchr(".@:_+=-", c) != NULL);
 }
 
-int
-ratelimit_key(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
-	      const struct rg_rate *rate, char *err, size_t errlen)
+/* "<prefix><what>:{<kind>:<escaped subject>}" into buf; its length or -1. */
+static int
+tag_key(char *buf, size_t size, const char *prefix, const char *what, const char *kind, const char *subject,
+	char *err, size_t errlen)
 {
 	char esc[RATELIMIT_SUBJECT_MAX + 1];
 	size_t o = 0;
@@ -46,12 +47,35 @@ ratelimit_key(char *buf, size_t size, const char *prefix, const char *kind, cons
 			o += (size_t)snprintf(esc + o, 4, "%%%02X", *p);
 	}
 	esc[o] = 0;
-	n = snprintf(buf, size, "%sr:{%s:%s}:%lld/%lld", prefix, kind, esc, rate->count, rate->window_ms);
+	n = snprintf(buf, size, "%s%s:{%s:%s}", prefix, what, kind, esc);
 	if (n < 0 || (size_t)n >= size) {
 		snprintf(err, errlen, "key longer than %zu bytes", size ? size - 1 : 0);
 		return -1;
 	}
 	return n;
+}
+
+int
+ratelimit_key(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
+	      const struct rg_rate *rate, char *err, size_t errlen)
+{
+	int n = tag_key(buf, size, prefix, "r", kind, subject, err, errlen), m;
+
+	if (n < 0)
+		return -1;
+	m = snprintf(buf + n, size - (size_t)n, ":%lld/%lld", rate->count, rate->window_ms);
+	if (m < 0 || (size_t)m >= size - (size_t)n) {
+		snprintf(err, errlen, "key longer than %zu bytes", size ? size - 1 : 0);
+		return -1;
+	}
+	return n + m;
+}
+
+int
+ratelimit_resv_key(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
+		   char *err, size_t errlen)
+{
+	return tag_key(buf, size, prefix, "rr", kind, subject, err, errlen);
 }
 
 /* Append s (len bytes, copied into c->buf when copy) as the next argument. */
@@ -81,27 +105,44 @@ add_num(struct ratelimit_call *c, size_t *used, long long v)
 	return add_arg(c, used, num, (size_t)n, 1);
 }
 
-int
-ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
-		const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
-		long long incr, const struct rg_rate *rates, int nrates, char *err, size_t errlen)
+static const char *
+mode_name(enum ratelimit_mode mode)
+{
+	switch (mode) {
+	case RATELIMIT_CHECK:
+		return "check";
+	case RATELIMIT_ADD:
+		return "add";
+	case RATELIMIT_RESERVE:
+		return "reserve";
+	case RATELIMIT_COMMIT:
+		return "commit";
+	case RATELIMIT_RELEASE:
+		return "release";
+	}
+	return "check";
+}
+
+static int
+build(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix, const char *kind,
+      const char *subject, enum ratelimit_mode mode, long long now_ms, long long incr,
+      const struct rg_rate *rates, int nrates, const struct ratelimit_tx *tx, char *err, size_t errlen)
 {
 	size_t used = 0;
 	int rc = 0;
+	char key[RATELIMIT_KEY_MAX], num[24];
+	int n;
 
 	c->argc = 0;
-	c->nkeys = nrates;
+	c->nkeys = nrates + (tx != NULL);
 	if (nrates < 1 || nrates > RG_RATE_MAX || now_ms < 0 || incr < 0) {
 		snprintf(err, errlen, "bad rate-limit request (%d limits)", nrates);
 		return -1;
 	}
 	rc |= add_arg(c, &used, cmd, strlen(cmd), 0);
 	rc |= add_arg(c, &used, script, strlen(script), 0);
-	rc |= add_num(c, &used, nrates);
+	rc |= add_num(c, &used, c->nkeys);
 	for (int i = 0; i < nrates && rc == 0; i++) {
-		char key[RATELIMIT_KEY_MAX];
-		int n;
-
 		if (rates[i].count < 1 || rates[i].window_ms < 1) {
 			snprintf(err, errlen, "limit %d: count and window must be >= 1", i + 1);
 			return -1;
@@ -110,12 +151,26 @@ ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, c
 			return -1;
 		rc |= add_arg(c, &used, key, (size_t)n, 1);
 	}
-	rc |= add_arg(c, &used, mode == RATELIMIT_ADD ? "add" : "check", mode == RATELIMIT_ADD ? 3 : 5, 0);
+	if (tx) {
+		if ((n = ratelimit_resv_key(key, sizeof(key), prefix, kind, subject, err, errlen)) < 0)
+			return -1;
+		rc |= add_arg(c, &used, key, (size_t)n, 1);
+	}
+	rc |= add_arg(c, &used, mode_name(mode), strlen(mode_name(mode)), 0);
 	rc |= add_num(c, &used, now_ms);
 	rc |= add_num(c, &used, incr);
 	for (int i = 0; i < nrates && rc == 0; i++) {
 		rc |= add_num(c, &used, rates[i].count);
 		rc |= add_num(c, &used, rates[i].window_ms);
+	}
+	if (tx) {
+		const char *unit = tx->per_rcpt ? "recipient" : "message";
+
+		rc |= add_arg(c, &used, tx->id, strlen(tx->id), 1);
+		rc |= add_arg(c, &used, tx->tag, strlen(tx->tag), 1);
+		rc |= add_arg(c, &used, unit, strlen(unit), 0);
+		snprintf(num, sizeof(num), "%lld", tx->lifetime_ms);
+		rc |= add_arg(c, &used, num, strlen(num), 1);
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "rate-limit command does not fit");
@@ -123,6 +178,40 @@ ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, c
 		return -1;
 	}
 	return 0;
+}
+
+int
+ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
+		const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
+		long long incr, const struct rg_rate *rates, int nrates, char *err, size_t errlen)
+{
+	if (mode != RATELIMIT_CHECK && mode != RATELIMIT_ADD) {
+		snprintf(err, errlen, "reservation modes need a transaction");
+		c->argc = 0;
+		return -1;
+	}
+	return build(c, cmd, script, prefix, kind, subject, mode, now_ms, incr, rates, nrates, NULL, err,
+		     errlen);
+}
+
+int
+ratelimit_build_tx(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
+		   const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
+		   long long incr, const struct rg_rate *rates, int nrates, const struct ratelimit_tx *tx,
+		   char *err, size_t errlen)
+{
+	c->argc = 0;
+	if (mode != RATELIMIT_RESERVE && mode != RATELIMIT_COMMIT && mode != RATELIMIT_RELEASE) {
+		snprintf(err, errlen, "not a reservation mode");
+		return -1;
+	}
+	if (tx == NULL || tx->id == NULL || *tx->id == 0 || strlen(tx->id) > RATELIMIT_ID_MAX ||
+	    tx->tag == NULL || strlen(tx->tag) > RATELIMIT_ID_MAX || tx->lifetime_ms < 1) {
+		snprintf(err, errlen, "bad transaction for a reservation");
+		return -1;
+	}
+	return build(c, cmd, script, prefix, kind, subject, mode, now_ms, incr, rates, nrates, tx, err,
+		     errlen);
 }
 
 int
