@@ -33,6 +33,7 @@
 #include "msg.h"
 #include "session.h"
 #include "util.h"
+#include "mlimit.h"
 #include "verify.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
@@ -186,6 +187,7 @@ main(int argc, char **argv)
 	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
 	verify = verify_new(g);
 	session_set_verify(verify);
+	mlimit_start(g);
 	session_set_config(cfg); /* from here on, g may go with a reload */
 
 	if (pipe(sig_pipe) != 0)

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "msg.h"
+#include "mlimit.h"
 #include "msgbuf.h"
 #include "scan.h"
 #include "session.h"
@@ -31,6 +32,7 @@ struct smsg {
 	const char *class_name;
 	int outbound;
 	struct verify_tx *vtx; /* the recipient callout's open session, if any */
+	struct mlimit_msg *lim; /* rate-limit accounting (mlimit.h), or NULL */
 	char sender[256];
 	char first_rcpt[256];
 	int nrcpt;
@@ -94,6 +96,7 @@ smsg_free(struct smsg *m)
 		return;
 	if (sess_verify)
 		verify_tx_end(sess_verify, &m->vtx);
+	mlimit_msg_end(&m->lim, 0, "NOQUEUE"); /* not ended at eom: give the places back */
 	msgbuf_free(m->mb);
 	if (m->cfg)
 		rg_config_unref(m->cfg);
@@ -172,6 +175,7 @@ sess_envfrom(SMFICTX *ctx, char **argv)
 		m->p = e->p;
 		m->class_name = e->class_name;
 	}
+	m->lim = mlimit_msg_new(ctx, m->cfg, c->addr, m->outbound ? m->p : NULL, m->sender);
 	return SMFIS_CONTINUE;
 }
 
@@ -238,6 +242,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	sess_unbracket(argv[0] ? argv[0] : "", rcpt, sizeof(rcpt));
 	if (m->outbound) {
 		m->nrcpt++;
+		mlimit_rcpt(m->lim, NULL, NULL, 1);
 		return SMFIS_CONTINUE;
 	}
 	dom = rg_addr_domain(rcpt);
@@ -251,18 +256,22 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		smfi_setreply(
 		    ctx, "452", "4.5.3",
 		    "Recipients with different filtering settings, please send this one separately");
+		mlimit_rcpt(m->lim, dom, e->p, 0);
 		return SMFIS_TEMPFAIL;
 	}
 	/* Called out before it may decide the message's settings: a rejected one never does. */
 	if (e->p->recipient_callout && sess_verify &&
-	    (rc = sess_callout(ctx, c, m, e, argv[0] ? argv[0] : "", rcpt)) != SMFIS_CONTINUE)
+	    (rc = sess_callout(ctx, c, m, e, argv[0] ? argv[0] : "", rcpt)) != SMFIS_CONTINUE) {
+		mlimit_rcpt(m->lim, dom, e->p, 0);
 		return rc;
+	}
 	if (m->p == NULL) {
 		m->p = e->p;
 		m->class_name = e->class_name;
 		rg_strlcpy(m->first_rcpt, rcpt, sizeof(m->first_rcpt));
 	}
 	m->nrcpt++;
+	mlimit_rcpt(m->lim, dom, e->p, 1);
 	return SMFIS_CONTINUE;
 }
 
@@ -388,7 +397,7 @@ sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 }
 
 static sfsistat
-sess_eom(SMFICTX *ctx)
+sess_eom_scan(SMFICTX *ctx)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
@@ -449,6 +458,26 @@ sess_eom(SMFICTX *ctx)
 	return rc;
 }
 
+/* The verdict, then the rate limits: an accepted message counts, any other
+ * gives its reservation back. */
+static sfsistat
+sess_eom(SMFICTX *ctx)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+	struct mlimit_msg *lim = NULL;
+	char qid[64];
+	sfsistat rc;
+
+	rg_strlcpy(qid, sess_qid(ctx), sizeof(qid));
+	if (c && c->m) {
+		lim = c->m->lim;
+		c->m->lim = NULL;
+	}
+	rc = sess_eom_scan(ctx);
+	mlimit_msg_end(&lim, rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT, qid);
+	return rc;
+}
+
 static sfsistat
 sess_abort(SMFICTX *ctx)
 {
@@ -485,7 +514,9 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	c->skip_ok = (f1 & SMFIP_SKIP) != 0;
 	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
+	if (f0 & SMFIF_SETSYMLIST)
+		mlimit_negotiate(ctx);
 	/* Steps we do not use are switched off (DATA stays on: it ends the
 	 * callout session); header values keep their leading space so spamd
 	 * sees the message as it is. */
@@ -498,7 +529,7 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 static struct smfiDesc sess_desc = {
     .xxfi_name = "relayguard-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
     .xxfi_connect = sess_connect,
     .xxfi_helo = sess_helo,
     .xxfi_envfrom = sess_envfrom,
