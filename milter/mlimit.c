@@ -36,6 +36,12 @@ mlimit_start(const struct rg_params *g)
 	ml_redis = mredis_new(g);
 }
 
+struct mredis *
+mlimit_redis(void)
+{
+	return ml_redis;
+}
+
 void
 mlimit_negotiate(SMFICTX *ctx)
 {

@@ -31,6 +31,9 @@ struct mlimit_msg;
  * Never freed, like verify's: sessions still open at exit may use it. */
 void mlimit_start(const struct rg_params *g);
 
+/* That client, for the milter's other shared records (greylisting). */
+struct mredis *mlimit_redis(void);
+
 /* From xxfi_negotiate: ask for the connect-stage macros the transaction id
  * needs (besides Postfix's defaults). Needs SMFIF_SETSYMLIST in the flags. */
 void mlimit_negotiate(SMFICTX *ctx);

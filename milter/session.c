@@ -12,6 +12,8 @@
 
 #include "addr.h"
 #include "msg.h"
+#include "greylist.h"
+#include "mgrey.h"
 #include "mlimit.h"
 #include "msgbuf.h"
 #include "scan.h"
@@ -33,6 +35,7 @@ struct smsg {
 	int outbound;
 	struct verify_tx *vtx; /* the recipient callout's open session, if any */
 	struct mlimit_msg *lim; /* rate-limit accounting (mlimit.h), or NULL */
+	char xgrey[300]; /* X-Greylist value once a recipient passed greylisting here */
 	char sender[256];
 	char first_rcpt[256];
 	int nrcpt;
@@ -179,7 +182,22 @@ sess_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* Do two settings scan a message the same way? */
+/* Do two settings greylist a message the same way? */
+static int
+sess_same_greylisting(const struct rg_params *a, const struct rg_params *b)
+{
+	if (a->greylisting != b->greylisting)
+		return 0;
+	return !a->greylisting || (a->greylist_delay == b->greylist_delay &&
+				   a->greylist_retry_window == b->greylist_retry_window &&
+				   a->greylist_whitelist_lifetime == b->greylist_whitelist_lifetime &&
+				   a->greylist_ipv4_prefix == b->greylist_ipv4_prefix &&
+				   a->greylist_ipv6_prefix == b->greylist_ipv6_prefix &&
+				   a->greylist_auto_whitelist == b->greylist_auto_whitelist &&
+				   a->greylist_header == b->greylist_header);
+}
+
+/* Do two settings scan (and greylist) a message the same way? */
 static int
 sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 {
@@ -187,7 +205,7 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 	       (a->spam_scan == b->spam_scan && a->spam_reject == b->spam_reject &&
 		a->spam_tag_score == b->spam_tag_score && a->spam_reject_score == b->spam_reject_score &&
 		a->spam_max_size == b->spam_max_size &&
-		strcmp(a->spam_failure_action, b->spam_failure_action) == 0);
+		strcmp(a->spam_failure_action, b->spam_failure_action) == 0 && sess_same_greylisting(a, b));
 }
 
 /* "<a@b>" -> "a@b" as sent (not sanitised: for the callout's own checks), bounded. */
@@ -227,6 +245,35 @@ sess_callout(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entr
 	return out.action == VERIFY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* Greylisting after the callout (mgrey.h); SMFIS_CONTINUE when the recipient may go on. */
+static sfsistat
+sess_greylist(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entry *e, const char *rcpt)
+{
+	const char *sasl = smfi_getsymval(ctx, "{auth_authen}");
+	struct mgrey_req req = {.cfg = m->cfg,
+				.p = e->p,
+				.client_addr = c->addr,
+				.client_name = c->name,
+				.sasl_user = sasl ? sasl : "",
+				.sender = m->sender,
+				.rcpt = rcpt};
+	struct mgrey_out out;
+
+	if (mlimit_redis() == NULL)
+		return SMFIS_CONTINUE;
+	mgrey_rcpt(mlimit_redis(), &req, &out);
+	msg_info("%s: milter: greylist: client=%s[%s] sender=<%s> recipient=<%s> class=%s %s", sess_qid(ctx),
+		 c->name, c->addr, m->sender, rcpt, e->class_name, out.log);
+	if (out.action == MGREY_DEFER) {
+		smfi_setreply(ctx, "450", "4.7.1", out.text);
+		return SMFIS_TEMPFAIL;
+	}
+	if (out.delayed >= 0 && m->xgrey[0] == 0)
+		greylist_header_value(out.delayed, "relayguard-milter", m->cfg->global.myhostname, m->xgrey,
+				      sizeof(m->xgrey));
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat
 sess_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -262,6 +309,12 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	/* Called out before it may decide the message's settings: a rejected one never does. */
 	if (e->p->recipient_callout && sess_verify &&
 	    (rc = sess_callout(ctx, c, m, e, argv[0] ? argv[0] : "", rcpt)) != SMFIS_CONTINUE) {
+		mlimit_rcpt(m->lim, dom, e->p, 0);
+		return rc;
+	}
+	/* With the callout on, policyd left greylisting to us: known recipients only. */
+	if (e->p->recipient_callout && e->p->greylisting && !e->p->dry_run &&
+	    (rc = sess_greylist(ctx, c, m, e, rcpt)) != SMFIS_CONTINUE) {
 		mlimit_rcpt(m->lim, dom, e->p, 0);
 		return rc;
 	}
@@ -465,15 +518,26 @@ sess_eom(SMFICTX *ctx)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 	struct mlimit_msg *lim = NULL;
-	char qid[64];
+	char qid[64], xgrey[300] = "";
 	sfsistat rc;
 
 	rg_strlcpy(qid, sess_qid(ctx), sizeof(qid));
 	if (c && c->m) {
 		lim = c->m->lim;
 		c->m->lim = NULL;
+		rg_strlcpy(xgrey, c->m->xgrey, sizeof(xgrey));
 	}
 	rc = sess_eom_scan(ctx);
+	if (*xgrey && (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT)) {
+		char *sp = NULL;
+
+		/* With SMFIP_HDR_LEADSPC the MTA takes the value as is. */
+		if (c->leadspc && asprintf(&sp, " %s", xgrey) > 0)
+			smfi_addheader(ctx, "X-Greylist", sp);
+		else
+			smfi_addheader(ctx, "X-Greylist", xgrey);
+		free(sp);
+	}
 	mlimit_msg_end(&lim, rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT, qid);
 	return rc;
 }

@@ -240,28 +240,6 @@ pdec_outbound_failure_action(const struct pdec *d)
 	return "DEFER 4.3.0 Policy service temporarily unavailable, try again later";
 }
 
-/* greylist_defer_text with $delay replaced. */
-static void
-pdec_defer_text(const struct pdec *d, long long secs, char *buf, size_t len)
-{
-	const char *t = d->p->greylist_defer_text, *v;
-	char num[24];
-	size_t o;
-
-	snprintf(num, sizeof(num), "%lld", secs);
-	o = (size_t)snprintf(buf, len, "DEFER_IF_PERMIT 4.7.1 ");
-	while (*t && o + 1 < len) {
-		if (strncmp(t, "$delay", 6) == 0 || strncmp(t, "${delay}", 8) == 0) {
-			for (v = num; *v && o + 1 < len; v++)
-				buf[o++] = *v;
-			t += t[1] == '{' ? 8 : 6;
-		} else {
-			buf[o++] = *t++;
-		}
-	}
-	buf[o] = 0;
-}
-
 static void pdec_limited(int over, const char *reply, const char *err, void *arg);
 
 /* Inbound, last step: the recipient passed every check; reserve its place
@@ -279,9 +257,7 @@ static void
 pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *arg)
 {
 	struct pdec *d = arg;
-	char action[512], detail[160], date[64];
-	time_t now;
-	struct tm tm;
+	char action[512], detail[160];
 
 	switch (st) {
 	case GREYLIST_ERROR:
@@ -290,7 +266,7 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 		return;
 	case GREYLIST_NEW:
 	case GREYLIST_EARLY:
-		pdec_defer_text(d, secs, action, sizeof(action));
+		greylist_defer_text(d->p, secs, 1, action, sizeof(action));
 		snprintf(detail, sizeof(detail), "delay=%lld state=%s", secs, greylist_state_name(st));
 		pdec_done(d, "greylist", action, detail);
 		return;
@@ -300,12 +276,9 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 			pdec_reserve(d, "greylist", "DUNNO", detail);
 			return;
 		}
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-		snprintf(action, sizeof(action),
-			 "PREPEND X-Greylist: delayed %lld seconds by relayguard-policyd at %s; %s", secs,
-			 d->snap->cfg->global.myhostname, date);
+		snprintf(action, sizeof(action), "PREPEND X-Greylist: ");
+		greylist_header_value(secs, "relayguard-policyd", d->snap->cfg->global.myhostname,
+				      action + 20, sizeof(action) - 20);
 		pdec_reserve(d, "greylist", action, detail);
 		return;
 	case GREYLIST_KNOWN:
