@@ -156,7 +156,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Bind as root, then drop: smfi_opensocket does the bind. */
-	rg_strlcpy(conn, g->milter_listen, sizeof(conn));
+	/* Any address form; libmilter gets its own spelling of it. */
+	if (rg_endpoint_milter_conn(g->milter_listen_ep, conn, sizeof(conn)) != 0)
+		msg_fatal("milter_listen %s: too long", g->milter_listen);
 	if (smfi_setconn(conn) == MI_FAILURE || smfi_register(*session_filter()) == MI_FAILURE)
 		msg_fatal("cannot register the filter on %s", conn);
 	smfi_settimeout(600);

@@ -153,7 +153,7 @@ mgrey_rcpt(struct mredis *r, const struct mgrey_req *q, struct mgrey_out *out)
 	}
 	switch (st) {
 	case GREYLIST_ERROR:
-		if (strcmp(g->policy_failure_action, "dunno") != 0) {
+		if (g->policy_failure_action != RG_POLICY_FAIL_DUNNO) {
 			out->action = MGREY_DEFER;
 			snprintf(out->text, sizeof(out->text),
 				 "Greylisting temporarily unavailable, try again later");

@@ -67,7 +67,7 @@ mlimit_msg_new(SMFICTX *ctx, const struct rg_config *cfg, const char *client_add
 	char id[RATETX_ID_MAX];
 	const char *caddr = ml_sym(ctx, "{client_addr}");
 
-	if (ml_redis == NULL || strcmp(g->rate_limit_commit, "milter") != 0)
+	if (ml_redis == NULL || g->rate_limit_commit != RG_RATE_COMMIT_MILTER)
 		return NULL;
 	if (*caddr == 0)
 		caddr = client_addr;

@@ -163,8 +163,8 @@ main(int argc, char **argv)
 		msg_fatal("cannot create event loop");
 	srv = psrv_new(base, policy_handle, NULL);
 	psrv_set_limits(srv, g);
-	for (int i = 0; i < g->policyd_listen.argc; i++)
-		if (psrv_listen(srv, g->policyd_listen.argv[i], (int)g->policyd_socket_mode, err,
+	for (int i = 0; i < g->policyd_listen_ep.n; i++)
+		if (psrv_listen(srv, &g->policyd_listen_ep.v[i], (int)g->policyd_socket_mode, err,
 				sizeof(err)) != 0)
 			msg_fatal("%s", err);
 	if (user && *user) {

@@ -280,7 +280,7 @@ ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct
 		 void *arg)
 {
 	const struct rg_params *g = &cfg->global;
-	int commit = strcmp(g->rate_limit_commit, "policyd") == 0;
+	int commit = g->rate_limit_commit == RG_RATE_COMMIT_POLICYD;
 	struct lim_job *j = lim_job_new(l, RATELIMIT_COMMIT, g, q, cb, arg);
 	const struct rg_entry *e;
 	struct lim_inst *in;

@@ -44,25 +44,22 @@ ratetx_id(char *buf, size_t size, const char *node, const char *server_addr, con
 int
 ratetx_per_rcpt(const struct rg_params *p)
 {
-	return strcmp(p->rate_limit_unit, "recipient") == 0;
+	return p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT;
 }
 
 /* Append one subject when its list has limits. */
 static int
-add(struct ratetx_subject *subj, int n, int max, const struct rg_params *p, const struct rg_list *spec,
+add(struct ratetx_subject *subj, int n, int max, const struct rg_params *p, const struct rg_rates *spec,
     const char *kind, const char *what, const char *subject)
 {
 	struct ratetx_subject *s;
-	char err[128];
-	int k;
 
-	if (n >= max || spec->argc == 0 || subject == NULL || *subject == 0)
+	if (n >= max || spec->n <= 0 || spec->n > RG_RATE_MAX || subject == NULL || *subject == 0)
 		return n;
 	s = &subj[n];
-	/* validated at load time: a list that does not parse has no limits */
-	if ((k = rg_ratespec_parse(spec, s->rates, err, sizeof(err))) <= 0)
-		return n;
-	s->nrates = k;
+	/* parsed once at load (struct rg_rates, config.h) */
+	memcpy(s->rates, spec->v, (size_t)spec->n * sizeof(s->rates[0]));
+	s->nrates = spec->n;
 	s->kind = kind;
 	s->what = what;
 	s->per_rcpt = ratetx_per_rcpt(p);
@@ -77,13 +74,13 @@ ratetx_outbound(const struct rg_params *p, const char *client_addr, const char *
 {
 	const char *sdom = rg_addr_domain(sender);
 
-	n = add(subj, n, max, p, &p->rate_limits, "client", "client", client_addr);
-	n = add(subj, n, max, p, &p->sasl_rate_limits, "sasl", "SASL user", sasl_user);
-	return add(subj, n, max, p, &p->sender_domain_rate_limits, "sender", "sender domain", sdom);
+	n = add(subj, n, max, p, &p->rate_limits_rates, "client", "client", client_addr);
+	n = add(subj, n, max, p, &p->sasl_rate_limits_rates, "sasl", "SASL user", sasl_user);
+	return add(subj, n, max, p, &p->sender_domain_rate_limits_rates, "sender", "sender domain", sdom);
 }
 
 int
 ratetx_inbound(const struct rg_params *p, const char *dom, struct ratetx_subject *subj, int n, int max)
 {
-	return add(subj, n, max, p, &p->inbound_rate_limits, "domain", "recipient domain", dom);
+	return add(subj, n, max, p, &p->inbound_rate_limits_rates, "domain", "recipient domain", dom);
 }
