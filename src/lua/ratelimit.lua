@@ -226,7 +226,7 @@ if mode == 'reserve' then
 end
 
 if mode == 'commit' then
-	reservations()
+	-- expired entries are left to the next reserve: a commit stays cheap
 	redis.call('HDEL', rkey, rid)
 end
 
