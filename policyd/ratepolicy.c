@@ -183,8 +183,11 @@ lim_run(struct lim_job *j)
 	c = xmalloc(sizeof(*c));
 	if (ratelimit_build_tx(c, "EVALSHA", "-", j->prefix, s->kind, s->subject, j->mode, 0,
 			       j->incr[j->next], s->rates, s->nrates, &tx, err, sizeof(err)) != 0) {
+		char safe[300];
+
 		free(c);
-		msg_warn("ratelimit: %s %s: %s", s->kind, s->subject, err);
+		msg_warn("ratelimit: %s %s: %s", s->kind,
+			 rg_sanitize(safe, sizeof(safe), s->subject, strlen(s->subject)), err);
 		j->next++;
 		lim_run(j);
 		return;

@@ -28,18 +28,23 @@ greylist_keys(const struct rg_params *p, const char *prefix, const char *delims,
 	      const char *sender, const char *rcpt, char *tkey, size_t tlen, char *nkey, size_t nlen)
 {
 	struct rg_addr a;
-	char net[80], snd[512], rc[512];
+	char net[80], *snd, *rc;
+	size_t sndlen = strlen(sender) + 3; /* "" becomes "<>" */
 	unsigned long long h;
 
 	if (rg_addr_parse(client_addr, &a) != 0)
 		return -1;
 	rg_addr_net_text(&a, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net, sizeof(net));
-	rg_addr_greynorm(sender, delims, snd, sizeof(snd));
-	rg_strlcpy(rc, rcpt, sizeof(rc));
-	rg_lowercase(rc);
+	/* Whole addresses, never cut: two long addresses that share a prefix
+	 * are two triplets. */
+	snd = xmalloc(sndlen);
+	rg_addr_greynorm(sender, delims, snd, sndlen);
+	rc = rg_lowercase(xstrdup(rcpt));
 	/* NUL separates the two parts, so "a@b"+"c" never equals "a@"+"bc". */
 	h = rg_hash64(snd, strlen(snd) + 1, RG_HASH64_SEED);
 	h = rg_hash64(rc, strlen(rc), h);
+	free(snd);
+	free(rc);
 	snprintf(tkey, tlen, "%sg:{%s}:%016llx", prefix, net, h);
 	snprintf(nkey, nlen, "%sa:{%s}", prefix, net);
 	return 0;

@@ -2,6 +2,7 @@
  * ratetx - see ratetx.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -63,8 +64,17 @@ add(struct ratetx_subject *subj, int n, int max, const struct rg_params *p, cons
 	s->kind = kind;
 	s->what = what;
 	s->per_rcpt = ratetx_per_rcpt(p);
-	rg_strlcpy(s->subject, subject, sizeof(s->subject));
-	rg_lowercase(s->subject);
+	if (strlen(subject) < sizeof(s->subject)) {
+		rg_strlcpy(s->subject, subject, sizeof(s->subject));
+		rg_lowercase(s->subject);
+	} else {
+		/* Never cut: two long subjects sharing a prefix are two counters. */
+		char *t = rg_lowercase(xstrdup(subject));
+
+		snprintf(s->subject, sizeof(s->subject), "%.200s...#%016llx", t,
+			 rg_hash64(t, strlen(t), RG_HASH64_SEED));
+		free(t);
+	}
 	return n + 1;
 }
 
