@@ -284,7 +284,9 @@ sess_greylist(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_ent
 	mgrey_rcpt(mlimit_redis(), &req, &out);
 	msg_info("%s: milter: greylist: client=%s[%s] sender=<%s> recipient=<%s> class=%s %s", sess_qid(ctx),
 		 c->name, c->addr, m->sender, rcpt, e->class_name, out.log);
-	if (out.action == MGREY_DEFER) {
+	if (out.action == MGREY_DEFER && e->p->dry_run) {
+		sess_would(ctx, c, "defer recipient", "450", "4.7.1", out.text);
+	} else if (out.action == MGREY_DEFER) {
 		smfi_setreply(ctx, "450", "4.7.1", out.text);
 		return SMFIS_TEMPFAIL;
 	}
@@ -348,7 +350,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		return rc;
 	}
 	/* With the callout on, policyd left greylisting to us: known recipients only. */
-	if (e->p->recipient_callout && e->p->greylisting && !e->p->dry_run &&
+	if (e->p->recipient_callout && e->p->greylisting &&
 	    (rc = sess_greylist(ctx, c, m, e, rcpt)) != SMFIS_CONTINUE) {
 		mlimit_rcpt(m->lim, dom, e->p, 0);
 		return rc;

@@ -217,8 +217,18 @@ lim_job_new(struct ratepolicy *l, enum ratelimit_mode mode, const struct rg_para
 		rg_strlcpy(j->tag, inst, sizeof(j->tag));
 	if (ratetx_id(j->id, sizeof(j->id), g->myhostname, preq_get(q, PREQ_SERVER_ADDRESS),
 		      preq_get(q, PREQ_SERVER_PORT), preq_get(q, PREQ_CLIENT_ADDRESS),
-		      preq_get(q, PREQ_CLIENT_PORT)) != 0)
+		      preq_get(q, PREQ_CLIENT_PORT)) != 0) {
+		static int warned; /* single-threaded: once per process is enough */
+
 		snprintf(j->id, sizeof(j->id), "%s|instance:%s", g->myhostname, *j->tag ? j->tag : "-");
+		if (!warned && g->rate_limit_commit == RG_RATE_COMMIT_MILTER) {
+			warned = 1;
+			msg_warn(
+			    "ratelimit: policy requests carry no client_port/server_address/server_port: "
+			    "the milter cannot end these reservations (they end by their lifetime); "
+			    "Postfix 3.2 or later sends them");
+		}
+	}
 	j->cb = cb;
 	j->arg = arg;
 	return j;
