@@ -1,6 +1,7 @@
 /*
  * ratepolicy - see ratepolicy.h.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +47,11 @@ struct lim_job {
 	char id[RATETX_ID_MAX], tag[128];
 	long long lifetime_ms;
 	int n, next;
-	struct ratetx_subject subj[RATETX_MAX_SUBJECTS];
-	long long incr[RATETX_MAX_SUBJECTS];
 	ratepolicy_cb cb;
 	void *arg;
+	/* Last, and not zeroed: only [0, n) is ever read. */
+	struct ratetx_subject subj[RATETX_MAX_SUBJECTS];
+	long long incr[RATETX_MAX_SUBJECTS];
 };
 
 struct ratepolicy *
@@ -168,7 +170,7 @@ lim_reply(const redisReply *reply, const char *err, void *arg)
 static void
 lim_run(struct lim_job *j)
 {
-	struct ratelimit_call *c;
+	struct ratelimit_call call, *c = &call; /* used before rg_redis_eval returns */
 	struct ratetx_subject *s;
 	struct ratelimit_tx tx = {.id = j->id, .tag = j->tag, .lifetime_ms = j->lifetime_ms};
 	char err[160];
@@ -180,12 +182,10 @@ lim_run(struct lim_job *j)
 	}
 	s = &j->subj[j->next];
 	tx.per_rcpt = s->per_rcpt;
-	c = xmalloc(sizeof(*c));
 	if (ratelimit_build_tx(c, "EVALSHA", "-", j->prefix, s->kind, s->subject, j->mode, 0,
 			       j->incr[j->next], s->rates, s->nrates, &tx, err, sizeof(err)) != 0) {
 		char safe[300];
 
-		free(c);
 		msg_warn("ratelimit: %s %s: %s", s->kind,
 			 rg_sanitize(safe, sizeof(safe), s->subject, strlen(s->subject)), err);
 		j->next++;
@@ -193,7 +193,6 @@ lim_run(struct lim_job *j)
 		return;
 	}
 	rg_redis_eval(j->l->r, j->l->s, c->nkeys, c->argc - 3, c->argv + 3, c->argvlen + 3, lim_reply, j);
-	free(c);
 }
 
 /*
@@ -206,9 +205,10 @@ static struct lim_job *
 lim_job_new(struct ratepolicy *l, enum ratelimit_mode mode, const struct rg_params *g, const struct preq *q,
 	    ratepolicy_cb cb, void *arg)
 {
-	struct lim_job *j = xcalloc(1, sizeof(*j));
+	struct lim_job *j = xmalloc(sizeof(*j));
 	const char *inst = preq_get(q, PREQ_INSTANCE);
 
+	memset(j, 0, offsetof(struct lim_job, subj));
 	j->l = l;
 	j->mode = mode;
 	rg_strlcpy(j->prefix, g->redis_key_prefix, sizeof(j->prefix));

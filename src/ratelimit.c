@@ -71,13 +71,6 @@ ratelimit_key(char *buf, size_t size, const char *prefix, const char *kind, cons
 	return n + m;
 }
 
-int
-ratelimit_resv_key(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
-		   char *err, size_t errlen)
-{
-	return tag_key(buf, size, prefix, "rr", kind, subject, err, errlen);
-}
-
 /* Append s (len bytes, copied into c->buf when copy) as the next argument. */
 static int
 add_arg(struct ratelimit_call *c, size_t *used, const char *s, size_t len, int copy)
@@ -134,7 +127,7 @@ build(struct ratelimit_call *c, const char *cmd, const char *script, const char 
 	int n;
 
 	c->argc = 0;
-	c->nkeys = nrates + (tx != NULL);
+	c->nkeys = nrates;
 	if (nrates < 1 || nrates > RG_RATE_MAX || now_ms < 0 || incr < 0) {
 		snprintf(err, errlen, "bad rate-limit request (%d limits)", nrates);
 		return -1;
@@ -148,11 +141,6 @@ build(struct ratelimit_call *c, const char *cmd, const char *script, const char 
 			return -1;
 		}
 		if ((n = ratelimit_key(key, sizeof(key), prefix, kind, subject, &rates[i], err, errlen)) < 0)
-			return -1;
-		rc |= add_arg(c, &used, key, (size_t)n, 1);
-	}
-	if (tx) {
-		if ((n = ratelimit_resv_key(key, sizeof(key), prefix, kind, subject, err, errlen)) < 0)
 			return -1;
 		rc |= add_arg(c, &used, key, (size_t)n, 1);
 	}

@@ -9,8 +9,8 @@
  *
  * Script contract (see src/lua/ratelimit.lua):
  *   KEYS     one hash per limit: <prefix>r:{<kind>:<subject>}:<count>/<window_ms>
- *            and, for reserve/commit/release, last: the subject's
- *            reservations <prefix>rr:{<kind>:<subject>}
+ *            (the first also holds the subject's reservations, fields
+ *            "r:<transaction id>")
  *   ARGV     mode ("check" | "add" | "reserve" | "commit" | "release"),
  *            now_ms (0 = Redis TIME), increment, then count, window_ms for
  *            each limit; reserve/commit/release add: transaction id, tag,
@@ -51,7 +51,7 @@ struct ratelimit_tx {
 #define RATELIMIT_SUBJECT_MAX 512 /* escaped subject bytes in a key */
 #define RATELIMIT_KEY_MAX 640 /* one key, NUL included */
 #define RATELIMIT_ID_MAX 400 /* transaction id or tag bytes */
-#define RATELIMIT_ARGC_MAX (3 + RG_RATE_MAX + 1 + 3 + 2 * RG_RATE_MAX + 4)
+#define RATELIMIT_ARGC_MAX (3 + RG_RATE_MAX + 3 + 2 * RG_RATE_MAX + 4)
 
 /* A complete command for redisCommandArgv()/redisAsyncCommandArgv(). */
 struct ratelimit_call {
@@ -92,18 +92,14 @@ int ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *scrip
 		    long long incr, const struct rg_rate *rates, int nrates, char *err, size_t errlen);
 
 /*
- * The same for a reservation mode: the limits' keys, then the subject's
- * reservation key, and after the limits tx's id, tag, unit and lifetime.
+ * The same for a reservation mode: the limits' keys, and after the limits
+ * tx's id, tag, unit and lifetime.
  * Returns 0, or -1 with err (also for a mode that is not RESERVE, COMMIT
  * or RELEASE, or an id or tag over RATELIMIT_ID_MAX bytes).
  */
 int ratelimit_build_tx(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
 		       const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
 		       long long incr, const struct rg_rate *rates, int nrates, const struct ratelimit_tx *tx,
-		       char *err, size_t errlen);
-
-/* The subject's reservation key "<prefix>rr:{<kind>:<subject>}"; as ratelimit_key. */
-int ratelimit_resv_key(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
 		       char *err, size_t errlen);
 
 /*

@@ -31,10 +31,12 @@
 -- retry_after_ms: how long until enough buckets age out that `increment`
 -- more fits again (> 0); -1 when it never can (increment > count).
 --
--- Reservations (modes reserve, commit, release): the last key is the
--- subject's reservation hash (same {subject} tag), field = transaction id
--- (the SMTP connection; see src/ratetx.h), value = "amount:expiry_ms:tag"
--- (tag: the message within the connection, "" when the caller cannot tell).
+-- Reservations (modes reserve, commit, release) live in the first limit's
+-- hash, next to its buckets (one key read per check, no key made and
+-- deleted per message): field "r:<transaction id>" (the SMTP connection;
+-- see src/ratetx.h), value "amount:expiry_ms:tag" (tag: the message within
+-- the connection, "" when the caller cannot tell). The key's TTL covers
+-- its reservations too.
 -- After the count/window pairs ARGV carries: id, tag, unit ("message" |
 -- "recipient"), lifetime_ms.
 -- reserve: passes only if counted + reserved (every live reservation, this
@@ -49,7 +51,9 @@
 --        slot back by itself. Over: {i, counted + reserved, count,
 --        window_ms, retry_after_ms}, nothing written.
 -- commit: drop the transaction's reservation (any tag) and count
---        `increment` (what was really accepted, 0 = nothing) as add does.
+--        `increment` (what was really accepted, 0 = nothing) in every
+--        limit's current bucket; {0} (it reads nothing: over or not, what
+--        was accepted counts).
 -- release: drop the transaction's reservation (increment is ignored).
 --
 -- Redis 7 rules: every key is in KEYS; TIME is allowed before writes since
@@ -76,18 +80,17 @@ if mode ~= 'check' and mode ~= 'add' and not resv then
 	return fail('mode must be check, add, reserve, commit or release')
 end
 local nlim = #KEYS
-local rkey, rid, rtag, runit, rlife
+local rfield, rid, rtag, runit, rlife
 if resv then
-	nlim = #KEYS - 1
 	if nlim < 1 or #ARGV ~= 3 + 2 * nlim + 4 then
-		return fail('want KEYS=limits,reservations and ARGV=mode,now,increment,{count,window}...,id,tag,unit,lifetime')
+		return fail('want KEYS=limits and ARGV=mode,now,increment,{count,window}...,id,tag,unit,lifetime')
 	end
-	rkey = KEYS[#KEYS]
 	local b = 3 + 2 * nlim
 	rid, rtag, runit, rlife = ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], whole(ARGV[b + 4], 1)
 	if rid == '' or rlife == nil or (runit ~= 'message' and runit ~= 'recipient') then
 		return fail('want a transaction id, unit message or recipient, lifetime >= 1')
 	end
+	rfield = 'r:' .. rid
 elseif #KEYS == 0 or #ARGV ~= 3 + 2 * #KEYS then
 	return fail('want KEYS=limits and ARGV=mode,now,increment,{count,window}...')
 end
@@ -104,15 +107,20 @@ if now == 0 then
 	now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The buckets of key still inside the window: total, sorted ids, counts.
--- Deletes the ones that have left it (and any field that is not a number).
+-- The buckets of key still inside the window: total, sorted ids, counts,
+-- and the reservation fields ("r:<id>", flat name/value list). Deletes the
+-- buckets that have left the window (and any other field that is not a
+-- number).
 local function load(key, width, window)
 	local flat = redis.call('HGETALL', key)
-	local ids, counts, stale, sum = {}, {}, {}, 0
+	local ids, counts, stale, sum, rflat = {}, {}, {}, 0, {}
 	local horizon = now - window
 	for j = 1, #flat, 2 do
 		local id, n = tonumber(flat[j]), tonumber(flat[j + 1])
-		if id == nil or n == nil or (id + 1) * width <= horizon then
+		if string.sub(flat[j], 1, 2) == 'r:' then
+			rflat[#rflat + 1] = flat[j]
+			rflat[#rflat + 1] = flat[j + 1]
+		elseif id == nil or n == nil or (id + 1) * width <= horizon then
 			stale[#stale + 1] = flat[j]
 		else
 			ids[#ids + 1] = id
@@ -124,7 +132,7 @@ local function load(key, width, window)
 		redis.call('HDEL', key, unpack(stale))
 	end
 	table.sort(ids)
-	return sum, ids, counts
+	return sum, ids, counts, rflat
 end
 
 -- ms until sum - (aged-out buckets) + need <= limit; 0 when the counted
@@ -147,19 +155,18 @@ local function retry_after(sum, ids, counts, width, window, limit, need)
 	return 0
 end
 
--- The live reservations of rkey: total held by other transactions, this
--- transaction's amount, expiry and tag (nil when it holds none), the
--- earliest and latest expiry of the others. Expired and malformed entries
--- are deleted.
-local function reservations()
-	local flat = redis.call('HGETALL', rkey)
+-- The live reservations among the fields flat of KEYS[1]: total held by
+-- other transactions, this transaction's amount, expiry and tag (nil when
+-- it holds none), the earliest and latest expiry of the others. Expired
+-- and malformed entries are deleted.
+local function reservations(flat)
 	local total, own, ownexp, owntag, minexp, maxexp, stale = 0, nil, nil, nil, nil, 0, {}
 	for j = 1, #flat, 2 do
 		local a, e, t = string.match(flat[j + 1], '^(%d+):(%d+):(.*)$')
 		a, e = tonumber(a), tonumber(e)
 		if a == nil or e == nil or e <= now then
 			stale[#stale + 1] = flat[j]
-		elseif flat[j] == rid then
+		elseif flat[j] == rfield then
 			own, ownexp, owntag = a, e, t
 		else
 			total = total + a
@@ -172,7 +179,7 @@ local function reservations()
 		end
 	end
 	if #stale > 0 then
-		redis.call('HDEL', rkey, unpack(stale))
+		redis.call('HDEL', KEYS[1], unpack(stale))
 	end
 	return total, own, ownexp, owntag, minexp, maxexp
 end
@@ -184,15 +191,21 @@ local function limit_of(i)
 end
 
 if mode == 'release' then
-	redis.call('HDEL', rkey, rid)
+	redis.call('HDEL', KEYS[1], rfield)
 	return { 0 }
 end
 
 if mode == 'reserve' then
-	local total, own, ownexp, owntag, minexp, maxexp = reservations()
+	local limit1, window1 = limit_of(1)
+	if limit1 == nil or window1 == nil then
+		return fail('limit 1: count and window must be whole numbers >= 1')
+	end
+	local width1 = math.ceil(window1 / NBUCKETS)
+	local sum1, ids1, counts1, rflat = load(KEYS[1], width1, window1)
+	local total, own, ownexp, owntag, minexp, maxexp = reservations(rflat)
 	if own ~= nil and owntag ~= rtag and rtag ~= '' then
 		-- the connection's previous transaction, never committed or released
-		redis.call('HDEL', rkey, rid)
+		redis.call('HDEL', KEYS[1], rfield)
 		own, ownexp = nil, nil
 	end
 	local need = incr
@@ -209,7 +222,12 @@ if mode == 'reserve' then
 			return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
 		end
 		local width = math.ceil(window / NBUCKETS)
-		local sum, ids, counts = load(KEYS[i], width, window)
+		local sum, ids, counts
+		if i == 1 then
+			sum, ids, counts = sum1, ids1, counts1
+		else
+			sum, ids, counts = load(KEYS[i], width, window)
+		end
 		if sum + held + need > limit then
 			local r = retry_after(sum + held, ids, counts, width, window, limit, need)
 			if r == 0 then
@@ -220,17 +238,41 @@ if mode == 'reserve' then
 		end
 	end
 	local exp = ownexp or (now + rlife)
-	redis.call('HSET', rkey, rid, string.format('%d:%d:%s', (own or 0) + need, exp, rtag))
-	redis.call('PEXPIRE', rkey, string.format('%d', math.max(exp, maxexp) - now))
+	local keep = math.max(exp, maxexp)
+	if #ids1 > 0 then
+		keep = math.max(keep, (ids1[#ids1] + 1) * width1 + window1)
+	end
+	redis.call('HSET', KEYS[1], rfield, string.format('%d:%d:%s', (own or 0) + need, exp, rtag))
+	redis.call('PEXPIRE', KEYS[1], string.format('%d', keep - now))
 	return { 0 }
 end
 
 if mode == 'commit' then
-	-- expired entries are left to the next reserve: a commit stays cheap
-	redis.call('HDEL', rkey, rid)
+	-- Count without reading: the next reserve sweeps expired buckets and
+	-- reservations, and nobody acts on a commit's reply (what was accepted
+	-- is counted, over or not), so a commit stays cheap.
+	redis.call('HDEL', KEYS[1], rfield)
+	for i = 1, nlim do
+		local limit, window = limit_of(i)
+		if limit == nil or window == nil then
+			return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
+		end
+		if incr > 0 then
+			local width = math.ceil(window / NBUCKETS)
+			local id = math.floor(now / width)
+			local ttl = (id + 1) * width + window - now
+			if i == 1 then
+				-- other reservations there live at most a lifetime from now
+				ttl = math.max(ttl, rlife)
+			end
+			redis.call('HINCRBY', KEYS[i], string.format('%d', id), incr)
+			redis.call('PEXPIRE', KEYS[i], string.format('%d', ttl))
+		end
+	end
+	return { 0 }
 end
 
--- check, add, commit
+-- check, add
 local over = nil
 for i = 1, nlim do
 	local limit, window = limit_of(i)

@@ -108,8 +108,8 @@ check "after the window slides the client is accepted again" \
 	wait_until 15 sh -c "swaks --server 127.0.0.1:$(rg_port relay) --from a@customer.test --to b@remote.test --xclient-addr 192.0.2.10 --quit-after RCPT 2>&1 | grep -q '^<- *250 2.1.5'"
 
 # Two policyd processes, one Redis: one counter (limit 3 per 10 s).
-# (counted buckets rg:r:..., and rg:rr:... the reservation the --quit-after
-# RCPT session above left behind)
+# (its counted buckets, and the reservation the --quit-after RCPT session
+# above left behind, a field of the same hash)
 check "wait for a fresh window" wait_until 25 sh -c "test -z \"\$(redis-cli -p $REDIS_PORT --scan --pattern 'rg:r*:*192.0.2.10*' | xargs -r redis-cli -p $REDIS_PORT hvals 2>/dev/null | grep -v '^0$')\""
 out relay 192.0.2.10
 c1=$SWAKS_CODE

@@ -77,17 +77,16 @@ CONF
 done
 
 # counted KIND SUBJECT: messages (or recipients) counted for a subject in
-# the last hour, summed over its limits' buckets.
+# the last hour: the buckets (numeric fields) of its one limit's hash.
 counted() {
 	redis-cli -p "$REDIS_PORT" --scan --pattern "rg:r:*$1:$2*" |
-		while read -r k; do redis-cli -p "$REDIS_PORT" hvals "$k"; done |
-		awk '{ s += $1 } END { print s + 0 }'
+		while read -r k; do redis-cli -p "$REDIS_PORT" hgetall "$k"; done |
+		awk 'NR % 2 == 1 { f = $0; next } f !~ /^r:/ { s += $1 } END { print s + 0 }'
 }
-# held KIND SUBJECT: reservations held for a subject.
+# held KIND SUBJECT: reservations held for a subject (its "r:..." fields).
 held() {
-	redis-cli -p "$REDIS_PORT" --scan --pattern "rg:rr:*$1:$2*" |
-		while read -r k; do redis-cli -p "$REDIS_PORT" hlen "$k"; done |
-		awk '{ s += $1 } END { print s + 0 }'
+	redis-cli -p "$REDIS_PORT" --scan --pattern "rg:r:*$1:$2*" |
+		while read -r k; do redis-cli -p "$REDIS_PORT" hkeys "$k"; done | grep -c '^r:'
 }
 greykeys() { redis-cli -p "$REDIS_PORT" --scan --pattern 'rg:g:*' | wc -l; }
 

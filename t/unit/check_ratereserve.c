@@ -85,7 +85,7 @@ reserve(long long now, const struct rg_rate *rates, int n, const char *id, const
 	return call(RATELIMIT_RESERVE, now, 1, rates, n, id, tag, 0, NULL);
 }
 
-/* Counted messages in the window of rates[0] (sum of the buckets). */
+/* Counted messages in the window of rate (sum of its buckets). */
 static long long
 counted(const struct rg_rate *rate)
 {
@@ -95,30 +95,33 @@ counted(const struct rg_rate *rate)
 
 	ck_assert_int_gt(
 	    ratelimit_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", rate, err, sizeof(err)), 0);
-	r = redisCommand(rc, "HVALS %s", key);
+	r = redisCommand(rc, "HGETALL %s", key);
 	ck_assert_ptr_nonnull(r);
-	for (size_t i = 0; i < r->elements; i++)
-		sum += atoll(r->element[i]->str);
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		if (strncmp(r->element[i]->str, "r:", 2) != 0) /* a bucket, not a reservation */
+			sum += atoll(r->element[i + 1]->str);
 	freeReplyObject(r);
 	return sum;
 }
 
-/* Entries in the subject's reservation hash. */
+/* Reservations held (fields "r:..." of the first limit's hash). */
 static long long
-held(void)
+held_in(const struct rg_rate *first)
 {
 	char key[RATELIMIT_KEY_MAX], err[128];
 	redisReply *r;
-	long long n;
+	long long n = 0;
 
 	ck_assert_int_gt(
-	    ratelimit_resv_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", err, sizeof(err)), 0);
-	r = redisCommand(rc, "HLEN %s", key);
+	    ratelimit_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", first, err, sizeof(err)), 0);
+	r = redisCommand(rc, "HKEYS %s", key);
 	ck_assert_ptr_nonnull(r);
-	n = r->integer;
+	for (size_t i = 0; i < r->elements; i++)
+		n += strncmp(r->element[i]->str, "r:", 2) == 0;
 	freeReplyObject(r);
 	return n;
 }
+#define held() held_in(&lim)
 
 /* Twenty transactions at once against 10/1h: ten hold a place, ten hear 450. */
 START_TEST(test_reserve_exact)
@@ -191,9 +194,9 @@ START_TEST(test_expiry)
 	ck_assert_int_eq(reserve(T0 + LIFE - 1, &lim, 1, "next", "1"), 1);
 	ck_assert_int_eq(reserve(T0 + LIFE, &lim, 1, "next", "1"), 0);
 	ck_assert_int_eq(held(), 1); /* the expired one was dropped */
-	/* the hash itself expires with its last reservation */
+	/* the hash (no buckets yet) expires with its last reservation */
 	ck_assert_int_gt(
-	    ratelimit_resv_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", err, sizeof(err)), 0);
+	    ratelimit_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", &lim, err, sizeof(err)), 0);
 	r = redisCommand(rc, "PTTL %s", key);
 	ck_assert_int_gt(r->integer, LIFE - 1000);
 	ck_assert_int_le(r->integer, LIFE);
@@ -220,7 +223,7 @@ START_TEST(test_several_limits)
 	ck_assert_int_eq(res.index, 2);
 	ck_assert_int_eq(res.count, 3);
 	ck_assert_int_eq(res.window_ms, 3600000);
-	ck_assert_int_eq(held(), 3);
+	ck_assert_int_eq(held_in(&lims[0]), 3);
 	for (int i = 0; i < 3; i++) {
 		snprintf(id, sizeof(id), "t%d", i);
 		ck_assert_int_eq(call(RATELIMIT_COMMIT, T0 + 10, 1, lims, 3, id, "", 0, NULL), 0);
@@ -256,6 +259,19 @@ START_TEST(test_units)
 	ck_assert_int_eq(call(RATELIMIT_COMMIT, T0 + 20, 3, &lim, 1, "r", "", 1, NULL), 0);
 	ck_assert_int_eq(counted(&lim), 3);
 	ck_assert_int_eq(held(), 0);
+	{
+		/* the counted buckets expire when they leave the window */
+		char key[RATELIMIT_KEY_MAX], err[128];
+		redisReply *r;
+
+		ck_assert_int_gt(
+		    ratelimit_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", &lim, err, sizeof(err)),
+		    0);
+		r = redisCommand(rc, "PTTL %s", key);
+		ck_assert_int_gt(r->integer, 3600000 - 60000);
+		ck_assert_int_le(r->integer, 3600000 + 60000);
+		freeReplyObject(r);
+	}
 }
 END_TEST
 
@@ -291,10 +307,11 @@ START_TEST(test_counted_and_reserved)
 	/* counted ones free first: an hour after the commit */
 	ck_assert_int_gt(res.retry_after_ms, 3600000 - 60000 - 2);
 	ck_assert_int_le(res.retry_after_ms, 3600000 + 60000); /* + one bucket */
-	/* a commit may go over (what was accepted is counted): reply says so */
-	ck_assert_int_eq(call(RATELIMIT_COMMIT, T0 + 3, 2, &lim, 1, "a", "", 0, &res), 1);
-	ck_assert_int_eq(res.current, 4);
+	/* a commit may go over: what was accepted is counted */
+	ck_assert_int_eq(call(RATELIMIT_COMMIT, T0 + 3, 2, &lim, 1, "a", "", 0, &res), 0);
 	ck_assert_int_eq(counted(&lim), 4);
+	ck_assert_int_eq(call(RATELIMIT_RESERVE, T0 + 4, 1, &lim, 1, "b", "1", 0, &res), 1);
+	ck_assert_int_eq(res.current, 4);
 }
 END_TEST
 
@@ -306,8 +323,8 @@ START_TEST(test_garbage)
 	redisReply *r;
 
 	ck_assert_int_gt(
-	    ratelimit_resv_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", err, sizeof(err)), 0);
-	r = redisCommand(rc, "HSET %s junk notanumber big 99999999:1:x", key);
+	    ratelimit_key(key, sizeof(key), "rgt:", "client", "192.0.2.10", &lim, err, sizeof(err)), 0);
+	r = redisCommand(rc, "HSET %s r:junk notanumber r:big 99999999:1:x", key);
 	freeReplyObject(r);
 	ck_assert_int_eq(reserve(T0, &lim, 1, "a", "1"), 0); /* expiry 1 is long past */
 	ck_assert_int_eq(held(), 1);
@@ -324,15 +341,15 @@ START_TEST(test_build_tx)
 	ck_assert_int_eq(ratelimit_build_tx(&c, "EVALSHA", "sha", "rg:", "client", "192.0.2.10",
 					    RATELIMIT_COMMIT, 0, 1, lims, 2, &tx, err, sizeof(err)),
 			 0);
-	ck_assert_int_eq(c.nkeys, 3);
-	ck_assert_int_eq(c.argc, 3 + 3 + 3 + 4 + 4);
+	ck_assert_int_eq(c.nkeys, 2);
+	ck_assert_int_eq(c.argc, 3 + 2 + 3 + 4 + 4);
 	ck_assert_str_eq(c.argv[3], "rg:r:{client:192.0.2.10}:10/3600000");
-	ck_assert_str_eq(c.argv[5], "rg:rr:{client:192.0.2.10}");
-	ck_assert_str_eq(c.argv[6], "commit");
-	ck_assert_str_eq(c.argv[13], "mx1|10.0.0.1:25|192.0.2.10:4711");
-	ck_assert_str_eq(c.argv[14], "");
-	ck_assert_str_eq(c.argv[15], "message");
-	ck_assert_str_eq(c.argv[16], "600000");
+	ck_assert_str_eq(c.argv[4], "rg:r:{client:192.0.2.10}:100/86400000");
+	ck_assert_str_eq(c.argv[5], "commit");
+	ck_assert_str_eq(c.argv[12], "mx1|10.0.0.1:25|192.0.2.10:4711");
+	ck_assert_str_eq(c.argv[13], "");
+	ck_assert_str_eq(c.argv[14], "message");
+	ck_assert_str_eq(c.argv[15], "600000");
 	/* modes and transactions that do not go together */
 	ck_assert_int_eq(ratelimit_build(&c, "EVALSHA", "sha", "rg:", "client", "x", RATELIMIT_RESERVE, 0, 1,
 					 lims, 1, err, sizeof(err)),
@@ -356,15 +373,15 @@ END_TEST
 /* The script refuses a reservation call without its transaction arguments. */
 START_TEST(test_script_errors)
 {
-	redisReply *r = redisCommand(rc, "EVALSHA %s 2 k1 k2 reserve 0 1 10 1000", sha);
+	redisReply *r = redisCommand(rc, "EVALSHA %s 1 k1 reserve 0 1 10 1000", sha);
 
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(r->type, REDIS_REPLY_ERROR);
 	freeReplyObject(r);
-	r = redisCommand(rc, "EVALSHA %s 2 k1 k2 reserve 0 1 10 1000 id tag weekly 1000", sha);
+	r = redisCommand(rc, "EVALSHA %s 1 k1 reserve 0 1 10 1000 id tag weekly 1000", sha);
 	ck_assert_int_eq(r->type, REDIS_REPLY_ERROR);
 	freeReplyObject(r);
-	r = redisCommand(rc, "EVALSHA %s 2 k1 k2 reserve 0 1 10 1000 id tag message 1000", sha);
+	r = redisCommand(rc, "EVALSHA %s 1 k1 reserve 0 1 10 1000 id tag message 1000", sha);
 	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
 	freeReplyObject(r);
 }
