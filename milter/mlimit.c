@@ -118,17 +118,22 @@ ml_end_subject(const struct mlimit_msg *m, const struct ratetx_subject *s, long 
 	struct ratelimit_call *c = xmalloc(sizeof(*c));
 	enum ratelimit_mode mode = incr > 0 ? RATELIMIT_COMMIT : RATELIMIT_RELEASE;
 	redisReply *rep;
-	char err[256];
+	char err[256], subj[300];
 
+	/* the subject came from the client (SASL user, sender domain) */
+	rg_sanitize(subj, sizeof(subj), s->subject, strlen(s->subject));
 	if (ratelimit_build_tx(c, "EVALSHA", "-", m->prefix, s->kind, s->subject, mode, 0, incr, s->rates,
 			       s->nrates, &tx, err, sizeof(err)) != 0) {
-		msg_warn("%s: milter: ratelimit: %s %s: %s", qid, s->kind, s->subject, err);
+		msg_warn("%s: milter: ratelimit: %s %s: %s", qid, s->kind, subj, err);
 	} else if ((rep = mredis_eval(ml_redis, rg_lua_ratelimit, c->nkeys, c->argc - 3, c->argv + 3,
 				      c->argvlen + 3, err, sizeof(err))) == NULL) {
-		msg_warn("%s: milter: ratelimit: %s %s not %s: %s", qid, s->kind, s->subject,
-			 incr > 0 ? "counted" : "released", err);
+		/* An outage is logged once, by mredis; an error reply is worth a
+		 * warning. Either way the reservation ends by its lifetime. */
+		if (mredis_up(ml_redis))
+			msg_warn("%s: milter: ratelimit: %s %s not %s: %s", qid, s->kind, subj,
+				 incr > 0 ? "counted" : "released", err);
 	} else {
-		msg_debug("%s: milter: ratelimit: %s %s %s %lld", qid, s->kind, s->subject,
+		msg_debug("%s: milter: ratelimit: %s %s %s %lld", qid, s->kind, subj,
 			  incr > 0 ? "counted" : "released", incr);
 		freeReplyObject(rep);
 	}
