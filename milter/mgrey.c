@@ -181,3 +181,17 @@ mgrey_rcpt(struct mredis *r, const struct mgrey_req *q, struct mgrey_out *out)
 		return;
 	}
 }
+
+int
+mgrey_same_settings(const struct rg_params *a, const struct rg_params *b)
+{
+	if (a->greylisting != b->greylisting)
+		return 0;
+	return !a->greylisting || (a->greylist_delay == b->greylist_delay &&
+				   a->greylist_retry_window == b->greylist_retry_window &&
+				   a->greylist_whitelist_lifetime == b->greylist_whitelist_lifetime &&
+				   a->greylist_ipv4_prefix == b->greylist_ipv4_prefix &&
+				   a->greylist_ipv6_prefix == b->greylist_ipv6_prefix &&
+				   a->greylist_auto_whitelist == b->greylist_auto_whitelist &&
+				   a->greylist_header == b->greylist_header);
+}

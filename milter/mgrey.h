@@ -36,6 +36,9 @@ struct mgrey_out {
 	char log[300]; /* "action=... state=... ..." */
 };
 
+/* Do two settings greylist a message the same way? (the 452 split) */
+int mgrey_same_settings(const struct rg_params *a, const struct rg_params *b);
+
 /* Greylist one recipient the callout accepted (r: the milter's Redis client). */
 void mgrey_rcpt(struct mredis *r, const struct mgrey_req *req, struct mgrey_out *out);
 

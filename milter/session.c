@@ -191,21 +191,6 @@ sess_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 }
 
-/* Do two settings greylist a message the same way? */
-static int
-sess_same_greylisting(const struct rg_params *a, const struct rg_params *b)
-{
-	if (a->greylisting != b->greylisting)
-		return 0;
-	return !a->greylisting || (a->greylist_delay == b->greylist_delay &&
-				   a->greylist_retry_window == b->greylist_retry_window &&
-				   a->greylist_whitelist_lifetime == b->greylist_whitelist_lifetime &&
-				   a->greylist_ipv4_prefix == b->greylist_ipv4_prefix &&
-				   a->greylist_ipv6_prefix == b->greylist_ipv6_prefix &&
-				   a->greylist_auto_whitelist == b->greylist_auto_whitelist &&
-				   a->greylist_header == b->greylist_header);
-}
-
 /* Do two settings scan (and greylist) a message the same way? */
 static int
 sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
@@ -214,7 +199,7 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 	       (a->spam_scan == b->spam_scan && a->spam_reject == b->spam_reject &&
 		a->spam_tag_score == b->spam_tag_score && a->spam_reject_score == b->spam_reject_score &&
 		a->spam_max_size == b->spam_max_size && a->spam_failure_action == b->spam_failure_action &&
-		sess_same_greylisting(a, b));
+		mgrey_same_settings(a, b));
 }
 
 /*
