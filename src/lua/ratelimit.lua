@@ -117,7 +117,7 @@ local function load(key, width, window)
 	local horizon = now - window
 	for j = 1, #flat, 2 do
 		local id, n = tonumber(flat[j]), tonumber(flat[j + 1])
-		if string.sub(flat[j], 1, 2) == 'r:' then
+		if id == nil and string.sub(flat[j], 1, 2) == 'r:' then
 			rflat[#rflat + 1] = flat[j]
 			rflat[#rflat + 1] = flat[j + 1]
 		elseif id == nil or n == nil or (id + 1) * width <= horizon then
@@ -239,11 +239,16 @@ if mode == 'reserve' then
 	end
 	local exp = ownexp or (now + rlife)
 	local keep = math.max(exp, maxexp)
-	if #ids1 > 0 then
-		keep = math.max(keep, (ids1[#ids1] + 1) * width1 + window1)
-	end
 	redis.call('HSET', KEYS[1], rfield, string.format('%d:%d:%s', (own or 0) + need, exp, rtag))
-	redis.call('PEXPIRE', KEYS[1], string.format('%d', keep - now))
+	-- The key's TTL already reaches its newest bucket's end (set by the
+	-- commit that made it); extend it only when this reservation outlives it.
+	if #ids1 == 0 or (ids1[#ids1] + 1) * width1 + window1 < keep then
+		local ttl = keep - now
+		if #ids1 > 0 then
+			ttl = math.max(ttl, (ids1[#ids1] + 1) * width1 + window1 - now)
+		end
+		redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
+	end
 	return { 0 }
 end
 
