@@ -109,6 +109,7 @@ reload(const char *path)
 		msg_warn("reload failed: keeping the previous configuration");
 	} else {
 		verify_reload(verify, &cfg->global);
+		mlimit_reload(&cfg->global);
 		session_set_config(cfg);
 		msg_info("reload: configuration %s loaded", path);
 	}

@@ -121,10 +121,11 @@ mg_exempt(const struct mgrey_req *q, char *why, size_t len)
 }
 
 void
-mgrey_rcpt(struct mredis *r, const struct mgrey_req *q, struct mgrey_out *out)
+mgrey_rcpt(struct rg_redis_pool *r, const struct mgrey_req *q, struct mgrey_out *out)
 {
 	const struct rg_params *g = &q->cfg->global;
-	char tkey[256], nkey[128], why[200], err[256];
+	char why[200], err[256];
+	struct greylist_triplet t;
 	struct greylist_args a;
 	enum greylist_state st;
 	const char *perr = NULL;
@@ -138,13 +139,14 @@ mgrey_rcpt(struct mredis *r, const struct mgrey_req *q, struct mgrey_out *out)
 		snprintf(out->log, sizeof(out->log), "action=accept reason=%s", why);
 		return;
 	}
-	if (greylist_keys(q->p, g->redis_key_prefix, g->recipient_delimiter, q->client_addr, q->sender,
-			  q->rcpt, tkey, sizeof(tkey), nkey, sizeof(nkey)) != 0) {
+	if (greylist_keys(q->p, g, q->client_addr, q->sender, q->rcpt, &t) != 0) {
 		snprintf(out->log, sizeof(out->log), "action=accept reason=\"client address not IPv4/IPv6\"");
 		return;
 	}
-	greylist_argv(&a, q->p, tkey, nkey);
-	if ((rep = mredis_eval(r, rg_lua_greylist, 2, 7, a.argv, NULL, err, sizeof(err))) == NULL) {
+	greylist_argv(&a, q->p, &t);
+	rep = rg_redis_pool_eval(r, rg_lua_greylist, 2, 9, a.argv, NULL, err, sizeof(err));
+	greylist_triplet_free(&t);
+	if (rep == NULL) {
 		st = GREYLIST_ERROR;
 		perr = err;
 	} else {
@@ -165,9 +167,9 @@ mgrey_rcpt(struct mredis *r, const struct mgrey_req *q, struct mgrey_out *out)
 	case GREYLIST_EARLY:
 		out->action = MGREY_DEFER;
 		greylist_defer_text(q->p, secs, 0, out->text, sizeof(out->text));
-		for (char *t = out->text; *t; t++) /* libmilter takes '%' as a format */
-			if (*t == '%' || (unsigned char)*t < 32)
-				*t = ' ';
+		for (char *c = out->text; *c; c++) /* libmilter takes '%' as a format */
+			if (*c == '%' || (unsigned char)*c < 32)
+				*c = ' ';
 		snprintf(out->log, sizeof(out->log), "action=defer delay=%lld state=%s", secs,
 			 greylist_state_name(st));
 		return;

@@ -19,7 +19,7 @@
 #define RG_MILTER_MGREY_H
 
 #include "config.h"
-#include "mredis.h"
+#include "redis_pool.h"
 
 enum mgrey_action { MGREY_ACCEPT, MGREY_DEFER };
 
@@ -40,6 +40,6 @@ struct mgrey_out {
 int mgrey_same_settings(const struct rg_params *a, const struct rg_params *b);
 
 /* Greylist one recipient the callout accepted (r: the milter's Redis client). */
-void mgrey_rcpt(struct mredis *r, const struct mgrey_req *req, struct mgrey_out *out);
+void mgrey_rcpt(struct rg_redis_pool *r, const struct mgrey_req *req, struct mgrey_out *out);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "lua_scripts.h"
 #include "mlimit.h"
-#include "mredis.h"
+#include "redis_pool.h"
 #include "msg.h"
 #include "ratelimit.h"
 #include "ratetx.h"
@@ -17,7 +17,7 @@
 /* Connect-stage macros: Postfix's defaults plus what names the connection. */
 #define MLIMIT_CONNECT_MACROS "j {daemon_name} {daemon_addr} {daemon_port} {client_addr} {client_port} v _"
 
-static struct mredis *ml_redis; /* set before smfi_main */
+static struct rg_redis_pool *ml_redis; /* set before smfi_main */
 
 struct mlimit_msg {
 	char id[RATETX_ID_MAX];
@@ -33,10 +33,17 @@ struct mlimit_msg {
 void
 mlimit_start(const struct rg_params *g)
 {
-	ml_redis = mredis_new(g);
+	ml_redis = rg_redis_pool_new(g);
 }
 
-struct mredis *
+void
+mlimit_reload(const struct rg_params *g)
+{
+	if (ml_redis)
+		(void)rg_redis_pool_reconfigure(ml_redis, g);
+}
+
+struct rg_redis_pool *
 mlimit_redis(void)
 {
 	return ml_redis;
@@ -125,11 +132,11 @@ ml_end_subject(const struct mlimit_msg *m, const struct ratetx_subject *s, long 
 	if (ratelimit_build_tx(c, "EVALSHA", "-", m->prefix, s->kind, s->subject, mode, 0, incr, s->rates,
 			       s->nrates, &tx, err, sizeof(err)) != 0) {
 		msg_warn("%s: milter: ratelimit: %s %s: %s", qid, s->kind, subj, err);
-	} else if ((rep = mredis_eval(ml_redis, rg_lua_ratelimit, c->nkeys, c->argc - 3, c->argv + 3,
-				      c->argvlen + 3, err, sizeof(err))) == NULL) {
-		/* An outage is logged once, by mredis; an error reply is worth a
+	} else if ((rep = rg_redis_pool_eval(ml_redis, rg_lua_ratelimit, c->nkeys, c->argc - 3, c->argv + 3,
+					     c->argvlen + 3, err, sizeof(err))) == NULL) {
+		/* An outage is logged once, by the pool; an error reply is worth a
 		 * warning. Either way the reservation ends by its lifetime. */
-		if (mredis_up(ml_redis))
+		if (rg_redis_pool_up(ml_redis))
 			msg_warn("%s: milter: ratelimit: %s %s not %s: %s", qid, s->kind, subj,
 				 incr > 0 ? "counted" : "released", err);
 	} else {

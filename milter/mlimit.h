@@ -15,7 +15,7 @@
  * rate_limit_commit = policyd.
  *
  * Contract: mlimit_start from the main thread before smfi_main; a struct mlimit_msg is used by one thread at a time (its
- * SMTP session's). Redis failures are logged (once per outage, by mredis)
+ * SMTP session's). Redis failures are logged (once per outage, by the pool)
  * and never change a verdict: the reservation then ends with its lifetime.
  */
 #ifndef RG_MILTER_MLIMIT_H
@@ -31,8 +31,11 @@ struct mlimit_msg;
  * Never freed, like verify's: sessions still open at exit may use it. */
 void mlimit_start(const struct rg_params *g);
 
+/* A reload: the pool follows new redis_* settings (as verify's does). */
+void mlimit_reload(const struct rg_params *g);
+
 /* That client, for the milter's other shared records (greylisting). */
-struct mredis *mlimit_redis(void);
+struct rg_redis_pool *mlimit_redis(void);
 
 /* From xxfi_negotiate: ask for the connect-stage macros the transaction id
  * needs (besides Postfix's defaults). Needs SMFIF_SETSYMLIST in the flags. */
