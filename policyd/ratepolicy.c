@@ -197,8 +197,8 @@ lim_run(struct lim_job *j)
 
 /*
  * The message's transaction (ratetx.h): the SMTP connection as Postfix
- * describes it, tagged with the instance. Without client_port (a Postfix
- * before 3.2 or a test client) the instance alone names it: policyd's own
+ * describes it, tagged with the instance. Without client_port (an older
+ * Postfix, a test client) the instance alone names it: policyd's own
  * commit still works, a milter's cannot find it (the lifetime ends it).
  */
 static struct lim_job *
@@ -225,8 +225,7 @@ lim_job_new(struct ratepolicy *l, enum ratelimit_mode mode, const struct rg_para
 			warned = 1;
 			msg_warn(
 			    "ratelimit: policy requests carry no client_port/server_address/server_port: "
-			    "the milter cannot end these reservations (they end by their lifetime); "
-			    "Postfix 3.2 or later sends them");
+			    "the milter cannot end these reservations (they end by their lifetime)");
 		}
 	}
 	j->cb = cb;
