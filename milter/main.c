@@ -46,7 +46,7 @@
 #include "util.h"
 #include "mlimit.h"
 #include "version.h"
-#include "verify.h"
+#include "callout_verify.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
