@@ -137,7 +137,7 @@ main(int argc, char **argv)
 		usage();
 	if ((cfg = rg_config_load(path, &diag)) == NULL) {
 		for (int i = 0; i < diag.count; i++)
-			fprintf(stderr, "relayguard-milter: error: %s\n", diag.msgs[i]);
+			fprintf(stderr, "%srelayguard-milter: error: %s\n", msg_stderr_prio(3), diag.msgs[i]);
 		rg_diag_free(&diag);
 		return 1;
 	}

@@ -134,7 +134,8 @@ main(int argc, char **argv)
 	snap = cfg ? policy_snap_new(rg_config_ref(cfg), &diag) : NULL;
 	if (snap == NULL) {
 		for (int i = 0; i < diag.count; i++)
-			fprintf(stderr, "relayguard-policyd: error: %s\n", diag.msgs[i]);
+			fprintf(stderr, "%srelayguard-policyd: error: %s\n", msg_stderr_prio(3),
+				diag.msgs[i]);
 		rg_diag_free(&diag);
 		if (cfg)
 			rg_config_unref(cfg);

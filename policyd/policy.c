@@ -16,6 +16,7 @@
 #include "ratepolicy.h"
 #include "msg.h"
 #include "patlist.h"
+#include "plog.h"
 #include "policy.h"
 #include "redis.h"
 #include "util.h"
@@ -193,9 +194,12 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 	if (d->inbound_rcpt && (dry || strcmp(action, "DUNNO") == 0 || strncmp(action, "PREPEND ", 8) == 0))
 		ratepolicy_remember(d->pol->limits, d->req);
 
-	msg_info("%s: client=%s sender=<%s> recipient=<%s> class=%s action=%s%s%s%s", check, d->client,
-		 d->sender, d->rcpt, d->class_name ? d->class_name : "-", action, detail ? " " : "",
-		 detail ? detail : "", dry ? " dry_run=yes" : "");
+	char qid[40], fields[1200];
+
+	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s", plog_qid(d->req, qid, 40),
+		 check, d->client, d->sender, d->rcpt, d->class_name ? d->class_name : "-",
+		 plog_action(action, fields, sizeof(fields)), detail ? " " : "", detail ? detail : "",
+		 dry ? " dry_run=yes" : "");
 	psrv_reply(d->conn, dry ? "DUNNO" : action);
 	policy_snap_unref(d->snap);
 	free(d);
@@ -462,10 +466,21 @@ pdec_counted(int over, const char *reply, const char *err, void *arg)
 
 	(void)over;
 	(void)reply;
-	if (err)
-		msg_warn("ratelimit: message from %s not counted: redis: %s", d->client, err);
-	/* Counting never rejects: the message was accepted at RCPT. */
-	pdec_quiet(d, "DUNNO");
+	if (err) {
+		char qid[40];
+
+		msg_warn("%s: ratelimit: message from %s not counted: redis: %s", plog_qid(d->req, qid, 40),
+			 d->client, err);
+	}
+	/* Counting never rejects: the message was accepted at RCPT. The line
+	 * ties the message's queue id to relayguard in the log. */
+	{
+		char detail[80];
+
+		snprintf(detail, sizeof(detail), "size=%lld nrcpt=%d", atoll(preq_get(d->req, PREQ_SIZE)),
+			 atoi(preq_get(d->req, PREQ_RECIPIENT_COUNT)));
+		pdec_done(d, "message", "DUNNO", detail);
+	}
 }
 
 /* END-OF-MESSAGE: the actual size, then count the message. */
