@@ -14,6 +14,7 @@
 #include "msg.h"
 #include "util.h"
 #include "mredis.h"
+#include "rgm.h"
 #include "redisaddr.h"
 
 #define MREDIS_SCRIPTS_MAX 8
@@ -198,6 +199,10 @@ conn_failed(struct mredis *r, const char *why)
 	while (r->nidle > 0)
 		redisFree(r->idle[--r->nidle]);
 	pthread_mutex_unlock(&r->lock);
+	if (first) {
+		rg_metric_inc(rgm_redis_outages);
+		rg_metric_set(rgm_redis_up, 0);
+	}
 	if (first)
 		msg_warn("redis: server %s unavailable: %s; the callout cache and harvest counting are off "
 			 "until it is back",
@@ -224,6 +229,7 @@ conn_put(struct mredis *r, redisContext *c)
 		c = NULL;
 	}
 	pthread_mutex_unlock(&r->lock);
+	rg_metric_set(rgm_redis_up, 1);
 	if (c)
 		redisFree(c);
 	if (was_down)
@@ -236,20 +242,27 @@ static redisReply *
 round_trip(struct mredis *r, int argc, const char **argv, const size_t *argvlen, char *err, size_t errlen)
 {
 	int fast;
+	double t0 = rg_metric_now();
 	redisContext *c = conn_get(r, &fast, err, errlen);
 	redisReply *rep;
 
 	if (c == NULL) {
+		rg_metric_inc(rgm_redis_errors, "connection");
 		if (!fast)
 			conn_failed(r, err);
 		return NULL;
 	}
 	if ((rep = redisCommandArgv(c, argc, argv, argvlen)) == NULL) {
+		rg_metric_inc(rgm_redis_errors,
+			      strstr(c->errstr, "temporarily unavailable") ? "timeout" : "connection");
 		snprintf(err, errlen, "%s", c->errstr[0] ? c->errstr : "no reply");
 		redisFree(c);
 		conn_failed(r, err);
 		return NULL;
 	}
+	rg_metric_observe(rgm_redis_latency, rg_metric_now() - t0);
+	if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) != 0)
+		rg_metric_inc(rgm_redis_errors, "reply");
 	conn_put(r, c);
 	return rep;
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "msg.h"
+#include "pmetrics.h"
 #include "policy.h"
 #include "server.h"
 #include "util.h"
@@ -53,7 +54,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		if (policy_reload(sc->pol, sc->path) == 0)
+		int ok = policy_reload(sc->pol, sc->path) == 0;
+
+		rgm_reloaded(ok);
+		if (ok)
 			psrv_set_limits(sc->srv, policy_globals(sc->pol));
 		return;
 	}
@@ -97,6 +101,7 @@ main(int argc, char **argv)
 	struct policy *pol;
 	struct event *ev[3];
 	struct sigctx sc;
+	struct pmetrics_srv *mon = NULL;
 	char err[512];
 
 	msg_init("relayguard-policyd", 1, "mail");
@@ -183,8 +188,13 @@ main(int argc, char **argv)
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 
+	if (*g->policyd_metrics_listen)
+		pmetrics_init("unknown");
 	pol = policy_new(base, snap);
 	psrv_set_arg(srv, pol);
+	if (*g->policyd_metrics_listen && (mon = pmetrics_start(base, g->policyd_metrics_listen,
+								policy_redis(pol), err, sizeof(err))) == NULL)
+		msg_fatal("%s", err);
 	sc.base = base;
 	sc.pol = pol;
 	sc.srv = srv;
@@ -200,6 +210,7 @@ main(int argc, char **argv)
 
 	rg_pidfile_remove(policy_globals(pol)->policyd_pidfile);
 	policy_free(pol); /* answers what is pending */
+	pmetrics_free(mon);
 	psrv_free(srv);
 	for (int i = 0; i < 3; i++)
 		event_free(ev[i]);

@@ -17,6 +17,7 @@
 #include "msg.h"
 #include "patlist.h"
 #include "plog.h"
+#include "pmetrics.h"
 #include "policy.h"
 #include "redis.h"
 #include "util.h"
@@ -151,6 +152,12 @@ policy_globals(const struct policy *pol)
 	return &pol->snap->cfg->global;
 }
 
+struct rg_redis *
+policy_redis(const struct policy *pol)
+{
+	return pol->redis;
+}
+
 int
 policy_reload(struct policy *pol, const char *path)
 {
@@ -195,6 +202,8 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 		ratepolicy_remember(d->pol->limits, d->req);
 
 	char qid[40], fields[1200];
+
+	rg_metric_inc(pm_decisions, check, plog_action_name(action), d->class_name ? d->class_name : "none");
 
 	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s", plog_qid(d->req, qid, 40),
 		 check, d->client, d->sender, d->rcpt, d->class_name ? d->class_name : "-",
@@ -271,6 +280,9 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 	time_t now;
 	struct tm tm;
 
+	rg_metric_inc(pm_greylist, greylist_state_name(st));
+	if (st == GREYLIST_ERROR)
+		rg_metric_inc(pm_failure, "greylist");
 	switch (st) {
 	case GREYLIST_ERROR:
 		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err ? err : "error");
@@ -337,6 +349,7 @@ pdec_limited(int over, const char *reply, const char *err, void *arg)
 	char detail[300];
 
 	if (err) {
+		rg_metric_inc(pm_failure, "ratelimit");
 		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err);
 		pdec_done(d, "ratelimit",
 			  d->outbound ? pdec_outbound_failure_action(d) : pdec_failure_action(d), detail);
@@ -544,6 +557,7 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		pdec_quiet(d, "DUNNO");
 		return;
 	}
+	rg_metric_inc(pm_requests, pmetrics_state(state));
 	msg_debug("policy: %s: state=%s instance=%s size=%s", psrv_peer(c), state,
 		  preq_get(req, PREQ_INSTANCE), preq_get(req, PREQ_SIZE));
 	if (strcasecmp(state, "END-OF-MESSAGE") == 0) {

@@ -17,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "msg.h"
+#include "pmetrics.h"
 #include "server.h"
 #include "util.h"
 
@@ -69,6 +70,7 @@ pconn_free(struct pconn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconn--;
+	rg_metric_add(pm_connections, -1);
 	preq_reset(&c->req);
 	free(c);
 }
@@ -242,6 +244,7 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconn++;
+	rg_metric_add(pm_connections, 1);
 }
 
 struct psrv *

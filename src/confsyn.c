@@ -15,6 +15,7 @@
 #include "cidr.h"
 #include "confint.h"
 #include "ratespec.h"
+#include "metricsrv.h"
 #include "redisaddr.h"
 #include "util.h"
 
@@ -245,6 +246,18 @@ rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *
 		const char *s = *(const char *const *)v;
 
 		if (rg_milter_conn_check(s, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "bad %s: %s", label, e);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(pi->name, "policyd_metrics_listen") == 0 ||
+	    strcmp(pi->name, "milter_metrics_listen") == 0) {
+		const char *s = *(const char *const *)v;
+		char host[256];
+		unsigned short port;
+
+		if (*s && rg_metricsrv_addr(s, host, sizeof(host), &port, e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "bad %s: %s", label, e);
 			return -1;
 		}

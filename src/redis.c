@@ -18,6 +18,7 @@
 #include "msg.h"
 #include "redis.h"
 #include "redisaddr.h"
+#include "rgm.h"
 #include "util.h"
 
 struct rg_script {
@@ -42,6 +43,7 @@ struct rg_cmd {
 	int nkeys, argc;
 	char **argv;
 	size_t *argvlen;
+	double t0; /* sent at (rg_metric_now), for the latency histogram */
 };
 
 struct rg_redis {
@@ -74,6 +76,8 @@ redis_outage(struct rg_redis *r, const char *why)
 		return;
 	r->down = 1;
 	r->down_since = rg_mono_ms();
+	rg_metric_inc(rgm_redis_outages);
+	rg_metric_set(rgm_redis_up, 0);
 	msg_warn("redis: server %s unavailable: %s; answering with the failure action until it is back",
 		 r->server, why);
 }
@@ -81,6 +85,7 @@ redis_outage(struct rg_redis *r, const char *why)
 static void
 redis_back(struct rg_redis *r)
 {
+	rg_metric_set(rgm_redis_up, 1);
 	if (!r->down)
 		return;
 	msg_info("redis: server %s is back after %llds; %lu requests got the failure action", r->server,
@@ -118,6 +123,13 @@ cmd_finish(struct rg_cmd *c, const redisReply *reply, const char *err)
 		r->cmds = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	if (c->fail == NULL)
+		rg_metric_observe(rgm_redis_latency, rg_metric_now() - c->t0);
+	if (err && strcmp(err, "shutting down") != 0)
+		rg_metric_inc(rgm_redis_errors, strncmp(err, "no answer", 9) == 0 ? "timeout"
+						: c->fail || strcmp(err, "connection lost") == 0
+						    ? "connection"
+						    : "reply");
 	c->cb(reply, err, c->arg);
 }
 
@@ -266,6 +278,7 @@ rg_redis_eval(struct rg_redis *r, struct rg_script *s, int nkeys, int argc, cons
 		c->argvlen[i] = len;
 	}
 	c->timer = evtimer_new(r->base, cmd_timer, c);
+	c->t0 = rg_metric_now();
 	c->next = r->cmds;
 	if (r->cmds)
 		r->cmds->prev = c;
