@@ -34,6 +34,7 @@
 #include "session.h"
 #include "util.h"
 #include "verify.h"
+#include "mmetrics.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
@@ -84,6 +85,7 @@ reload(const char *path)
 	struct rg_diag diag = {0};
 	struct rg_config *cfg = rg_config_load(path, &diag);
 
+	rgm_reloaded(cfg != NULL);
 	if (cfg == NULL) {
 		for (int i = 0; i < diag.count; i++)
 			msg_error("%s", diag.msgs[i]);
@@ -184,7 +186,11 @@ main(int argc, char **argv)
 		msg_fatal("%s", err);
 	rg_strlcpy(pidfile, g->milter_pidfile, sizeof(pidfile));
 	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
+	if (*g->milter_metrics_listen)
+		mmetrics_init("unknown");
 	verify = verify_new(g);
+	if (*g->milter_metrics_listen && mmetrics_start(g->milter_metrics_listen, g, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
 	session_set_verify(verify);
 	session_set_config(cfg); /* from here on, g may go with a reload */
 

@@ -33,6 +33,7 @@
 #include "smtpreply.h"
 #include "verify.h"
 #include "vredis.h"
+#include "mmetrics.h"
 
 #define VERIFY_HOPS_MAX 1024
 #define VERIFY_WORKERS 2
@@ -430,22 +431,27 @@ verify_rcpt(struct verify *v, struct verify_tx **txp, const struct verify_req *r
 	}
 	result = verdict_name(res.verdict);
 	decide(v, req, res.verdict, res.reply, out);
-done : {
-	int n =
-	    snprintf(out->log, sizeof(out->log), "nexthop=%s result=%s cache=%s latency_ms=%.3f action=%s",
-		     hop, result, cache, elapsed_ms(&t0), action_name(out->action));
+done:
+	rg_metric_inc(mm_callout, result, cache);
+	rg_metric_observe(mm_callout_latency, elapsed_ms(&t0) / 1000.0);
+	if (strcmp(result, "harvest") == 0)
+		rg_metric_inc(mm_harvest);
+	{
+		int n = snprintf(out->log, sizeof(out->log),
+				 "nexthop=%s result=%s cache=%s latency_ms=%.3f action=%s", hop, result,
+				 cache, elapsed_ms(&t0), action_name(out->action));
 
-	if (res.verdict == CALLOUT_INVALID && n > 0 && (size_t)n < sizeof(out->log))
-		n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reply=\"%s\"",
-			      rg_sanitize(safe, sizeof(safe), res.reply, strlen(res.reply)));
-	if (*why && n > 0 && (size_t)n < sizeof(out->log))
-		n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reason=\"%s\"",
-			      rg_sanitize(safe, sizeof(safe), why, strlen(why)));
-	if (p->dry_run && out->action != VERIFY_ACCEPT && n > 0 && (size_t)n < sizeof(out->log)) {
-		snprintf(out->log + n, sizeof(out->log) - (size_t)n, " dry_run=yes");
-		out->action = VERIFY_ACCEPT;
+		if (res.verdict == CALLOUT_INVALID && n > 0 && (size_t)n < sizeof(out->log))
+			n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reply=\"%s\"",
+				      rg_sanitize(safe, sizeof(safe), res.reply, strlen(res.reply)));
+		if (*why && n > 0 && (size_t)n < sizeof(out->log))
+			n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reason=\"%s\"",
+				      rg_sanitize(safe, sizeof(safe), why, strlen(why)));
+		if (p->dry_run && out->action != VERIFY_ACCEPT && n > 0 && (size_t)n < sizeof(out->log)) {
+			snprintf(out->log + n, sizeof(out->log) - (size_t)n, " dry_run=yes");
+			out->action = VERIFY_ACCEPT;
+		}
 	}
-}
 }
 
 void
