@@ -50,7 +50,7 @@ MIL_OBJ	= $(patsubst %.c,$(B)/%.o,$(MIL_SRC))
 
 PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter
 
-.PHONY: all check unit unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools
+.PHONY: all check unit unit-bin unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools
 .SUFFIXES:
 
 all: $(PROGS) $(TOOL_BIN)
@@ -59,7 +59,9 @@ $(B)/%.o: %.c $(B)/gen/lua_scripts.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(B)/gen/lua_scripts.c $(B)/gen/lua_scripts.h: $(LUA) scripts/lua2c
+# One run of lua2c writes both files: a grouped target (&:), so that make -j
+# runs the recipe once, not once per file.
+$(B)/gen/lua_scripts.c $(B)/gen/lua_scripts.h &: $(LUA) scripts/lua2c
 	@mkdir -p $(B)/gen
 	sh scripts/lua2c $(B)/gen/lua_scripts $(LUA)
 
@@ -91,6 +93,9 @@ tools: $(TOOL_BIN)
 
 deps:
 	@scripts/install-deps --check 2>/dev/null || scripts/install-deps
+
+# unit-bin builds the suites without running them (make -j safe, like all).
+unit-bin: $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do \
@@ -133,6 +138,7 @@ format:
 	clang-format -i $(CFILES)
 format-check:
 	@clang-format --dry-run -Werror $(CFILES) && echo "format-check: ok"
+	@scripts/check-waits && echo "check-waits: ok"
 
 # Configuration files are installed only where none exists yet: an admin's
 # edited relayguard.conf or tables are never overwritten.

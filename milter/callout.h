@@ -159,12 +159,17 @@ struct callout_nexthop {
 };
 
 /*
- * Parse spec (Postfix transport nexthop syntax; brackets mean "no MX
- * lookup"; an IPv6 address needs brackets, "ipv6:" inside them is allowed;
- * a bare IPv4 address is used as is). Returns 0, or -1 with err.
+ * Parse spec with the endpoint grammar (endpoint.h; Postfix transport
+ * nexthop syntax: brackets mean "no MX lookup"; an IPv6 address needs
+ * brackets, "ipv6:" inside them is allowed; a bare IPv4 address is used as
+ * is). Returns 0, or -1 with err.
  */
 int callout_nexthop_parse(const char *spec, unsigned defport, struct callout_nexthop *nh, char *err,
 			  size_t errlen);
+
+/* The same from a nexthop parsed at load (p->nexthop_ep). */
+struct rg_endpoint;
+void callout_nexthop_from_ep(const struct rg_endpoint *ep, struct callout_nexthop *nh);
 
 /*
  * Targets for a nexthop: its MX hosts filtered with callout_mx_filter, or

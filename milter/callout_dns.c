@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "endpoint.h"
 #include "util.h"
 #include "callout.h"
 
@@ -209,86 +210,33 @@ callout_mx_filter(struct callout_target *t, size_t n, const char *const *own, si
 	return k;
 }
 
-/* "25" -> 25; 0 if not a decimal port 1..65535. */
-static unsigned
-parse_port(const char *s)
+void
+callout_nexthop_from_ep(const struct rg_endpoint *ep, struct callout_nexthop *nh)
 {
-	unsigned v = 0;
-	size_t i;
-
-	for (i = 0; s[i]; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5)
-			return 0;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	return i > 0 && v <= 65535 ? v : 0;
+	memset(nh, 0, sizeof(*nh));
+	rg_strlcpy(nh->host, ep->host, sizeof(nh->host));
+	nh->port = (unsigned)ep->port;
+	nh->literal = ep->literal;
+	/* Brackets mean "no MX lookup"; an MX lookup of an address means nothing. */
+	nh->mx = !ep->bracketed && !ep->literal;
 }
 
 int
 callout_nexthop_parse(const char *spec, unsigned defport, struct callout_nexthop *nh, char *err,
 		      size_t errlen)
 {
-	char spare[1];
-	const char *h, *rest, *end;
-	unsigned char bin[sizeof(struct in6_addr)];
-	size_t hlen;
+	char spare[1], e[300];
+	struct rg_endpoint ep;
 
 	if (err == NULL || errlen == 0)
 		err = spare, errlen = sizeof(spare); /* err is optional */
 	memset(nh, 0, sizeof(*nh));
 	nh->port = defport;
-	if (spec == NULL || spec[0] == 0) {
-		snprintf(err, errlen, "empty nexthop");
+	if (rg_endpoint_parse(spec ? spec : "", RG_EP_NOUNIX, (int)defport, &ep, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "nexthop %s", e);
 		return -1;
 	}
-	if (spec[0] == '[') {
-		if ((end = strchr(spec, ']')) == NULL) {
-			snprintf(err, errlen, "nexthop: missing ']'");
-			return -1;
-		}
-		h = spec + 1;
-		if (strncasecmp(h, "ipv6:", 5) == 0)
-			h += 5;
-		hlen = (size_t)(end - h);
-		rest = end + 1;
-		nh->mx = 0;
-	} else {
-		end = strchr(spec, ':');
-		if (end && strchr(end + 1, ':')) {
-			snprintf(err, errlen, "nexthop: an IPv6 address needs brackets");
-			return -1;
-		}
-		h = spec;
-		hlen = end ? (size_t)(end - spec) : strlen(spec);
-		rest = spec + hlen;
-		nh->mx = 1;
-	}
-	if (hlen == 0 || hlen > CALLOUT_HOST_MAX) {
-		snprintf(err, errlen, "nexthop: bad host");
-		return -1;
-	}
-	memcpy(nh->host, h, hlen);
-	nh->host[hlen] = 0;
-	if (*rest == ':') {
-		if ((nh->port = parse_port(rest + 1)) == 0) {
-			snprintf(err, errlen, "nexthop: bad port");
-			return -1;
-		}
-	} else if (*rest != 0) {
-		snprintf(err, errlen, "nexthop: junk after host");
-		return -1;
-	}
-	if (inet_pton(AF_INET, nh->host, bin) == 1 || (!nh->mx && inet_pton(AF_INET6, nh->host, bin) == 1)) {
-		/* An MX lookup of an address means nothing: use it as is. */
-		nh->literal = 1;
-		nh->mx = 0;
-		return 0;
-	}
-	if (!hostname_ok(nh->host, hlen)) {
-		snprintf(err, errlen, "nexthop: bad host name");
-		return -1;
-	}
-	set_host(nh->host, nh->host, hlen);
+	callout_nexthop_from_ep(&ep, nh);
 	return 0;
 }
 

@@ -157,7 +157,9 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Bind as root, then drop: smfi_opensocket does the bind. */
-	rg_strlcpy(conn, g->milter_listen, sizeof(conn));
+	/* Any address form; libmilter gets its own spelling of it. */
+	if (rg_endpoint_milter_conn(g->milter_listen_ep, conn, sizeof(conn)) != 0)
+		msg_fatal("milter_listen %s: too long", g->milter_listen);
 	if (smfi_setconn(conn) == MI_FAILURE || smfi_register(*session_filter()) == MI_FAILURE)
 		msg_fatal("cannot register the filter on %s", conn);
 	smfi_settimeout(600);
@@ -186,10 +188,11 @@ main(int argc, char **argv)
 		msg_fatal("%s", err);
 	rg_strlcpy(pidfile, g->milter_pidfile, sizeof(pidfile));
 	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
-	if (*g->milter_metrics_listen)
+	if (g->milter_metrics_listen_ep)
 		mmetrics_init("unknown");
 	verify = verify_new(g);
-	if (*g->milter_metrics_listen && mmetrics_start(g->milter_metrics_listen, g, err, sizeof(err)) != 0)
+	if (g->milter_metrics_listen_ep &&
+	    mmetrics_start(g->milter_metrics_listen_ep, g, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	session_set_verify(verify);
 	session_set_config(cfg); /* from here on, g may go with a reload */

@@ -104,7 +104,8 @@ mm_health(void *arg, char *why, size_t len)
 	if (!bad && scan) {
 		struct spamd_result *res = xmalloc(sizeof(*res));
 
-		if (spamd_ping(cfg->global.spamd_server, (int)cfg->global.spamd_timeout, res) != SPAMD_OK) {
+		if (spamd_ping(cfg->global.spamd_server_ep, (int)cfg->global.spamd_timeout, res) !=
+		    SPAMD_OK) {
 			snprintf(why, len, "spamd %s: %s", cfg->global.spamd_server, res->error);
 			bad = 1;
 		}
@@ -123,7 +124,7 @@ mm_thread(void *arg)
 }
 
 int
-mmetrics_start(const char *addr, const struct rg_params *g, char *err, size_t errlen)
+mmetrics_start(const struct rg_endpoint *ep, const struct rg_params *g, char *err, size_t errlen)
 {
 	pthread_t tid;
 
@@ -131,7 +132,7 @@ mmetrics_start(const char *addr, const struct rg_params *g, char *err, size_t er
 		snprintf(err, errlen, "metrics: cannot create an event loop");
 		return -1;
 	}
-	if ((mm_srv = rg_metricsrv_new(mm_base, addr, mm_health, NULL, err, errlen)) == NULL)
+	if ((mm_srv = rg_metricsrv_new(mm_base, ep, mm_health, NULL, err, errlen)) == NULL)
 		return -1;
 	mm_redis = mredis_new(g);
 	if ((errno = pthread_create(&tid, NULL, mm_thread, NULL)) != 0) {

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "endpoint.h"
 #include "metrics.h"
 #include "rgm.h"
 
@@ -37,6 +38,6 @@ const char *mmetrics_spamd_status(int status);
 void mmetrics_init(const char *version);
 
 /* Serve addr from a thread; g gives the Redis settings of the health check. 0, or -1 with err. */
-int mmetrics_start(const char *addr, const struct rg_params *g, char *err, size_t errlen);
+int mmetrics_start(const struct rg_endpoint *ep, const struct rg_params *g, char *err, size_t errlen);
 
 #endif

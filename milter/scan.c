@@ -18,11 +18,13 @@ scan_log_tests(char *buf, size_t len, const char *tests)
 		    strlen(tests ? tests : "none"));
 }
 
+#define SCAN_FA(p) ((p)->spam_failure_action == RG_SPAM_FAIL_TEMPFAIL ? "tempfail" : "accept")
+
 /* spam_failure_action = tempfail: never a 5xx without a score. */
 static void
 scan_failure_action(const struct rg_params *p, struct scan_out *out)
 {
-	if (strcmp(p->spam_failure_action, "tempfail") != 0)
+	if (p->spam_failure_action != RG_SPAM_FAIL_TEMPFAIL)
 		return;
 	out->action = SCAN_TEMPFAIL;
 	rg_strlcpy(out->rcode, "451", sizeof(out->rcode));
@@ -59,8 +61,7 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 		in.scan = SPAMHDR_SKIP_ERROR;
 		rg_metric_inc(mm_spam, "unscanned");
 		snprintf(out->log, sizeof(out->log),
-			 "scanned=no reason=\"message not buffered\" failure_action=%s",
-			 p->spam_failure_action);
+			 "scanned=no reason=\"message not buffered\" failure_action=%s", SCAN_FA(p));
 		scan_failure_action(p, out);
 		spamhdr_build(&in, &out->hdrs);
 		return;
@@ -74,8 +75,8 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	{
 		double t0 = rg_metric_now();
 
-		spamd_check(g->spamd_server, (int)g->spamd_timeout, g->spamd_user, seg, nseg,
-			    (size_t)p->spam_max_size, r);
+		spamd_check_ep(g->spamd_server_ep, (int)g->spamd_timeout, g->spamd_user, seg, nseg,
+			       (size_t)p->spam_max_size, r);
 		rg_metric_observe(mm_spamd_latency, rg_metric_now() - t0);
 	}
 	if (r->status != SPAMD_OK) {
@@ -89,7 +90,7 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 			      ? SPAMHDR_SKIP_UNAVAILABLE
 			      : SPAMHDR_SKIP_ERROR;
 		snprintf(out->log, sizeof(out->log), "scanned=no reason=\"spamd %s: %s\" failure_action=%s",
-			 spamd_strstatus(r->status), r->error, p->spam_failure_action);
+			 spamd_strstatus(r->status), r->error, SCAN_FA(p));
 		if (in.scan != SPAMHDR_SKIP_TOO_LARGE)
 			scan_failure_action(p, out);
 		spamhdr_build(&in, &out->hdrs);

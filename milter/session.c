@@ -185,8 +185,7 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 	return a == b ||
 	       (a->spam_scan == b->spam_scan && a->spam_reject == b->spam_reject &&
 		a->spam_tag_score == b->spam_tag_score && a->spam_reject_score == b->spam_reject_score &&
-		a->spam_max_size == b->spam_max_size &&
-		strcmp(a->spam_failure_action, b->spam_failure_action) == 0);
+		a->spam_max_size == b->spam_max_size && a->spam_failure_action == b->spam_failure_action);
 }
 
 /* "<a@b>" -> "a@b" as sent (not sanitised: for the callout's own checks), bounded. */

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "spamd.h"
 #include "util.h"
 
@@ -125,65 +126,27 @@ connect_one(int fd, const struct sockaddr *sa, socklen_t salen, long long deadli
 	return err ? fail(res, SPAMD_ECONNECT, "connect", err) : SPAMD_OK;
 }
 
-/*
- * Split addr into a unix path or host + port and connect. Forms:
- * "/path", "unix:/path", "[v6]:port", "[v6]", "host:port", "host", and a
- * bare IPv6 address (more than one ':') meaning the default port.
- */
+/* Connect to ep (parsed by the endpoint grammar, endpoint.h). */
 static enum spamd_status
-open_conn(struct conn *c, const char *addr)
+open_conn(struct conn *c, const struct rg_endpoint *ep)
 {
 	struct spamd_result *res = c->res;
-	char host[256], port[8];
-	const char *colon, *h = addr;
-	size_t hlen;
+	char gerr[200];
 
-	if (strncmp(addr, "unix:", 5) == 0)
-		addr += 5;
-	if (addr[0] == '/') {
+	if (ep->kind == RG_EP_UNIX) {
 		struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
-		if (strlen(addr) >= sizeof(sun.sun_path))
-			return fail(res, SPAMD_ECONNECT, "unix socket path too long", 0);
-		memcpy(sun.sun_path, addr, strlen(addr) + 1);
+		memcpy(sun.sun_path, ep->path, strlen(ep->path) + 1);
 		if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 			return fail(res, SPAMD_ECONNECT, "socket", errno);
 		return connect_one(c->fd, (struct sockaddr *)&sun, sizeof(sun), c->deadline, res);
 	}
 
-	snprintf(port, sizeof(port), "%d", SPAMD_DEFAULT_PORT);
-	if (addr[0] == '[') {
-		const char *rb = strchr(addr, ']');
-
-		if (rb == NULL || (rb[1] && rb[1] != ':'))
-			return fail(res, SPAMD_ECONNECT, "bad spamd address", 0);
-		h = addr + 1, hlen = (size_t)(rb - h);
-		colon = rb[1] ? rb + 1 : NULL;
-	} else {
-		colon = strchr(addr, ':');
-		if (colon && strchr(colon + 1, ':'))
-			colon = NULL; /* bare IPv6 address */
-		hlen = colon ? (size_t)(colon - addr) : strlen(addr);
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return fail(res, SPAMD_ECONNECT, "bad spamd address", 0);
-	memcpy(host, h, hlen);
-	host[hlen] = 0;
-	if (colon) {
-		size_t plen = strlen(colon + 1);
-
-		if (plen == 0 || plen >= sizeof(port) || strspn(colon + 1, "0123456789") != plen ||
-		    atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
-			return fail(res, SPAMD_ECONNECT, "bad spamd port", 0);
-		memcpy(port, colon + 1, plen + 1);
-	}
-
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *ai, *p;
-	int gai = getaddrinfo(host, port, &hints, &ai);
+	struct addrinfo *ai, *p;
 	enum spamd_status st = SPAMD_ECONNECT;
 
-	if (gai != 0) {
-		snprintf(res->error, sizeof(res->error), "resolve spamd host: %s", gai_strerror(gai));
+	if (rg_endpoint_getaddrinfo(ep, 0, &ai, gerr, sizeof(gerr)) != 0) {
+		snprintf(res->error, sizeof(res->error), "resolve spamd host %.200s", gerr);
 		return res->status = SPAMD_ECONNECT;
 	}
 	for (p = ai; p; p = p->ai_next) {
@@ -324,6 +287,25 @@ enum spamd_status
 spamd_check(const char *addr, int timeout_ms, const char *user, const struct spamd_seg *segs, size_t nsegs,
 	    size_t max_size, struct spamd_result *res)
 {
+	struct rg_endpoint ep;
+	char err[200];
+
+	if (addr == NULL || *addr == 0) {
+		memset(res, 0, sizeof(*res));
+		return fail(res, SPAMD_ECONNECT, "no spamd address", 0);
+	}
+	if (rg_endpoint_parse(addr, 0, SPAMD_DEFAULT_PORT, &ep, err, sizeof(err)) != 0) {
+		memset(res, 0, sizeof(*res));
+		snprintf(res->error, sizeof(res->error), "bad spamd address %.200s", err);
+		return res->status = SPAMD_ECONNECT;
+	}
+	return spamd_check_ep(&ep, timeout_ms, user, segs, nsegs, max_size, res);
+}
+
+enum spamd_status
+spamd_check_ep(const struct rg_endpoint *ep, int timeout_ms, const char *user, const struct spamd_seg *segs,
+	       size_t nsegs, size_t max_size, struct spamd_result *res)
+{
 	struct conn c = {.fd = -1, .deadline = rg_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0), .res = res};
 	char head[160];
 	size_t total = 0, i;
@@ -343,10 +325,10 @@ spamd_check(const char *addr, int timeout_ms, const char *user, const struct spa
 	}
 	if (user && *user && !valid_user(user))
 		return fail(res, SPAMD_EINVAL, "spamd user name has characters spamd refuses", 0);
-	if (addr == NULL || *addr == 0)
+	if (ep == NULL)
 		return fail(res, SPAMD_ECONNECT, "no spamd address", 0);
 
-	if ((st = open_conn(&c, addr)) != SPAMD_OK)
+	if ((st = open_conn(&c, ep)) != SPAMD_OK)
 		goto out;
 	hl = snprintf(head, sizeof(head), "REPORT SPAMC/1.5\r\nContent-length: %zu\r\n%s%s%s\r\n", total,
 		      user && *user ? "User: " : "", user && *user ? user : "", user && *user ? "\r\n" : "");
@@ -376,7 +358,7 @@ out:
 }
 
 enum spamd_status
-spamd_ping(const char *addr, int timeout_ms, struct spamd_result *res)
+spamd_ping(const struct rg_endpoint *ep, int timeout_ms, struct spamd_result *res)
 {
 	struct conn c = {.fd = -1, .deadline = rg_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0), .res = res};
 	static const char ping[] = "PING SPAMC/1.5\r\n\r\n";
@@ -385,9 +367,9 @@ spamd_ping(const char *addr, int timeout_ms, struct spamd_result *res)
 	enum spamd_status st;
 
 	memset(res, 0, sizeof(*res));
-	if (addr == NULL || *addr == 0)
+	if (ep == NULL)
 		return fail(res, SPAMD_ECONNECT, "no spamd address", 0);
-	if ((st = open_conn(&c, addr)) != SPAMD_OK || (st = send_all(&c, ping, sizeof(ping) - 1)) != SPAMD_OK)
+	if ((st = open_conn(&c, ep)) != SPAMD_OK || (st = send_all(&c, ping, sizeof(ping) - 1)) != SPAMD_OK)
 		goto out;
 	/* "SPAMD/1.5 0 PONG\r\n", then spamd closes. */
 	while (len + 1 < sizeof(buf) && !memchr(buf, '\n', len)) {

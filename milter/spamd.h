@@ -1,8 +1,9 @@
 /*
  * spamd - a SPAMC/1.5 protocol client for SpamAssassin's spamd.
  *
- * One call, spamd_check(), connects (TCP "host:port", "[v6addr]:port",
- * "host" meaning port 783, or a unix socket "/path" / "unix:/path"), sends
+ * One call, spamd_check_ep(), connects (to spamd_server as parsed at load
+ * by the endpoint grammar, endpoint.h: TCP, port 783 by default, or a unix
+ * socket; spamd_check() takes the text and parses it the same way), sends
  * one REPORT request with the message streamed from a list of segments (a
  * memory buffer and/or ranges of an open file, so the milter can send a
  * message that is partly in memory and partly in its temp file without
@@ -39,7 +40,7 @@
  *		spamd_seg_file(m->tmpfd, 0, m->filelen),  // the spilled rest
  *	};
  *	struct spamd_result *r = xmalloc(sizeof(*r)); // ~12 KiB: keep off small stacks
- *	spamd_check(p->spamd_server, (int)p->spamd_timeout, p->spamd_user,
+ *	spamd_check_ep(g->spamd_server_ep, (int)g->spamd_timeout, g->spamd_user,
  *		    seg, m->tmpfd >= 0 ? 2 : 1, (size_t)p->spam_max_size, r);
  *	then r->status == SPAMD_OK: spamhdr_build() with r->score,
  *	r->tests_known ? r->tests : NULL,
@@ -105,7 +106,8 @@ struct spamd_seg spamd_seg_mem(const void *mem, size_t len);
 struct spamd_seg spamd_seg_file(int fd, off_t off, size_t len);
 
 /*
- * Scan the message made of segs[0..nsegs) with the spamd at addr.
+ * Scan the message made of segs[0..nsegs) with the spamd at addr (the
+ * endpoint grammar, port 783 by default).
  * timeout_ms bounds the whole exchange (connect + send + receive).
  * user: optional User: header (NULL or "" for none; must be 1..64 chars of
  * [A-Za-z0-9._@+-] else SPAMD_EINVAL). max_size: refuse (SPAMD_ETOOBIG,
@@ -115,12 +117,17 @@ struct spamd_seg spamd_seg_file(int fd, off_t off, size_t len);
 enum spamd_status spamd_check(const char *addr, int timeout_ms, const char *user,
 			      const struct spamd_seg *segs, size_t nsegs, size_t max_size,
 			      struct spamd_result *res);
+/* The same with the address parsed at load (g->spamd_server_ep); ep NULL = none. */
+struct rg_endpoint;
+enum spamd_status spamd_check_ep(const struct rg_endpoint *ep, int timeout_ms, const char *user,
+				 const struct spamd_seg *segs, size_t nsegs, size_t max_size,
+				 struct spamd_result *res);
 
 /*
- * PING the spamd at addr (the health check): SPAMD_OK when it answers PONG
+ * PING the spamd at ep (the health check): SPAMD_OK when it answers PONG
  * within timeout_ms, else the failure with res->error set.
  */
-enum spamd_status spamd_ping(const char *addr, int timeout_ms, struct spamd_result *res);
+enum spamd_status spamd_ping(const struct rg_endpoint *ep, int timeout_ms, struct spamd_result *res);
 
 /*
  * Parse a complete spamd reply to REPORT held in buf[0..len). A reply

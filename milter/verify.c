@@ -144,9 +144,8 @@ hop_of(const struct rg_params *p, const char *rcpt, struct callout_nexthop *nh, 
 {
 	const char *dom = rg_addr_domain(rcpt);
 
-	if (*p->nexthop) {
-		if (callout_nexthop_parse(p->nexthop, 25, nh, why, whylen) < 0)
-			return -1;
+	if (p->nexthop_ep) {
+		callout_nexthop_from_ep(p->nexthop_ep, nh);
 	} else {
 		memset(nh, 0, sizeof(*nh));
 		if (dom == NULL || strlen(dom) > CALLOUT_HOST_MAX) {
@@ -350,7 +349,7 @@ decide(struct verify *v, const struct verify_req *req, enum callout_verdict vd, 
 		if (!rg_config_trusted(req->cfg, req->client_addr))
 			(void)vredis_harvest(v->redis, g->redis_key_prefix, req->client_addr,
 					     p->harvest_limit, p->harvest_window, 1, &count);
-	} else if (strcmp(p->callout_unknown_action, "tempfail") == 0) {
+	} else if (p->callout_unknown_action == RG_CALLOUT_UNKNOWN_TEMPFAIL) {
 		set_reply(out, VERIFY_TEMPFAIL, "450", "4.1.1",
 			  "Recipient address could not be verified, try again later");
 	} else {

@@ -13,8 +13,8 @@
 #include "msg.h"
 #include "util.h"
 
-#define DNSBL_MAX_ZONES 8
-#define DNSBL_MAX_CODES 8
+#define DNSBL_MAX_ZONES RG_DNSBL_MAXZONES
+#define DNSBL_MAX_CODES RG_DNSBL_MAXCODES
 
 struct dnsbl {
 	struct event_base *base;
@@ -41,10 +41,11 @@ struct dnsbl_job {
 };
 
 struct dnsbl *
-dnsbl_new(struct event_base *base, const char *server, long long timeout_ms, char *err, size_t errlen)
+dnsbl_new(struct event_base *base, const struct rg_endpoint *server, long long timeout_ms, char *err,
+	  size_t errlen)
 {
 	struct dnsbl *d = xcalloc(1, sizeof(*d));
-	char t[32];
+	char t[32], hp[300];
 
 	d->base = base;
 	d->timeout_ms = timeout_ms;
@@ -54,9 +55,10 @@ dnsbl_new(struct event_base *base, const char *server, long long timeout_ms, cha
 		free(d);
 		return NULL;
 	}
-	if (server && *server) {
-		if (evdns_base_nameserver_ip_add(d->dns, server) != 0) {
-			snprintf(err, errlen, "dns_server %s: not an address", server);
+	if (server) {
+		/* "ip:port" / "[v6]:port": the spelling evdns takes. */
+		if (evdns_base_nameserver_ip_add(d->dns, rg_endpoint_hostport(server, hp, sizeof(hp))) != 0) {
+			snprintf(err, errlen, "dns_server %s: not an address", hp);
 			dnsbl_free(d);
 			return NULL;
 		}
@@ -187,7 +189,7 @@ dnsbl_timeout(evutil_socket_t fd, short what, void *arg)
 }
 
 void
-dnsbl_check(struct dnsbl *d, const struct rg_list *zones, const char *addr, dnsbl_cb cb, void *arg)
+dnsbl_check(struct dnsbl *d, const struct rg_dnsbls *zones, const char *addr, dnsbl_cb cb, void *arg)
 {
 	struct dnsbl_job *j = xcalloc(1, sizeof(*j));
 	struct timeval tv = {d->timeout_ms / 1000 + 1, (d->timeout_ms % 1000) * 1000};
@@ -196,38 +198,15 @@ dnsbl_check(struct dnsbl *d, const struct rg_list *zones, const char *addr, dnsb
 	j->cb = cb;
 	j->arg = arg;
 	j->timer = evtimer_new(d->base, dnsbl_timeout, j);
-	/* Parse "zone[=code[,code...]]" with bare codes following their zone. */
-	for (int i = 0; i < zones->argc; i++) {
-		const char *w = zones->argv[i];
-		struct in_addr ia;
-		struct dnsbl_q *q;
-		const char *eq;
+	/* Parsed at load (struct rg_dnsbls): copy what the answers are matched against. */
+	for (int i = 0; i < zones->n && j->nq < DNSBL_MAX_ZONES; i++) {
+		const struct rg_dnsbl *z = &zones->v[i];
+		struct dnsbl_q *q = &j->q[j->nq++];
 
-		if (inet_pton(AF_INET, w, &ia) == 1 && j->nq > 0) {
-			q = &j->q[j->nq - 1];
-			if (q->ncodes < DNSBL_MAX_CODES)
-				q->codes[q->ncodes++] = ia;
-			continue;
-		}
-		if (j->nq >= DNSBL_MAX_ZONES)
-			break;
-		q = &j->q[j->nq++];
 		q->job = j;
-		eq = strchr(w, '=');
-		rg_strlcpy(q->zone, w,
-			   eq && (size_t)(eq - w) < sizeof(q->zone) ? (size_t)(eq - w) + 1 : sizeof(q->zone));
-		for (const char *c = eq; c && *c;) {
-			char code[INET_ADDRSTRLEN];
-			size_t n = strcspn(c + 1, "|;,");
-
-			if (n < sizeof(code)) {
-				memcpy(code, c + 1, n);
-				code[n] = 0;
-				if (inet_pton(AF_INET, code, &ia) == 1 && q->ncodes < DNSBL_MAX_CODES)
-					q->codes[q->ncodes++] = ia;
-			}
-			c = c[1 + n] ? c + 1 + n : NULL;
-		}
+		rg_strlcpy(q->zone, z->zone, sizeof(q->zone));
+		for (int k = 0; k < z->ncodes && q->ncodes < DNSBL_MAX_CODES; k++)
+			memcpy(&q->codes[q->ncodes++].s_addr, z->codes[k], 4);
 	}
 	evtimer_add(j->timer, &tv);
 	if (j->nq == 0 || dnsbl_qname(addr, "", qname, sizeof(qname)) != 0) {

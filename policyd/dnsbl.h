@@ -2,10 +2,9 @@
  * dnsbl - asynchronous DNS blocklist look-ups of a client address (libevent
  * evdns), for the dynamic-IP check against PBL-style lists.
  *
- * Zones come from dynamic_ip_dnsbl: "zone" (any 127.x answer lists) or
- * "zone=127.0.0.10,127.0.0.11" (only these answers list; as the list
- * parameter splits at commas, a bare address word extends the codes of the
- * zone before it). All zones are asked at once; the answer comes when all
+ * Zones come from dynamic_ip_dnsbl, parsed once at load (struct rg_dnsbls,
+ * config.h): "zone" (any 127.x answer lists) or "zone=127.0.0.10|127.0.0.11"
+ * (only these answers list). All zones are asked at once; the answer comes when all
  * have answered or dynamic_ip_dnsbl_timeout passed. A DNS failure or
  * timeout is "not listed": a broken resolver never blocks mail.
  *
@@ -25,11 +24,11 @@ struct dnsbl;
 /* listed: 1 with zone and answer ("127.0.0.11") set, else 0. */
 typedef void (*dnsbl_cb)(int listed, const char *zone, const char *answer, void *arg);
 
-/* server: "" = /etc/resolv.conf, else "ip" or "ip:port". NULL on error. */
-struct dnsbl *dnsbl_new(struct event_base *base, const char *server, long long timeout_ms, char *err,
-			size_t errlen);
+/* server: NULL = /etc/resolv.conf, else dns_server's address. NULL on error. */
+struct dnsbl *dnsbl_new(struct event_base *base, const struct rg_endpoint *server, long long timeout_ms,
+			char *err, size_t errlen);
 void dnsbl_free(struct dnsbl *d);
-void dnsbl_check(struct dnsbl *d, const struct rg_list *zones, const char *addr, dnsbl_cb cb, void *arg);
+void dnsbl_check(struct dnsbl *d, const struct rg_dnsbls *zones, const char *addr, dnsbl_cb cb, void *arg);
 
 /* The query name for addr in zone ("5.113.0.203.zone", nibbles for IPv6).
  * Returns 0, or -1 if addr is not an address. Exported for tests. */

@@ -169,8 +169,8 @@ main(int argc, char **argv)
 		msg_fatal("cannot create event loop");
 	srv = psrv_new(base, policy_handle, NULL);
 	psrv_set_limits(srv, g);
-	for (int i = 0; i < g->policyd_listen.argc; i++)
-		if (psrv_listen(srv, g->policyd_listen.argv[i], (int)g->policyd_socket_mode, err,
+	for (int i = 0; i < g->policyd_listen_ep.n; i++)
+		if (psrv_listen(srv, &g->policyd_listen_ep.v[i], (int)g->policyd_socket_mode, err,
 				sizeof(err)) != 0)
 			msg_fatal("%s", err);
 	if (user && *user) {
@@ -188,12 +188,13 @@ main(int argc, char **argv)
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 
-	if (*g->policyd_metrics_listen)
+	if (g->policyd_metrics_listen_ep)
 		pmetrics_init("unknown");
 	pol = policy_new(base, snap);
 	psrv_set_arg(srv, pol);
-	if (*g->policyd_metrics_listen && (mon = pmetrics_start(base, g->policyd_metrics_listen,
-								policy_redis(pol), err, sizeof(err))) == NULL)
+	if (g->policyd_metrics_listen_ep &&
+	    (mon = pmetrics_start(base, g->policyd_metrics_listen_ep, policy_redis(pol), err, sizeof(err))) ==
+		NULL)
 		msg_fatal("%s", err);
 	sc.base = base;
 	sc.pol = pol;

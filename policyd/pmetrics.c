@@ -125,14 +125,15 @@ pm_health(void *arg, char *why, size_t len)
 }
 
 struct pmetrics_srv *
-pmetrics_start(struct event_base *base, const char *addr, struct rg_redis *r, char *err, size_t errlen)
+pmetrics_start(struct event_base *base, const struct rg_endpoint *ep, struct rg_redis *r, char *err,
+	       size_t errlen)
 {
 	struct pmetrics_srv *s = xcalloc(1, sizeof(*s));
 	struct timeval tv = {1, 0};
 
 	s->redis = r;
 	s->started = rg_mono_ms();
-	if ((s->http = rg_metricsrv_new(base, addr, pm_health, s, err, errlen)) == NULL) {
+	if ((s->http = rg_metricsrv_new(base, ep, pm_health, s, err, errlen)) == NULL) {
 		free(s);
 		return NULL;
 	}

@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "endpoint.h"
 #include "metrics.h"
 #include "redis.h"
 #include "rgm.h"
@@ -37,8 +38,8 @@ const char *pmetrics_state(const char *protocol_state);
 
 struct pmetrics_srv;
 /* Serve addr on base, health from r. NULL with err when it cannot listen. */
-struct pmetrics_srv *pmetrics_start(struct event_base *base, const char *addr, struct rg_redis *r, char *err,
-				    size_t errlen);
+struct pmetrics_srv *pmetrics_start(struct event_base *base, const struct rg_endpoint *ep, struct rg_redis *r,
+				    char *err, size_t errlen);
 /* After the Redis client is freed (it answers a ping still out first). */
 void pmetrics_free(struct pmetrics_srv *s);
 

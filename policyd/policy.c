@@ -139,7 +139,7 @@ policy_new(struct event_base *base, struct policy_snap *snap)
 		const struct rg_params *g = &snap->cfg->global;
 		char err[256];
 
-		pol->dnsbl = dnsbl_new(base, g->dns_server, g->dynamic_ip_dnsbl_timeout, err, sizeof(err));
+		pol->dnsbl = dnsbl_new(base, g->dns_server_ep, g->dynamic_ip_dnsbl_timeout, err, sizeof(err));
 		if (pol->dnsbl == NULL)
 			msg_warn("dnsbl: %s; DNSBL checks are off", err);
 	}
@@ -226,11 +226,11 @@ pdec_quiet(struct pdec *d, const char *action)
 static const char *
 pdec_failure_action(const struct pdec *d)
 {
-	const char *fa = d->snap->cfg->global.policy_failure_action;
+	enum rg_policy_failure_action fa = d->snap->cfg->global.policy_failure_action;
 
-	if (strcmp(fa, "defer") == 0)
+	if (fa == RG_POLICY_FAIL_DEFER)
 		return "DEFER 4.3.0 Policy service temporarily unavailable, try again later";
-	if (strcmp(fa, "defer_if_permit") == 0)
+	if (fa == RG_POLICY_FAIL_DEFER_IF_PERMIT)
 		return "DEFER_IF_PERMIT 4.3.0 Policy service temporarily unavailable, try again later";
 	return "DUNNO";
 }
@@ -245,7 +245,7 @@ pdec_failure_action(const struct pdec *d)
 static const char *
 pdec_outbound_failure_action(const struct pdec *d)
 {
-	if (strcmp(d->snap->cfg->global.policy_failure_action, "dunno") == 0)
+	if (d->snap->cfg->global.policy_failure_action == RG_POLICY_FAIL_DUNNO)
 		return "OK";
 	return "DEFER 4.3.0 Policy service temporarily unavailable, try again later";
 }
@@ -424,8 +424,8 @@ pdec_dynip(struct pdec *d)
 		pdec_done(d, "dynip", action, detail);
 		return;
 	}
-	if (d->p->dynamic_ip_dnsbl.argc > 0 && d->pol->dnsbl) {
-		dnsbl_check(d->pol->dnsbl, &d->p->dynamic_ip_dnsbl, preq_get(q, PREQ_CLIENT_ADDRESS),
+	if (d->p->dynamic_ip_dnsbl_bl.n > 0 && d->pol->dnsbl) {
+		dnsbl_check(d->pol->dnsbl, &d->p->dynamic_ip_dnsbl_bl, preq_get(q, PREQ_CLIENT_ADDRESS),
 			    pdec_dnsbl_done, d);
 		return;
 	}

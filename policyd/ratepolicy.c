@@ -11,7 +11,6 @@
 #include "lua_scripts.h"
 #include "msg.h"
 #include "ratelimit.h"
-#include "ratespec.h"
 #include "util.h"
 #include "pmetrics.h"
 
@@ -141,18 +140,16 @@ ratepolicy_free(struct ratepolicy *l)
 
 /* Add a subject when its list has limits. Returns 1 if added. */
 static int
-lim_add(struct lim_job *j, const struct rg_list *spec, const char *kind, const char *what,
+lim_add(struct lim_job *j, const struct rg_rates *spec, const char *kind, const char *what,
 	const char *subject, long long incr, const char *unit)
 {
 	struct lim_subject *s = &j->subj[j->n];
-	char err[128];
-	int n;
 
-	if (spec->argc == 0 || *subject == 0 || j->n >= (int)(sizeof(j->subj) / sizeof(j->subj[0])))
+	if (spec->n <= 0 || *subject == 0 || j->n >= (int)(sizeof(j->subj) / sizeof(j->subj[0])))
 		return 0;
-	if ((n = rg_ratespec_parse(spec, s->rates, err, sizeof(err))) <= 0)
-		return 0; /* validated at load time; nothing to do here */
-	s->nrates = n;
+	/* Parsed once at load (struct rg_rates, config.h). */
+	memcpy(s->rates, spec->v, (size_t)spec->n * sizeof(s->rates[0]));
+	s->nrates = spec->n;
 	s->kind = kind;
 	s->what = what;
 	s->incr = incr;
@@ -238,13 +235,14 @@ lim_job_new(struct ratepolicy *l, enum ratelimit_mode mode, const char *prefix, 
 static void
 lim_outbound(struct lim_job *j, const struct preq *q, const struct rg_params *p, long long incr)
 {
-	const char *unit = strcmp(p->rate_limit_unit, "recipient") == 0 ? "recipient" : "message";
+	const char *unit = p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT ? "recipient" : "message";
 	const char *sdom = rg_addr_domain(preq_get(q, PREQ_SENDER));
 
-	lim_add(j, &p->rate_limits, "client", "client", preq_get(q, PREQ_CLIENT_ADDRESS), incr, unit);
-	lim_add(j, &p->sasl_rate_limits, "sasl", "SASL user", preq_get(q, PREQ_SASL_USERNAME), incr, unit);
+	lim_add(j, &p->rate_limits_rates, "client", "client", preq_get(q, PREQ_CLIENT_ADDRESS), incr, unit);
+	lim_add(j, &p->sasl_rate_limits_rates, "sasl", "SASL user", preq_get(q, PREQ_SASL_USERNAME), incr,
+		unit);
 	if (sdom)
-		lim_add(j, &p->sender_domain_rate_limits, "sender", "sender domain", sdom, incr, unit);
+		lim_add(j, &p->sender_domain_rate_limits_rates, "sender", "sender domain", sdom, incr, unit);
 }
 
 void
@@ -253,12 +251,12 @@ ratepolicy_check(struct ratepolicy *l, const struct preq *q, const struct rg_par
 {
 	struct lim_job *j = lim_job_new(l, RATELIMIT_CHECK, prefix, cb, arg);
 	const char *dom;
-	const char *unit = strcmp(p->rate_limit_unit, "recipient") == 0 ? "recipient" : "message";
+	const char *unit = p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT ? "recipient" : "message";
 
 	if (outbound) {
 		lim_outbound(j, q, p, 1);
 	} else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL) {
-		lim_add(j, &p->inbound_rate_limits, "domain", "recipient domain", dom, 1, unit);
+		lim_add(j, &p->inbound_rate_limits_rates, "domain", "recipient domain", dom, 1, unit);
 	}
 	lim_run(j);
 }
@@ -303,7 +301,7 @@ ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct
 	long long nrcpt = atoll(preq_get(q, PREQ_RECIPIENT_COUNT));
 
 	if ((e = rg_config_client(cfg, preq_get(q, PREQ_CLIENT_ADDRESS))) != NULL) {
-		int per_rcpt = strcmp(e->p->rate_limit_unit, "recipient") == 0;
+		int per_rcpt = e->p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT;
 
 		lim_outbound(j, q, e->p, per_rcpt && nrcpt > 0 ? nrcpt : 1);
 	} else if (*preq_get(q, PREQ_INSTANCE) &&
@@ -311,9 +309,10 @@ ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct
 		for (int i = 0; i < in->ndom; i++) {
 			if ((e = rg_config_domain(cfg, in->dom[i])) == NULL)
 				continue;
-			lim_add(j, &e->p->inbound_rate_limits, "domain", "recipient domain", in->dom[i],
-				strcmp(e->p->rate_limit_unit, "recipient") == 0 ? in->nrcpt[i] : 1,
-				e->p->rate_limit_unit);
+			int per_rcpt = e->p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT;
+
+			lim_add(j, &e->p->inbound_rate_limits_rates, "domain", "recipient domain", in->dom[i],
+				per_rcpt ? in->nrcpt[i] : 1, per_rcpt ? "recipient" : "message");
 		}
 		lim_inst_drop(l, in);
 	}

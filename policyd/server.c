@@ -17,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "msg.h"
+#include "endpoint.h"
 #include "pmetrics.h"
 #include "server.h"
 #include "util.h"
@@ -318,46 +319,21 @@ psrv_bind_unix(const char *path, int mode, char *err, size_t errlen)
 	return fd;
 }
 
+/* Bind a TCP listener on ep (parsed at load by the endpoint grammar). */
 static int
-psrv_bind_inet(const char *hostport, char *err, size_t errlen)
+psrv_bind_inet(const struct rg_endpoint *ep, char *err, size_t errlen)
 {
-	char host[256];
-	const char *port;
-	struct addrinfo hints, *res;
-	int fd, on = 1, rc;
+	struct addrinfo *res;
+	char name[300];
+	int fd, on = 1;
 
-	if (*hostport == '[') {
-		const char *e = strchr(hostport, ']');
-
-		if (e == NULL || e[1] != ':' || (size_t)(e - hostport) >= sizeof(host)) {
-			snprintf(err, errlen, "bad address: inet:%s", hostport);
-			return -1;
-		}
-		memcpy(host, hostport + 1, (size_t)(e - hostport - 1));
-		host[e - hostport - 1] = 0;
-		port = e + 2;
-	} else {
-		const char *c = strrchr(hostport, ':');
-
-		if (c == NULL || (size_t)(c - hostport) >= sizeof(host)) {
-			snprintf(err, errlen, "bad address: inet:%s", hostport);
-			return -1;
-		}
-		memcpy(host, hostport, (size_t)(c - hostport));
-		host[c - hostport] = 0;
-		port = c + 1;
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(*host ? host : NULL, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "inet:%s: %s", hostport, gai_strerror(rc));
+	if (rg_endpoint_getaddrinfo(ep, 1, &res, err, errlen) != 0)
 		return -1;
-	}
+	rg_endpoint_str(ep, name, sizeof(name));
 	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		snprintf(err, errlen, "bind inet:%s: %s", hostport, strerror(errno));
+		snprintf(err, errlen, "bind %s: %s", name, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(res);
@@ -368,19 +344,17 @@ psrv_bind_inet(const char *hostport, char *err, size_t errlen)
 }
 
 int
-psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen)
+psrv_listen(struct psrv *s, const struct rg_endpoint *ep, int mode, char *err, size_t errlen)
 {
 	struct plisten *l;
+	char name[300];
 	int fd;
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		fd = psrv_bind_unix(spec + 5, mode, err, errlen);
-	else if (strncmp(spec, "inet:", 5) == 0)
-		fd = psrv_bind_inet(spec + 5, err, errlen);
-	else {
-		snprintf(err, errlen, "%s: expected unix:/path or inet:host:port", spec);
-		return -1;
-	}
+	rg_endpoint_str(ep, name, sizeof(name));
+	if (ep->kind == RG_EP_UNIX)
+		fd = psrv_bind_unix(ep->path, mode, err, errlen);
+	else
+		fd = psrv_bind_inet(ep, err, errlen);
 	if (fd < 0)
 		return -1;
 	evutil_make_socket_nonblocking(fd);
@@ -388,12 +362,12 @@ psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen
 	l->lev = evconnlistener_new(s->base, psrv_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
 				    1024, fd);
 	if (l->lev == NULL) {
-		snprintf(err, errlen, "%s: listen: %s", spec, strerror(errno));
+		snprintf(err, errlen, "%s: listen: %s", name, strerror(errno));
 		close(fd);
 		free(l);
 		return -1;
 	}
-	l->path = strncmp(spec, "unix:", 5) == 0 ? xstrdup(spec + 5) : NULL;
+	l->path = ep->kind == RG_EP_UNIX ? xstrdup(ep->path) : NULL;
 	l->next = s->listeners;
 	s->listeners = l;
 	return 0;

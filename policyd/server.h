@@ -34,9 +34,10 @@ struct psrv *psrv_new(struct event_base *base, psrv_handler h, void *arg);
 void psrv_set_arg(struct psrv *s, void *arg);
 /* Apply limits from the (re)loaded configuration; affects new requests. */
 void psrv_set_limits(struct psrv *s, const struct rg_params *g);
-/* Bind one "unix:/path" or "inet:host:port" listener (call before dropping
- * privileges). Returns 0 or -1 with err. */
-int psrv_listen(struct psrv *s, const char *spec, int mode, char *err, size_t errlen);
+/* Bind one listener of policyd_listen (parsed at load, g->policyd_listen_ep;
+ * call before dropping privileges). Returns 0 or -1 with err. */
+struct rg_endpoint;
+int psrv_listen(struct psrv *s, const struct rg_endpoint *ep, int mode, char *err, size_t errlen);
 /* Give the unix sockets to the daemon's user (mode policyd_socket_mode
  * then grants its group, e.g. postfix in group relayguard). */
 int psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen);

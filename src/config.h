@@ -23,10 +23,55 @@
 
 #include <stdio.h>
 
+#include "endpoint.h"
+
 struct rg_list {
 	int argc;
 	char **argv; /* argc words, NULL-terminated */
 };
+
+/* A rate limit, "500/1h" (see ratespec.h for the grammar). */
+#define RG_RATE_MAX 8 /* limits per list */
+struct rg_rate {
+	long long count; /* >= 1 */
+	long long window_ms; /* >= 1000 */
+};
+
+/* A dynamic_ip_dnsbl word: "zone" (any listing answer counts) or
+ * "zone=127.0.0.10|127.0.0.11" (only those answers count). The codes are
+ * separated by '|' because the list itself splits on commas and spaces. */
+#define RG_DNSBL_MAXCODES 16
+#define RG_DNSBL_MAXZONES 8
+struct rg_dnsbl {
+	char zone[254];
+	int ncodes; /* 0 = any answer */
+	unsigned char codes[RG_DNSBL_MAXCODES][4]; /* IPv4 answers, network order */
+};
+
+/* Typed lists, parsed once at load; v points into the snapshot. */
+struct rg_rates {
+	int n;
+	const struct rg_rate *v;
+};
+struct rg_eplist {
+	int n;
+	const struct rg_endpoint *v;
+};
+struct rg_dnsbls {
+	int n;
+	const struct rg_dnsbl *v;
+};
+#define RG_EPLIST_MAX 16 /* addresses in one ADDRLIST */
+
+/* ENUM parameters: the constants follow the order of "allowed" in params.def. */
+enum rg_policy_failure_action {
+	RG_POLICY_FAIL_DUNNO,
+	RG_POLICY_FAIL_DEFER_IF_PERMIT,
+	RG_POLICY_FAIL_DEFER,
+};
+enum rg_spam_failure_action { RG_SPAM_FAIL_ACCEPT, RG_SPAM_FAIL_TEMPFAIL };
+enum rg_callout_unknown_action { RG_CALLOUT_UNKNOWN_ACCEPT, RG_CALLOUT_UNKNOWN_TEMPFAIL };
+enum rg_rate_limit_unit { RG_RATE_UNIT_MESSAGE, RG_RATE_UNIT_RECIPIENT };
 
 #define RG_CTYPE_BOOL int
 #define RG_CTYPE_INT long long
@@ -36,9 +81,40 @@ struct rg_list {
 #define RG_CTYPE_STR const char *
 #define RG_CTYPE_LIST struct rg_list
 
+/*
+ * The fields of one parameter. The typed kinds keep the text as written
+ * under the parameter's own name (for log lines and printing) and add the
+ * parsed value next to it:
+ *   ADDR      const char *name;  const struct rg_endpoint *name_ep (NULL when empty)
+ *   ADDRLIST  struct rg_list name;  struct rg_eplist name_ep
+ *   RATES     struct rg_list name;  struct rg_rates name_rates
+ *   DNSBL     struct rg_list name;  struct rg_dnsbls name_bl
+ *   ENUM      enum rg_<name> name  (no text)
+ */
+#define RG_FIELD_BOOL(n) RG_CTYPE_BOOL n;
+#define RG_FIELD_INT(n) RG_CTYPE_INT n;
+#define RG_FIELD_TIME(n) RG_CTYPE_TIME n;
+#define RG_FIELD_SIZE(n) RG_CTYPE_SIZE n;
+#define RG_FIELD_FLOAT(n) RG_CTYPE_FLOAT n;
+#define RG_FIELD_STR(n) RG_CTYPE_STR n;
+#define RG_FIELD_LIST(n) RG_CTYPE_LIST n;
+#define RG_FIELD_ADDR(n)                                                                                     \
+	const char *n;                                                                                       \
+	const struct rg_endpoint *n##_ep;
+#define RG_FIELD_ADDRLIST(n)                                                                                 \
+	struct rg_list n;                                                                                    \
+	struct rg_eplist n##_ep;
+#define RG_FIELD_RATES(n)                                                                                    \
+	struct rg_list n;                                                                                    \
+	struct rg_rates n##_rates;
+#define RG_FIELD_DNSBL(n)                                                                                    \
+	struct rg_list n;                                                                                    \
+	struct rg_dnsbls n##_bl;
+#define RG_FIELD_ENUM(n) enum rg_##n n;
+
 /* Every parameter's resolved value; one instance per scope. */
 struct rg_params {
-#define RG_PARAM(name, type, def, min, max, scope, allowed) RG_CTYPE_##type name;
+#define RG_PARAM(name, type, def, min, max, scope, allowed) RG_FIELD_##type(name)
 #include "params.def"
 #undef RG_PARAM
 };
@@ -116,7 +192,20 @@ void rg_params_print(const struct rg_params *p, FILE *fp);
  * Parameter metadata, for code that validates values of its own kinds
  * (e.g. "500/1h" rate limits) and for the man page check.
  */
-enum rg_ptype { RG_PT_BOOL, RG_PT_INT, RG_PT_TIME, RG_PT_SIZE, RG_PT_FLOAT, RG_PT_STR, RG_PT_LIST };
+enum rg_ptype {
+	RG_PT_BOOL,
+	RG_PT_INT,
+	RG_PT_TIME,
+	RG_PT_SIZE,
+	RG_PT_FLOAT,
+	RG_PT_STR,
+	RG_PT_LIST,
+	RG_PT_ADDR, /* min = default port (0: required), max = RG_EP_* flags */
+	RG_PT_ADDRLIST,
+	RG_PT_RATES,
+	RG_PT_DNSBL,
+	RG_PT_ENUM,
+};
 enum rg_pscope { RG_PS_GLOBAL, RG_PS_CLASS };
 struct rg_pinfo {
 	const char *name;
@@ -138,34 +227,10 @@ int rg_parse_time(const char *s, long long *ms, char *err, size_t errlen);
 int rg_parse_size(const char *s, long long *bytes, char *err, size_t errlen);
 int rg_parse_bool(const char *s, int *val, char *err, size_t errlen);
 
-/*
- * Syntax of particular list words, checked at load time and exported so the
- * daemons read them the same way. Return 0, or -1 with a message in err.
- */
-
-/* A policyd_listen word: "unix:/abs/path", or "inet:host:port" where host is
- * a name, an IPv4 address, "[ipv6]", or "*"/empty for every address. */
-struct rg_listen {
-	int is_unix; /* 1: path is set; 0: host and port are set */
-	char path[108]; /* sun_path size */
-	char host[256]; /* without brackets; "" = any address */
-	char port[8]; /* decimal 1..65535 */
-};
-int rg_listen_parse(const char *s, struct rg_listen *out, char *err, size_t errlen);
-
-/* milter_listen, in libmilter's smfi_setconn syntax: "unix:/abs/path"
- * (or "local:/abs/path"), "inet:port[@host]", "inet6:port[@host]". */
-int rg_milter_conn_check(const char *s, char *err, size_t errlen);
-
-/* A dynamic_ip_dnsbl word: "zone" (any A record answer lists the client) or
- * "zone=127.0.0.10|127.0.0.11" (only those answers count). The codes are
- * separated by '|' because the list itself splits on commas and spaces. */
-#define RG_DNSBL_MAXCODES 16
-struct rg_dnsbl {
-	char zone[254];
-	int ncodes; /* 0 = any answer */
-	unsigned char codes[RG_DNSBL_MAXCODES][4]; /* IPv4 answers, network order */
-};
+/* One dynamic_ip_dnsbl word (see struct rg_dnsbl). Returns 0, or -1 with err. */
 int rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen);
+
+/* The word of an ENUM value ("tempfail") in buf, "" when out of range. Returns buf. */
+const char *rg_enum_name(const struct rg_pinfo *pi, int v, char *buf, size_t buflen);
 
 #endif

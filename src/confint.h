@@ -26,27 +26,36 @@ enum {
 	RG_NPARAMS
 };
 
-/* Byte offset of each parameter in struct rg_params, in rg_pinfo order. */
+/* Byte offset of each parameter in struct rg_params, in rg_pinfo order;
+ * rg_ptoffset: of its parsed companion field (ADDR, ADDRLIST, RATES,
+ * DNSBL; 0 for the other kinds). */
 extern const size_t rg_poffset[];
+extern const size_t rg_ptoffset[];
 #define RG_PIDX(pi) ((size_t)((pi)-rg_pinfo))
 #define RG_PVAL(p, pi) ((void *)((char *)(p) + rg_poffset[RG_PIDX(pi)]))
 #define RG_PCVAL(p, pi) ((const void *)((const char *)(p) + rg_poffset[RG_PIDX(pi)]))
+#define RG_PTVAL(p, pi) ((void *)((char *)(p) + rg_ptoffset[RG_PIDX(pi)]))
 
 /*
  * Parse text as the value of parameter pi and store it in p; strings and
  * lists are allocated in a. label is the name as written (for messages:
- * "premium_greylist_delay"). Range, enum and special syntax checks
- * (rate limits, CIDRs, listen addresses, DNSBLs) are applied. Returns 0, or
+ * "premium_greylist_delay"). Range, enum and syntax checks are applied
+ * and the typed kinds are parsed into their companion fields. Returns 0, or
  * -1 with the complete message in err and p unchanged.
  */
 int rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
 		   struct rg_arena *a, char *err, size_t errlen);
 
-/* Syntax checks of particular parameters beyond their type (rate limits,
- * CIDRs, listen addresses, DNSBLs, class names); v points at the parsed
- * value. Returns 0, or -1 with the complete message in err. */
+/* Syntax checks of plain LIST parameters beyond their type (CIDRs, class
+ * names); v points at the parsed value. Returns 0, or -1 with the complete
+ * message in err. */
 int rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *v, char *err,
 			  size_t errlen);
+
+/* rg_conf_setval for the typed kinds (ADDR, ADDRLIST, RATES, DNSBL):
+ * sets the text field and its parsed companion. Same returns. */
+int rg_conf_settyped(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
+		     struct rg_arena *a, char *err, size_t errlen);
 
 /* Print the value of pi in p the way an admin would write it ("3m", "50M"). */
 void rg_conf_printval(const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp);

@@ -1,8 +1,8 @@
 /*
- * confsyn - syntax of the values that are more than words: listen
- * addresses for policyd and the milter, DNSBL zones with answer codes, and
- * the per-parameter checks applied at load time (rate limits, CIDRs,
- * class names).
+ * confsyn - the typed parameter kinds (ADDR, ADDRLIST, RATES, DNSBL),
+ * parsed once at load into struct rg_params and kept in the snapshot's
+ * arena, the DNSBL word grammar, and the per-parameter checks of plain
+ * lists (CIDRs, class names).
  * Pure functions, thread-safe. Trust boundary: admin text, bounded and
  * sanitised before it is echoed in a message.
  */
@@ -15,179 +15,31 @@
 #include "cidr.h"
 #include "confint.h"
 #include "ratespec.h"
-#include "metricsrv.h"
-#include "redisaddr.h"
+#include "endpoint.h"
 #include "util.h"
 
 #define SHOW(buf, s) rg_sanitize(buf, sizeof(buf), s, strlen(s))
 
-/* A DNS host name: labels of letters, digits, '-' or '_', 1..63 bytes each. */
-static int
-valid_hostname(const char *s, size_t n)
+const char *
+rg_enum_name(const struct rg_pinfo *pi, int v, char *buf, size_t buflen)
 {
-	size_t i, label = 0;
+	const char *s = pi->allowed;
 
-	if (n == 0 || n > 253)
-		return 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	if (buflen)
+		buf[0] = 0;
+	for (; s && *s && v >= 0; v--) {
+		size_t len = strcspn(s, "|");
 
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-		} else if (isalnum(c) || c == '-' || c == '_') {
-			if (++label > 63)
-				return 0;
-		} else {
-			return 0;
+		if (v == 0) {
+			if (len < buflen) {
+				memcpy(buf, s, len);
+				buf[len] = 0;
+			}
+			break;
 		}
+		s += len + (s[len] == '|');
 	}
-	return 1;
-}
-
-/* Decimal port 1..65535 of exactly n bytes. */
-static int
-valid_port(const char *s, size_t n)
-{
-	long v = 0;
-	size_t i;
-
-	if (n == 0 || n > 5)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
-static int
-valid_ip(int af, const char *s, size_t n)
-{
-	char buf[64];
-	unsigned char out[16];
-
-	if (n == 0 || n >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	return inet_pton(af, buf, out) == 1;
-}
-
-static int
-unix_path(const char *s, const char *what, char *err, size_t errlen)
-{
-	char shown[80];
-
-	if (s[0] != '/' || strlen(s) >= 108) {
-		snprintf(err, errlen, "bad %s socket path \"%s\" (absolute, at most 107 bytes)", what,
-			 SHOW(shown, s));
-		return -1;
-	}
-	return 0;
-}
-
-int
-rg_listen_parse(const char *s, struct rg_listen *out, char *err, size_t errlen)
-{
-	const char *host, *port, *colon;
-	size_t hlen;
-	char shown[80];
-
-	memset(out, 0, sizeof(*out));
-	if (strncmp(s, "unix:", 5) == 0) {
-		if (unix_path(s + 5, "unix", err, errlen) < 0)
-			return -1;
-		out->is_unix = 1;
-		rg_strlcpy(out->path, s + 5, sizeof(out->path));
-		return 0;
-	}
-	if (strncmp(s, "inet:", 5) != 0) {
-		snprintf(err, errlen, "bad listen address \"%s\" (use unix:/path or inet:host:port)",
-			 SHOW(shown, s));
-		return -1;
-	}
-	host = s + 5;
-	if (*host == '[') {
-		const char *close = strchr(host, ']');
-
-		if (close == NULL) {
-			snprintf(err, errlen, "unterminated '[' in \"%s\"", SHOW(shown, s));
-			return -1;
-		}
-		hlen = (size_t)(close - host - 1);
-		if (!valid_ip(AF_INET6, host + 1, hlen)) {
-			snprintf(err, errlen, "bad IPv6 address in \"%s\"", SHOW(shown, s));
-			return -1;
-		}
-		memcpy(out->host, host + 1, hlen);
-		colon = close + 1;
-		if (*colon != ':')
-			colon = NULL;
-	} else {
-		colon = strrchr(host, ':');
-		hlen = colon ? (size_t)(colon - host) : 0;
-		if (colon && memchr(host, ':', hlen)) {
-			snprintf(err, errlen,
-				 "IPv6 address without brackets in \"%s\" (write inet:[addr]:port)",
-				 SHOW(shown, s));
-			return -1;
-		}
-		if (colon && !(hlen == 0 || (hlen == 1 && *host == '*') || valid_hostname(host, hlen))) {
-			snprintf(err, errlen, "bad host in \"%s\"", SHOW(shown, s));
-			return -1;
-		}
-		if (colon && !(hlen == 1 && *host == '*'))
-			memcpy(out->host, host, hlen);
-	}
-	port = colon ? colon + 1 : NULL;
-	if (port == NULL || !valid_port(port, strlen(port))) {
-		snprintf(err, errlen, "bad or missing port in \"%s\" (inet:host:port, port 1..65535)",
-			 SHOW(shown, s));
-		return -1;
-	}
-	rg_strlcpy(out->port, port, sizeof(out->port));
-	return 0;
-}
-
-int
-rg_milter_conn_check(const char *s, char *err, size_t errlen)
-{
-	const char *p, *at;
-	char shown[80];
-	int v6;
-
-	if (strncmp(s, "unix:", 5) == 0)
-		return unix_path(s + 5, "unix", err, errlen);
-	if (strncmp(s, "local:", 6) == 0)
-		return unix_path(s + 6, "local", err, errlen);
-	v6 = strncmp(s, "inet6:", 6) == 0;
-	if (!v6 && strncmp(s, "inet:", 5) != 0) {
-		snprintf(err, errlen, "\"%s\" is not unix:/path, inet:port@host or inet6:port@host",
-			 SHOW(shown, s));
-		return -1;
-	}
-	p = s + (v6 ? 6 : 5);
-	at = strchr(p, '@');
-	if (!valid_port(p, at ? (size_t)(at - p) : strlen(p))) {
-		snprintf(err, errlen, "bad port in \"%s\" (%s:port@host, port 1..65535)", SHOW(shown, s),
-			 v6 ? "inet6" : "inet");
-		return -1;
-	}
-	if (at) {
-		const char *h = at + 1;
-		size_t n = strlen(h);
-
-		if (v6 && n >= 2 && h[0] == '[' && h[n - 1] == ']')
-			h++, n -= 2;
-		if (!(valid_hostname(h, n) || valid_ip(v6 ? AF_INET6 : AF_INET, h, n))) {
-			snprintf(err, errlen, "bad host in \"%s\"", SHOW(shown, s));
-			return -1;
-		}
-	}
-	return 0;
+	return buf;
 }
 
 int
@@ -198,7 +50,15 @@ rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen)
 	char shown[80];
 
 	memset(out, 0, sizeof(*out));
-	if (!valid_hostname(s, zlen) || zlen >= sizeof(out->zone)) {
+	if (eq == NULL && inet_pton(AF_INET, s, out->codes[0]) == 1) {
+		memset(out, 0, sizeof(*out));
+		snprintf(err, errlen,
+			 "\"%s\" is an address, not a DNSBL zone (answer codes follow their zone, "
+			 "separated by '|': zone=127.0.0.10|127.0.0.11)",
+			 SHOW(shown, s));
+		return -1;
+	}
+	if (!rg_endpoint_hostname_ok(s, zlen) || zlen >= sizeof(out->zone)) {
 		snprintf(err, errlen, "bad DNSBL zone in \"%s\"", SHOW(shown, s));
 		return -1;
 	}
@@ -234,7 +94,7 @@ rg_dnsbl_parse(const char *s, struct rg_dnsbl *out, char *err, size_t errlen)
 	return 0;
 }
 
-/* Syntax checks of particular parameters beyond their type. */
+/* Syntax checks of plain lists beyond their type (CIDRs, class names). */
 int
 rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *v, char *err, size_t errlen)
 {
@@ -242,47 +102,8 @@ rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *
 	char e[256], shown[80];
 	int i, j;
 
-	if (strcmp(pi->name, "milter_listen") == 0) {
-		const char *s = *(const char *const *)v;
-
-		if (rg_milter_conn_check(s, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(pi->name, "policyd_metrics_listen") == 0 ||
-	    strcmp(pi->name, "milter_metrics_listen") == 0) {
-		const char *s = *(const char *const *)v;
-		char host[256];
-		unsigned short port;
-
-		if (*s && rg_metricsrv_addr(s, host, sizeof(host), &port, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
-	if (strcmp(pi->name, "redis_server") == 0) {
-		struct rg_redis_addr a;
-
-		if (rg_redis_addr_parse(*(const char *const *)v, &a, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
 	if (pi->type != RG_PT_LIST)
 		return 0;
-	if (strstr(pi->name, "rate_limits")) {
-		struct rg_rate r[RG_RATE_MAX];
-
-		if (rg_ratespec_parse(l, r, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "bad %s: %s", label, e);
-			return -1;
-		}
-		return 0;
-	}
 	for (i = 0; i < l->argc; i++) {
 		const char *w = l->argv[i];
 		int bad = 0;
@@ -291,14 +112,6 @@ rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *
 			struct rg_prefix p;
 
 			bad = rg_prefix_parse(w, &p, e, sizeof(e));
-		} else if (strcmp(pi->name, "policyd_listen") == 0) {
-			struct rg_listen ls;
-
-			bad = rg_listen_parse(w, &ls, e, sizeof(e));
-		} else if (strcmp(pi->name, "dynamic_ip_dnsbl") == 0) {
-			struct rg_dnsbl d;
-
-			bad = rg_dnsbl_parse(w, &d, e, sizeof(e));
 		} else if (strcmp(pi->name, "classes") == 0) {
 			if (strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(w)) {
 				snprintf(e, sizeof(e), "bad class name \"%s\" (only a-z and 0-9)",
@@ -317,4 +130,123 @@ rg_conf_check_special(const struct rg_pinfo *pi, const char *label, const void *
 		}
 	}
 	return 0;
+}
+
+/* ADDR: one address; empty only where the default is empty (off). */
+static int
+set_addr(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
+	 struct rg_arena *a, char *err, size_t errlen)
+{
+	struct rg_endpoint ep, *copy = NULL;
+	char e[400];
+
+	if (*text == 0 && *pi->def != 0) {
+		snprintf(err, errlen, "%s cannot be empty (default: %s)", label, pi->def);
+		return -1;
+	}
+	if (*text) {
+		if (rg_endpoint_parse(text, (unsigned)pi->max, (int)pi->min, &ep, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "bad %s: %s", label, e);
+			return -1;
+		}
+		copy = rg_arena_alloc(a, sizeof(*copy));
+		*copy = ep;
+	}
+	*(const char **)RG_PVAL(p, pi) = rg_arena_strdup(a, text);
+	*(const struct rg_endpoint **)RG_PTVAL(p, pi) = copy;
+	return 0;
+}
+
+/* ADDRLIST: a list of addresses, at most RG_EPLIST_MAX. */
+static int
+set_addrlist(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
+	     struct rg_arena *a, char *err, size_t errlen)
+{
+	struct rg_endpoint *v = rg_arena_alloc(a, RG_EPLIST_MAX * sizeof(*v));
+	struct rg_list l;
+	char e[400];
+	int n;
+
+	if ((n = rg_endpoint_parse_list(text, (unsigned)pi->max, (int)pi->min, v, RG_EPLIST_MAX, e,
+					sizeof(e))) < 0) {
+		snprintf(err, errlen, "bad %s: %s", label, e);
+		return -1;
+	}
+	if (n == 0 && *pi->def != 0) {
+		snprintf(err, errlen, "%s cannot be empty (default: %s)", label, pi->def);
+		return -1;
+	}
+	rg_conf_split(text, &l, a);
+	*(struct rg_list *)RG_PVAL(p, pi) = l;
+	((struct rg_eplist *)RG_PTVAL(p, pi))->n = n;
+	((struct rg_eplist *)RG_PTVAL(p, pi))->v = v;
+	return 0;
+}
+
+/* RATES: "500/1h, 5000/1d". */
+static int
+set_rates(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
+	  struct rg_arena *a, char *err, size_t errlen)
+{
+	struct rg_rate *v = rg_arena_alloc(a, RG_RATE_MAX * sizeof(*v));
+	struct rg_list l;
+	char e[256];
+	int n;
+
+	rg_conf_split(text, &l, a);
+	if ((n = rg_ratespec_parse(&l, v, e, sizeof(e))) < 0) {
+		snprintf(err, errlen, "bad %s: %s", label, e);
+		return -1;
+	}
+	*(struct rg_list *)RG_PVAL(p, pi) = l;
+	((struct rg_rates *)RG_PTVAL(p, pi))->n = n;
+	((struct rg_rates *)RG_PTVAL(p, pi))->v = v;
+	return 0;
+}
+
+/* DNSBL: "zone" or "zone=code|code" words, at most RG_DNSBL_MAXZONES. */
+static int
+set_dnsbl(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
+	  struct rg_arena *a, char *err, size_t errlen)
+{
+	struct rg_dnsbl *v;
+	struct rg_list l;
+	char e[400];
+	int i;
+
+	rg_conf_split(text, &l, a);
+	if (l.argc > RG_DNSBL_MAXZONES) {
+		snprintf(err, errlen, "bad %s: more than %d zones", label, RG_DNSBL_MAXZONES);
+		return -1;
+	}
+	v = rg_arena_alloc(a, (size_t)(l.argc + 1) * sizeof(*v));
+	for (i = 0; i < l.argc; i++)
+		if (rg_dnsbl_parse(l.argv[i], &v[i], e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "bad %s: %s", label, e);
+			return -1;
+		}
+	*(struct rg_list *)RG_PVAL(p, pi) = l;
+	((struct rg_dnsbls *)RG_PTVAL(p, pi))->n = l.argc;
+	((struct rg_dnsbls *)RG_PTVAL(p, pi))->v = v;
+	return 0;
+}
+
+int
+rg_conf_settyped(const struct rg_pinfo *pi, struct rg_params *p, const char *label, const char *text,
+		 struct rg_arena *a, char *err, size_t errlen)
+{
+	switch (pi->type) {
+	case RG_PT_ADDR:
+		return set_addr(pi, p, label, text, a, err, errlen);
+	case RG_PT_ADDRLIST:
+		return set_addrlist(pi, p, label, text, a, err, errlen);
+	case RG_PT_RATES:
+		return set_rates(pi, p, label, text, a, err, errlen);
+	case RG_PT_DNSBL:
+		return set_dnsbl(pi, p, label, text, a, err, errlen);
+	default:
+		break;
+	}
+	snprintf(err, errlen, "internal error: %s is not a typed kind", pi->name);
+	return -1;
 }

@@ -33,6 +33,24 @@ const size_t rg_poffset[] = {
 #undef RG_PARAM
     0};
 
+#define RG_TOFF_BOOL(n) 0
+#define RG_TOFF_INT(n) 0
+#define RG_TOFF_TIME(n) 0
+#define RG_TOFF_SIZE(n) 0
+#define RG_TOFF_FLOAT(n) 0
+#define RG_TOFF_STR(n) 0
+#define RG_TOFF_LIST(n) 0
+#define RG_TOFF_ENUM(n) 0
+#define RG_TOFF_ADDR(n) offsetof(struct rg_params, n##_ep)
+#define RG_TOFF_ADDRLIST(n) offsetof(struct rg_params, n##_ep)
+#define RG_TOFF_RATES(n) offsetof(struct rg_params, n##_rates)
+#define RG_TOFF_DNSBL(n) offsetof(struct rg_params, n##_bl)
+const size_t rg_ptoffset[] = {
+#define RG_PARAM(name, type, def, min, max, scope, allowed) RG_TOFF_##type(name),
+#include "params.def"
+#undef RG_PARAM
+    0};
+
 const struct rg_pinfo *
 rg_pinfo_find(const char *name)
 {
@@ -257,6 +275,7 @@ rg_conf_printval(const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp)
 {
 	const void *v = RG_PCVAL(p, pi);
 	const struct rg_list *l;
+	char word[128];
 	int i;
 
 	switch (pi->type) {
@@ -272,9 +291,16 @@ rg_conf_printval(const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp)
 		print_float(*(const double *)v, fp);
 		break;
 	case RG_PT_STR:
+	case RG_PT_ADDR:
 		fputs(*(const char *const *)v ? *(const char *const *)v : "", fp);
 		break;
+	case RG_PT_ENUM:
+		fputs(rg_enum_name(pi, *(const int *)v, word, sizeof(word)), fp);
+		break;
 	case RG_PT_LIST:
+	case RG_PT_ADDRLIST:
+	case RG_PT_RATES:
+	case RG_PT_DNSBL:
 		l = v;
 		for (i = 0; i < l->argc; i++)
 			fprintf(fp, "%s%s", i ? ", " : "", l->argv[i]);
@@ -299,11 +325,17 @@ rg_conf_valeq(const struct rg_pinfo *pi, const struct rg_params *a, const struct
 		return *(const long long *)va == *(const long long *)vb;
 	case RG_PT_FLOAT:
 		return *(const double *)va == *(const double *)vb;
+	case RG_PT_ENUM:
+		return *(const int *)va == *(const int *)vb;
 	case RG_PT_STR:
+	case RG_PT_ADDR:
 		sa = *(const char *const *)va;
 		sb = *(const char *const *)vb;
 		return strcmp(sa ? sa : "", sb ? sb : "") == 0;
 	case RG_PT_LIST:
+	case RG_PT_ADDRLIST:
+	case RG_PT_RATES:
+	case RG_PT_DNSBL:
 		if (la->argc != lb->argc)
 			return 0;
 		for (i = 0; i < la->argc; i++)
@@ -347,21 +379,32 @@ check_range(const struct rg_pinfo *pi, const char *label, const char *text, doub
 	return -1;
 }
 
-/* STR with an "a|b|c" list: accept any case, store the canonical spelling. */
-static const char *
-check_enum(const struct rg_pinfo *pi, const char *text, struct rg_arena *a)
+/* An "a|b|c" list: accept any case; the index of the word, or -1. */
+static int
+enum_index(const struct rg_pinfo *pi, const char *text)
 {
 	const char *s = pi->allowed;
 	size_t n = strlen(text);
+	int i;
 
-	while (s && *s) {
+	for (i = 0; s && *s; i++) {
 		size_t len = strcspn(s, "|");
 
 		if (len == n && strncasecmp(s, text, n) == 0)
-			return rg_arena_strndup(a, s, len);
+			return i;
 		s += len + (s[len] == '|');
 	}
-	return NULL;
+	return -1;
+}
+
+/* STR with an "a|b|c" list: the canonical spelling, or NULL. */
+static const char *
+check_enum(const struct rg_pinfo *pi, const char *text, struct rg_arena *a)
+{
+	int i = enum_index(pi, text);
+	char w[128];
+
+	return i < 0 ? NULL : rg_arena_strdup(a, rg_enum_name(pi, i, w, sizeof(w)));
 }
 
 int
@@ -429,6 +472,19 @@ rg_conf_setval(const struct rg_pinfo *pi, struct rg_params *p, const char *label
 			return -1;
 		*(struct rg_list *)RG_PVAL(p, pi) = v.l;
 		return 0;
+	case RG_PT_ENUM:
+		if ((v.b = enum_index(pi, text)) < 0) {
+			snprintf(err, errlen, "bad value \"%s\" for %s (allowed: %s)", SHOW(shown, text),
+				 label, pi->allowed);
+			return -1;
+		}
+		*(int *)RG_PVAL(p, pi) = v.b;
+		return 0;
+	case RG_PT_ADDR:
+	case RG_PT_ADDRLIST:
+	case RG_PT_RATES:
+	case RG_PT_DNSBL:
+		return rg_conf_settyped(pi, p, label, text, a, err, errlen);
 	}
 	snprintf(err, errlen, "internal error: %s has no type", pi->name);
 	return -1;

@@ -1,7 +1,9 @@
 /*
  * metricsrv - see metricsrv.h.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "endpoint.h"
 #include "metrics.h"
 #include "metricsrv.h"
 #include "util.h"
@@ -18,45 +21,6 @@ struct rg_metricsrv {
 	rg_health_fn health;
 	void *arg;
 };
-
-int
-rg_metricsrv_addr(const char *addr, char *host, size_t hostlen, unsigned short *port, char *err,
-		  size_t errlen)
-{
-	const char *p = addr, *colon;
-	size_t hl;
-	char *end;
-	long n;
-
-	if (strncmp(p, "inet:", 5) == 0)
-		p += 5;
-	if (*p == '[') {
-		const char *e = strchr(p, ']');
-
-		if (e == NULL || e[1] != ':')
-			goto bad;
-		p++;
-		hl = (size_t)(e - p);
-		colon = e + 1;
-	} else {
-		if ((colon = strrchr(p, ':')) == NULL || memchr(p, ':', (size_t)(colon - p)))
-			goto bad;
-		hl = (size_t)(colon - p);
-	}
-	if (hl == 0 || hl >= hostlen)
-		goto bad;
-	memcpy(host, p, hl);
-	host[hl] = 0;
-	n = strtol(colon + 1, &end, 10);
-	if (colon[1] == 0 || *end || n < 1 || n > 65535)
-		goto bad;
-	*port = (unsigned short)n;
-	return 0;
-bad:
-	snprintf(err, errlen, "bad metrics address \"%s\": expected inet:host:port, host:port or [ipv6]:port",
-		 addr);
-	return -1;
-}
 
 static void
 msrv_text(struct evhttp_request *req, int code, const char *reason, const char *ctype, const char *body,
@@ -100,15 +64,19 @@ msrv_request(struct evhttp_request *req, void *arg)
 }
 
 struct rg_metricsrv *
-rg_metricsrv_new(struct event_base *base, const char *addr, rg_health_fn health, void *arg, char *err,
-		 size_t errlen)
+rg_metricsrv_new(struct event_base *base, const struct rg_endpoint *ep, rg_health_fn health, void *arg,
+		 char *err, size_t errlen)
 {
 	struct rg_metricsrv *m;
-	char host[256];
-	unsigned short port;
+	char shown[300];
+	const char *host;
 
-	if (rg_metricsrv_addr(addr, host, sizeof(host), &port, err, errlen) != 0)
+	if (ep->kind != RG_EP_INET) {
+		snprintf(err, errlen, "metrics: %s: HTTP needs a TCP address (inet:host:port)",
+			 rg_endpoint_str(ep, shown, sizeof(shown)));
 		return NULL;
+	}
+	host = *ep->host ? ep->host : ep->family == AF_INET6 ? "::" : "0.0.0.0";
 	m = xcalloc(1, sizeof(*m));
 	m->health = health;
 	m->arg = arg;
@@ -122,9 +90,9 @@ rg_metricsrv_new(struct event_base *base, const char *addr, rg_health_fn health,
 	evhttp_set_max_body_size(m->http, 0);
 	evhttp_set_timeout(m->http, 10);
 	evhttp_set_gencb(m->http, msrv_request, m);
-	if (evhttp_bind_socket_with_handle(m->http, strcmp(host, "*") == 0 ? "0.0.0.0" : host, port) ==
-	    NULL) {
-		snprintf(err, errlen, "metrics: cannot listen on %s", addr);
+	if (evhttp_bind_socket_with_handle(m->http, host, (ev_uint16_t)ep->port) == NULL) {
+		snprintf(err, errlen, "metrics: cannot listen on %s: %s",
+			 rg_endpoint_str(ep, shown, sizeof(shown)), strerror(errno));
 		evhttp_free(m->http);
 		free(m);
 		return NULL;

@@ -9,8 +9,8 @@
  * cannot cap the number of connections: keep the listener on loopback or a
  * monitoring network).
  *
- * Address: "inet:host:port", "host:port" or "[v6addr]:port"; meant for
- * loopback or a monitoring network, it has no authentication.
+ * Address: a TCP endpoint (endpoint.h); meant for loopback or a
+ * monitoring network, it has no authentication.
  *
  * Contract: runs on the given event_base's thread; the health callback is
  * called there, must not block for long, and writes a one-line reason.
@@ -27,13 +27,11 @@ struct rg_metricsrv;
 /* 0 when healthy; otherwise non-zero with a one-line reason in why. */
 typedef int (*rg_health_fn)(void *arg, char *why, size_t len);
 
-/* Listen on addr. Returns NULL with err on a bad address or a bind failure. */
-struct rg_metricsrv *rg_metricsrv_new(struct event_base *base, const char *addr, rg_health_fn health,
-				      void *arg, char *err, size_t errlen);
-void rg_metricsrv_free(struct rg_metricsrv *m);
+struct rg_endpoint;
 
-/* Split "inet:host:port" / "host:port" / "[v6]:port" into host and port; 0, or -1 with err. */
-int rg_metricsrv_addr(const char *addr, char *host, size_t hostlen, unsigned short *port, char *err,
-		      size_t errlen);
+/* Listen on ep. Returns NULL with err for a UNIX-domain address or a bind failure. */
+struct rg_metricsrv *rg_metricsrv_new(struct event_base *base, const struct rg_endpoint *ep,
+				      rg_health_fn health, void *arg, char *err, size_t errlen);
+void rg_metricsrv_free(struct rg_metricsrv *m);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * ratespec - "500/1h, 5000/1d" rate-limit specifications: count/window pairs.
+ * ratespec - "500/1h, 5000/1d" rate-limit specifications: count/window pairs;
+ * the grammar of the RATES parameters, applied by the configuration loader.
  * Pure functions, thread-safe.
  */
 #ifndef RG_RATESPEC_H
@@ -8,12 +9,8 @@
 #include <stddef.h>
 #include "config.h"
 
-#define RG_RATE_MAX 8 /* limits per list */
-
-struct rg_rate {
-	long long count; /* >= 1 */
-	long long window_ms; /* >= 1000 */
-};
+/* struct rg_rate and RG_RATE_MAX are in config.h: rate lists are parsed
+ * once at load into struct rg_params (the *_rate_limits_rates fields). */
 
 /*
  * Parse every word of l ("500/1h"; window takes rg_parse_time units, a bare

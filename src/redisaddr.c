@@ -1,79 +1,41 @@
 /*
- * redisaddr - see redisaddr.h.
+ * redisaddr - see redisaddr.h. A thin layer over the endpoint grammar
+ * (endpoint.h): no parsing of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "endpoint.h"
 #include "msg.h"
 #include "redisaddr.h"
 #include "util.h"
 
-static int
-redisaddr_port(const char *s, int *port, char *err, size_t errlen)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (*s == 0 || *end != 0 || v < 1 || v > 65535) {
-		snprintf(err, errlen, "bad port \"%.20s\"", s);
-		return -1;
-	}
-	*port = (int)v;
-	return 0;
-}
-
 int
 rg_redis_addr_parse(const char *spec, struct rg_redis_addr *a, char *err, size_t errlen)
 {
-	const char *colon, *e;
-	size_t n;
+	struct rg_endpoint ep;
 
 	memset(a, 0, sizeof(*a));
-	a->port = 6379;
-	if (strncmp(spec, "unix:", 5) == 0)
-		spec += 5;
-	if (*spec == '/') {
-		if (strlen(spec) >= sizeof(a->path)) {
-			snprintf(err, errlen, "socket path too long");
-			return -1;
-		}
-		rg_strlcpy(a->path, spec, sizeof(a->path));
-		return 0;
-	}
-	if (*spec == '[') {
-		if ((e = strchr(spec, ']')) == NULL || (n = (size_t)(e - spec - 1)) == 0 ||
-		    n >= sizeof(a->host) || (e[1] != 0 && e[1] != ':')) {
-			snprintf(err, errlen, "expected [address]:port");
-			return -1;
-		}
-		memcpy(a->host, spec + 1, n);
-		a->host[n] = 0;
-		return e[1] == ':' ? redisaddr_port(e + 2, &a->port, err, errlen) : 0;
-	}
-	colon = strrchr(spec, ':');
-	if (colon && strchr(spec, ':') != colon) {
-		snprintf(err, errlen, "an IPv6 address needs brackets: [address]:port");
+	if (rg_endpoint_parse(spec, 0, 6379, &ep, err, errlen) < 0)
 		return -1;
+	if (ep.kind == RG_EP_UNIX)
+		rg_strlcpy(a->path, ep.path, sizeof(a->path));
+	else {
+		rg_strlcpy(a->host, ep.host, sizeof(a->host));
+		a->port = ep.port;
 	}
-	n = colon ? (size_t)(colon - spec) : strlen(spec);
-	if (n == 0 || n >= sizeof(a->host)) {
-		snprintf(err, errlen, "expected unix:/path, host:port or [address]:port");
-		return -1;
-	}
-	memcpy(a->host, spec, n);
-	a->host[n] = 0;
-	return colon ? redisaddr_port(colon + 1, &a->port, err, errlen) : 0;
+	return 0;
 }
 
 void
 rg_redis_addr_split(const char *spec, char **host, char **path, int *port)
 {
 	struct rg_redis_addr a;
-	char err[128];
+	char err[256];
 
 	if (rg_redis_addr_parse(spec, &a, err, sizeof(err)) != 0) {
-		msg_warn("redis_server \"%s\": %s; using 127.0.0.1:6379", spec, err);
+		msg_warn("redis_server %s; using 127.0.0.1:6379", err);
 		rg_redis_addr_parse("127.0.0.1:6379", &a, err, sizeof(err));
 	}
 	*host = *a.path ? NULL : xstrdup(a.host);

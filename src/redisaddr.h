@@ -1,7 +1,8 @@
 /*
  * redisaddr - the redis_server setting: "unix:/path", "/path", "host:port",
- * "[v6addr]:port" or "host" (port 6379). One parser for the configuration
- * check, the policyd's async client and the milter's pool.
+ * "[v6addr]:port", "inet:host:port" or "host" (port 6379): the endpoint
+ * grammar (endpoint.h) with Redis's default port, split the way the two
+ * Redis clients want it. New code should use endpoint.h directly.
  * Pure, thread-safe; the result is in caller storage.
  */
 #ifndef RG_REDISADDR_H

@@ -73,7 +73,8 @@ is "$(postfix_queue_count relay)" 1 "... so one message is queued"
 postfix_route relay later.test "[127.0.0.1]:$(rg_port sink)"
 postfix_flush relay
 check "after re-routing, a flush delivers it" sink_wait sink 2 20
-check "... the queue empties" wait_until 10 test "$(postfix_queue_count relay)" -eq 0
+relay_queue_empty() { [ "$(postfix_queue_count relay)" -eq 0 ]; }
+check "... the queue empties" wait_until 10 relay_queue_empty
 
 postfix_conf relay 'smtpd_banner = $myhostname ESMTP rg-reloaded'
 postfix_reload relay
@@ -82,6 +83,51 @@ banner() {
 	[[ $SWAKS_REPLY =~ rg-reloaded ]]
 }
 check "postfix_conf + postfix_reload change a running instance" wait_until 10 banner
+
+# --- waiting and log cursors ----------------------------------------------
+
+# wait_until re-runs a function on every try; a "$(...)" argument is
+# expanded once, so a test over it is refused instead of silently not
+# waiting.
+echo 0 >"$RG_TMP/tries"
+third_try() {
+	local n
+	n=$(($(cat "$RG_TMP/tries") + 1))
+	echo "$n" >"$RG_TMP/tries"
+	[ "$n" -ge 3 ]
+}
+check "wait_until re-runs a function until it succeeds" wait_until 5 third_try
+is "$(cat "$RG_TMP/tries")" 3 "... on the third try"
+echo 0 >"$RG_TMP/tries"
+wait_until 5 test "$(third_try && echo yes)" = yes 2>/dev/null # check-waits: deliberate
+is $? 2 "wait_until refuses test over a \$(...) expanded once (status 2, not a silent wait)"
+is "$(cat "$RG_TMP/tries")" 1 "... which the shell ran only once"
+wait_until 1 test -n "" 2>/dev/null
+is $? 2 "... and any test of fixed strings"
+check "... but a file test may change, so it is polled" wait_until 1 test -e "$RG_TMP/tries"
+
+check "scripts/check-waits finds no such wait in the tests" "$RG_SRCDIR/scripts/check-waits"
+printf 'wait_until 9 grep -q x \\\n\t"$(f)"\n' >"$RG_TMP/pitfall.t" # check-waits: deliberate
+"$RG_SRCDIR/scripts/check-waits" "$RG_TMP/pitfall.t" >"$RG_TMP/lint.out"
+is $? 1 "... and fails on one split over two lines"
+like "$(cat "$RG_TMP/lint.out")" 'pitfall\.t:1: wait_until' "... naming file:line"
+
+lg=$RG_TMP/cursor.log
+echo "first: reason=old" >"$lg"
+mk=$(log_mark "$lg")
+log_grep "$mk" 'reason=old'
+is $? 1 "log_grep after a mark ignores lines from before it"
+echo "second: reason=new" >>"$lg"
+check "... and sees the lines written after it" log_grep "$mk" 'reason=new'
+is "$(log_since "$mk")" "second: reason=new" "log_since prints only the new lines"
+( sleep 0.5; echo "third: late" >>"$lg" ) &
+check "log_wait waits for a line written later" log_wait "$mk" '^third: late$' 5
+is "$(log_count "$mk" .)" 2 "log_count counts the new lines"
+: >"$lg"
+echo "after rotation" >>"$lg"
+check "a log that shrank since the mark is read from its start" log_grep "$mk" 'after rotation'
+mk=$(log_mark relay)
+like "$mk" "^$(rg_dir relay)/maillog:[0-9]+\$" "log_mark NAME marks the service's log"
 
 # --- Redis ----------------------------------------------------------------
 

@@ -33,7 +33,7 @@ dynamic_ip_dnsbl_timeout = 2s
 premium_rate_limits = 500/1h, 5000/1d
 premium_message_size_limit = 20k
 standard_message_size_limit = 10k
-premium_dynamic_ip_dnsbl = pbl.test=127.0.0.10,127.0.0.11
+premium_dynamic_ip_dnsbl = pbl.test=127.0.0.10|127.0.0.11
 dynamic_ip_patterns = dynamic_ip_patterns
 CONF
 }

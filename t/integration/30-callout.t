@@ -68,9 +68,17 @@ log1=$(rg_log milter1)
 log2=$(rg_log milter2)
 dlog=$(postfix_log down)
 
-send() { # relay client-ip to [swaks args]
+# marks: log cursors m1, m2, md (milter1, milter2, downstream) before an
+# action, so that a check after it reads only the lines the action wrote.
+marks() {
+	m1=$(log_mark "$log1")
+	m2=$(log_mark "$log2")
+	md=$(log_mark "$dlog")
+}
+send() { # relay client-ip to [swaks args]; sets the marks first
 	local relay=$1 ip=$2 to=$3
 	shift 3
+	marks
 	swaks_send "$relay" --from sender@remote.test --to "$to" --xclient-addr "$ip" \
 		--xclient-name mail.remote.test --header "Subject: callout test" "$@"
 }
@@ -80,32 +88,33 @@ rcpt_replies() { grep -E '^RCPT' "$SWAKS_REPLIES" | cut -f2; }
 send relay1 198.51.100.1 alice@example.com
 is "$SWAKS_CODE" 250 "a known recipient is accepted"
 check "... and delivered downstream" mailbox_wait down alice@example.com 1 20
-check "... after a callout (cache miss, result valid)" grep -qE \
-	'callout: client=mail\.remote\.test\[198\.51\.100\.1\] recipient=<alice@example\.com> class=premium nexthop=\[127\.0\.0\.1\]:'"$dport"' result=valid cache=miss latency_ms=[0-9.]+ action=accept' "$log1"
+check "... after a callout (cache miss, result valid)" log_grep "$m1" \
+	'callout: client=mail\.remote\.test\[198\.51\.100\.1\] recipient=<alice@example\.com> class=premium nexthop=\[127\.0\.0\.1\]:'"$dport"' result=valid cache=miss latency_ms=[0-9.]+ action=accept'
 
 send relay1 198.51.100.1 nobody@example.com
 like "$(swaks_reply_to RCPT)" '^550 5\.1\.1 <nobody@example\.com>: Recipient address rejected: User unknown' \
 	"an unknown recipient gets 550 5.1.1 at RCPT with the downstream's text"
-check "... the downstream saw the callout from our callout sender" grep -qE \
-	'reject: RCPT from [^ ]+: 550 5\.1\.1 <nobody@example\.com>.* from=<postmaster@relay\.rgtest\.invalid> to=<nobody@example\.com>' "$dlog"
+check "... the downstream saw the callout from our callout sender" log_wait "$md" \
+	'reject: RCPT from [^ ]+: 550 5\.1\.1 <nobody@example\.com>.* from=<postmaster@relay\.rgtest\.invalid> to=<nobody@example\.com>' 10
 send relay1 198.51.100.1 nobody@example.com
 like "$(swaks_reply_to RCPT)" '^550 5\.1\.1 <nobody@example\.com>: Recipient address rejected' "... again, from the cache"
-check "... logged as cache=fresh" grep -qE 'recipient=<nobody@example\.com> .*result=invalid cache=fresh .*action=reject' "$log1"
+check "... logged as cache=fresh" log_grep "$m1" 'recipient=<nobody@example\.com> .*result=invalid cache=fresh .*action=reject'
 is "$(grep -c 'to=<nobody@example.com>' "$dlog")" 1 "... without asking the downstream again"
 
 # --- one session per message ------------------------------------------------
+marks
 swaks_send relay1 --from sender@remote.test --to bob@example.com,nobody2@example.com,dave@example.com \
 	--xclient-addr 198.51.100.2 --header "Subject: three" --body "three recipients"
 is "$(rcpt_replies | cut -c1-3 | tr '\n' ' ')" "250 550 250 " "a message with three recipients: 250 550 250"
 check "... the two known ones get it" mailbox_wait down dave@example.com 1 20
-check "... all three were asked in one downstream session" grep -qE \
-	'disconnect from [^ ]+ ehlo=1 mail=1 rcpt=2/3 rset=1 quit=1 commands=6/7' "$dlog"
+check "... all three were asked in one downstream session" log_wait "$md" \
+	'disconnect from [^ ]+ ehlo=1 mail=1 rcpt=2/3 rset=1 quit=1 commands=6/7' 10
 
 # --- two relays, one cache --------------------------------------------------
 send relay2 198.51.100.3 bob@example.com
 is "$SWAKS_CODE" 250 "the second relay accepts a recipient the first one checked"
-check "... from the shared cache (its milter logs cache=fresh)" grep -qE \
-	'recipient=<bob@example\.com> .*result=valid cache=fresh' "$log2"
+check "... from the shared cache (its milter logs cache=fresh)" log_grep "$m2" \
+	'recipient=<bob@example\.com> .*result=valid cache=fresh'
 send relay2 198.51.100.3 nobody@example.com
 like "$(swaks_reply_to RCPT)" '^550 5\.1\.1 <nobody@example\.com>' "... and refuses one the first found unknown"
 is "$(grep -c 'to=<nobody@example.com>' "$dlog")" 1 "... without a callout of its own"
@@ -113,10 +122,11 @@ is "$(grep -c 'to=<nobody@example.com>' "$dlog")" 1 "... without a callout of it
 # --- hostile recipients -----------------------------------------------------
 long=$(printf 'x%.0s' $(seq 1 70))
 send relay1 198.51.100.4 "$long@example.com"
+m1long=$m1
 like "$(swaks_reply_to RCPT)" '^553 5\.1\.3 ' "an over-long local part is refused locally with 553 5.1.3"
 send relay1 198.51.100.4 '"evil rcpt"@example.com'
 like "$(swaks_reply_to RCPT)" '^501 5\.1\.3 ' "a recipient with a space is refused locally with 501 5.1.3"
-check "the milter logged them as refused" grep -qE 'result=refused .*action=reject' "$log1"
+check "the milter logged them as refused" log_grep "$m1long" 'result=refused .*action=reject'
 is "$(grep -cE "$long|evil rcpt" "$dlog")" 0 "... and neither ever reached the downstream"
 
 # --- only customers' domains ------------------------------------------------
@@ -141,14 +151,16 @@ is "$SWAKS_CODE" 250 "a recipient with a 1 s refresh time is accepted"
 sleep 1.2
 send relay1 198.51.100.6 grace@refresh.test
 is "$SWAKS_CODE" 250 "... past its refresh time it still answers at once"
-check "... as a stale entry" grep -qE 'recipient=<grace@refresh\.test> .*result=valid cache=stale .*action=accept' "$log1"
-check "... that is re-checked in the background" wait_until 10 grep -qE \
-	'callout refresh: recipient=<grace@refresh\.test> nexthop=\[127\.0\.0\.1\]:[0-9]+ result=valid' "$log1"
+check "... as a stale entry" log_grep "$m1" 'recipient=<grace@refresh\.test> .*result=valid cache=stale .*action=accept'
+check "... that is re-checked in the background" log_wait "$m1" \
+	'callout refresh: recipient=<grace@refresh\.test> nexthop=\[127\.0\.0\.1\]:[0-9]+ result=valid' 10
 
 # --- latency: a cold and a warm cache ---------------------------------------
 lat=""
 for i in $(seq 1 $NLAT); do lat="$lat${lat:+,}lat$i@example.com"; done
+marks
 swaks_send relay1 --from sender@remote.test --to "$lat" --xclient-addr 198.51.100.7 --header "Subject: cold"
+mdcold=$md
 is "$(rcpt_replies | grep -c '^250')" $NLAT "cold cache: $NLAT known recipients accepted"
 swaks_send relay1 --from sender@remote.test --to "$lat" --xclient-addr 198.51.100.7 --header "Subject: warm"
 is "$(rcpt_replies | grep -c '^250')" $NLAT "warm cache: the same $NLAT accepted"
@@ -162,33 +174,35 @@ read -r wf wm wx <<<"$(latency fresh)"
 diag "callout latency, cold cache ($NLAT recipients, one session): first ${cf} ms (connect+EHLO+MAIL+RCPT), mean ${cm} ms, max ${cx} ms"
 diag "callout latency, warm cache ($NLAT recipients): first ${wf} ms, mean ${wm} ms, max ${wx} ms"
 cmp_ok "$wm" '<' "$cm" "a warm cache answers faster than a cold one (mean $wm ms < $cm ms)"
-check "the cold message's recipients were asked in one session" grep -qE \
-	"disconnect from [^ ]+ ehlo=1 mail=1 rcpt=$NLAT rset=1 quit=1" "$dlog"
+check "the cold message's recipients were asked in one session" log_wait "$mdcold" \
+	"disconnect from [^ ]+ ehlo=1 mail=1 rcpt=$NLAT rset=1 quit=1" 10
 
 # --- the downstream goes away -----------------------------------------------
 stop_postfix down
 send relay1 198.51.100.8 alice@example.com
 is "$SWAKS_CODE" 250 "downstream stopped: a recipient cached valid is accepted"
-check "... from the cache" grep -qE 'client=[^ ]+\[198\.51\.100\.8\] recipient=<alice@example\.com> .*result=valid cache=fresh' "$log1"
+check "... from the cache" log_grep "$m1" 'client=[^ ]+\[198\.51\.100\.8\] recipient=<alice@example\.com> .*result=valid cache=fresh'
 send relay1 198.51.100.8 grace@refresh.test
 is "$SWAKS_CODE" 250 "... so is one whose entry is stale (it keeps serving)"
 send relay1 198.51.100.8 carol@tf.test
 like "$(swaks_reply_to RCPT)" '^450 4\.1\.1 ' "not cached, callout_unknown_action = tempfail: 450 4.1.1"
-check "... logged as unknown (refused, or already known down)" grep -qE \
-	'recipient=<carol@tf\.test> .*result=unknown cache=miss .*action=defer reason="(connect to |nexthop down)' "$log1"
+check "... logged as unknown (refused, or already known down)" log_grep "$m1" \
+	'recipient=<carol@tf\.test> .*result=unknown cache=miss .*action=defer reason="(connect to |nexthop down)'
 check "the failing nexthop is logged once" test "$(grep -c 'nexthop=\[127.0.0.1\]:'"$dport"' failed: connect to' "$log1")" -eq 1
 send relay1 198.51.100.8 heidi@example.com
 is "$SWAKS_CODE" 250 "not cached, callout_unknown_action = accept: accepted"
-check "... without knocking again (callout_down_backoff)" grep -qE \
-	'recipient=<heidi@example\.com> .*result=unknown cache=miss .*action=accept reason="nexthop down for another' "$log1"
-check "mail waits in the relay's queue" wait_until 10 test "$(postfix_queue_count relay1)" -ge 3
+check "... without knocking again (callout_down_backoff)" log_grep "$m1" \
+	'recipient=<heidi@example\.com> .*result=unknown cache=miss .*action=accept reason="nexthop down for another'
+queued() { [ "$(postfix_queue_count relay1)" -ge "$1" ]; }
+check "mail waits in the relay's queue" wait_until 10 queued 3
 like "$(postqueue -c "$(rg_dir relay1)/conf" -p)" 'heidi@example\.com' "... postqueue -p lists it"
 start_postfix_again down || BAIL_OUT "downstream does not come back"
 postfix_flush relay1
 check "downstream back, queue flushed: the cached recipient's mail is delivered" \
 	mailbox_wait down alice@example.com 2 30
 check "... and the one accepted uncached" mailbox_wait down heidi@example.com 1 30
-check "... the queue is empty" wait_until 30 test "$(postfix_queue_count relay1)" -eq 0
+queue_empty() { [ "$(postfix_queue_count relay1)" -eq 0 ]; }
+check "... the queue is empty" wait_until 30 queue_empty
 
 # --- no bounce anywhere -----------------------------------------------------
 for n in relay1 relay2 down; do

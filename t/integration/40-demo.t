@@ -114,7 +114,8 @@ check "... deferred because the server refuses connections" \
 sleep 2
 postqueue -c "$RC" -f
 warned() { grep -lE '^Subject: Delayed Mail \(still being retried\)' "$SINK"/* 2>/dev/null | head -n 1; }
-check "after delay_warning_time a retry sends the sender a delay warning" wait_until 30 test -n "$(warned)"
+was_warned() { [ -n "$(warned)" ]; } # a function: wait_until re-runs it
+check "after delay_warning_time a retry sends the sender a delay warning" wait_until 30 was_warned
 w=$(warned)
 check "... to the sender's address" grep -qE '^X-Rcpt-Args: <news@sender\.example>' "$w"
 check "... naming the recipient still being retried" grep -qE '<alice@example\.com>.*(Connection refused|delayed)' "$w"

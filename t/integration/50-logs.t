@@ -51,7 +51,8 @@ n0=$(wc -l <"$log")
 like "$(req RCPT c@example.com '' 1.a | talk)" '^action=DEFER_IF_PERMIT 4\.7\.1 Greylisted' "a first RCPT is greylisted"
 is "$(req RCPT c@example.net '' 2.b | talk)" "action=DUNNO" "a RCPT for a domain without greylisting gets DUNNO"
 is "$(req END-OF-MESSAGE '' 4XyZ1abc 2.b | talk)" "action=DUNNO" "END-OF-MESSAGE gets DUNNO"
-wait_until 5 test "$(tail -n +$((n0 + 1)) "$log" | grep -c ': message: ')" -ge 1
+logged_message() { tail -n +$((n0 + 1)) "$log" | grep -q ': message: '; }
+wait_until 5 logged_message
 got=$(tail -n +$((n0 + 1)) "$log" | grep -E ': (greylist|message): ' | as_maillog relayguard-policyd)
 want=$(man_lines relayguard-policyd.8)
 is "$got" "$want" "the example lines in relayguard-policyd(8) are the real output"

@@ -133,7 +133,8 @@ cmp_ok "$(metric "$mmet" 'relayguard_milter_callout_duration_seconds_count')" '>
 
 # --- reloads -------------------------------------------------------------------
 kill -HUP "$(rg_pid policyd)"
-wait_until 5 test "$(metric "$pmet" 'relayguard_config_reloads_total{result="ok"}')" = 1
+reloaded() { [ "$(metric "$pmet" 'relayguard_config_reloads_total{result="ok"}')" = 1 ]; }
+wait_until 5 reloaded
 is "$(metric "$pmet" 'relayguard_config_reloads_total{result="ok"}')" 1 "a reload is counted"
 is "$(metric "$pmet" relayguard_config_generation)" 2 "... and the configuration generation is 2"
 

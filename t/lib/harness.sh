@@ -248,17 +248,83 @@ rg_need_build() {
 
 # --------------------------------------------------------------- waiting
 
+# rg__fixed_test CMD [ARGS...]: true if CMD is test/[ over strings or
+# numbers only: its answer can never change between two tries.  File tests
+# (-e, -s, -S, ...) look at the system and may.
+rg__fixed_test() {
+	local a
+	case $1 in test | \[) ;; *) return 1 ;; esac
+	shift
+	for a in "$@"; do
+		case $a in
+		-[abcdefghkLprsStuwxOGN] | -nt | -ot | -ef) return 1 ;;
+		esac
+	done
+	return 0
+}
+
 # wait_until TIMEOUT CMD [ARGS...]: poll CMD every 0.1 s until it succeeds
-# (return 0) or TIMEOUT seconds pass (return 1).
+# (return 0) or TIMEOUT seconds pass (return 1).  CMD is run again on each
+# try, but its arguments are not: in `wait_until 9 test -n "$(f)"` the shell
+# runs f once, before wait_until starts, so nothing is waited for.  Pass a
+# function or command instead (`wait_until 9 f`).  To make that mistake
+# loud, a `test`/`[` over fixed strings or numbers is refused (return 2,
+# with a diagnostic), since its answer can never change.
 wait_until() {
 	local t=$1 i
 	shift
+	if rg__fixed_test "$@"; then
+		diag "harness: wait_until $t $*: a test of fixed values never changes" \
+			"(a \$(...) argument is expanded once, before the first try); pass a function"
+		return 2
+	fi
 	for ((i = 0; i < t * 10; i++)); do
 		"$@" && return 0
 		sleep 0.1
 	done
 	"$@"
 }
+
+# ------------------------------------------------------------ log cursors
+#
+# A check that greps a log after an action must read only what was written
+# after the action, or an earlier message's line satisfies it:
+#   m=$(log_mark milter)        # before the action
+#   send ...
+#   check "... logged" log_wait "$m" 'reason=too-large' 10
+# A mark is PATH:OFFSET (the log's size when marked); it is plain text, so
+# log_mark may run in $(...).  A log that shrank (rotated, truncated) since
+# the mark is read from its start.
+
+# log_mark NAME|PATH: print a cursor at the current end of the log of
+# service NAME (rg_log NAME) or of the file PATH.
+log_mark() {
+	local p=$1 size
+	if [[ $p != */* ]]; then
+		p=$(rg_log "$1")
+		[ -n "$p" ] || { diag "harness: log_mark: no log named '$1'"; return 1; }
+	fi
+	size=$(stat -c %s -- "$p" 2>/dev/null) || size=0
+	echo "$p:$size"
+}
+
+# log_since MARK: print what the log got after MARK.
+log_since() {
+	local p=${1%:*} off=${1##*:} size
+	[ -e "$p" ] || return 0
+	size=$(stat -c %s -- "$p") || return 1
+	[ "$size" -lt "$off" ] && off=0
+	tail -c +"$((off + 1))" -- "$p"
+}
+
+# log_grep MARK ERE: true if a line written after MARK matches ERE.
+log_grep() { log_since "$1" | grep -qE -- "$2"; }
+
+# log_count MARK ERE: how many lines written after MARK match ERE.
+log_count() { log_since "$1" | grep -cE -- "$2"; }
+
+# log_wait MARK ERE SECS: wait until a line written after MARK matches.
+log_wait() { wait_until "$3" log_grep "$1" "$2"; }
 
 # port_listening HOST PORT [tcp|udp]
 port_listening() {

@@ -182,14 +182,15 @@ static const struct {
     {"trusted_networks = 127.0.0.0/8 10.0.0.1/8",
      "bad trusted_networks: host bits set in \"10.0.0.1/8\" (network is 10.0.0.0/8)"},
     {"policyd_listen = unix:/run/p.sock inet:127.0.0.1",
-     "bad policyd_listen: bad or missing port in \"inet:127.0.0.1\" (inet:host:port, port 1..65535)"},
-    {"policyd_listen = inet:[::1:10040", "bad policyd_listen: unterminated '[' in \"inet:[::1:10040\""},
+     "bad policyd_listen: \"inet:127.0.0.1\": missing port (host:port)"},
+    {"policyd_listen = inet:[::1:10040", "bad policyd_listen: \"inet:[::1:10040\": missing ']'"},
     {"policyd_listen = unix:run/p.sock",
-     "bad policyd_listen: bad unix socket path \"run/p.sock\" (absolute, at most 107 bytes)"},
+     "bad policyd_listen: \"unix:run/p.sock\": a socket path must be absolute (unix:/path)"},
     {"milter_listen = inet:x@localhost",
-     "bad milter_listen: bad port in \"inet:x@localhost\" (inet:port@host, port 1..65535)"},
-    {"milter_listen = tcp:8891", "bad milter_listen: \"tcp:8891\" is not unix:/path, inet:port@host or "
-				 "inet6:port@host"},
+     "bad milter_listen: \"inet:x@localhost\": bad port before '@' (inet:port@host, port 1..65535)"},
+    {"milter_listen = tcp:8891",
+     "bad milter_listen: \"tcp:8891\": unknown address type (use inet:, inet6: or "
+     "unix:)"},
     {"standard_dynamic_ip_dnsbl = zen.example=127.0.0",
      "bad standard_dynamic_ip_dnsbl: bad DNSBL answer code \"127.0.0\" in \"zen.example=127.0.0\""},
     {"classes = premium, standard, Gold", "bad classes: bad class name \"Gold\" (only a-z and 0-9)"},
@@ -477,39 +478,8 @@ END_TEST
 
 START_TEST(test_special_syntax)
 {
-	struct rg_listen ls;
 	struct rg_dnsbl bl;
 	char err[256];
-
-	ck_assert_int_eq(rg_listen_parse("unix:/run/p.sock", &ls, err, sizeof(err)), 0);
-	ck_assert(ls.is_unix);
-	ck_assert_str_eq(ls.path, "/run/p.sock");
-	ck_assert_int_eq(rg_listen_parse("inet:127.0.0.1:10040", &ls, err, sizeof(err)), 0);
-	ck_assert(!ls.is_unix);
-	ck_assert_str_eq(ls.host, "127.0.0.1");
-	ck_assert_str_eq(ls.port, "10040");
-	ck_assert_int_eq(rg_listen_parse("inet:[::1]:10040", &ls, err, sizeof(err)), 0);
-	ck_assert_str_eq(ls.host, "::1");
-	ck_assert_int_eq(rg_listen_parse("inet:*:10040", &ls, err, sizeof(err)), 0);
-	ck_assert_str_eq(ls.host, "");
-	ck_assert_int_eq(rg_listen_parse("inet:localhost:10040", &ls, err, sizeof(err)), 0);
-	ck_assert_str_eq(ls.host, "localhost");
-	ck_assert_int_eq(rg_listen_parse("inet:::1:10040", &ls, err, sizeof(err)), -1);
-	ck_assert_int_eq(rg_listen_parse("inet:[::1]", &ls, err, sizeof(err)), -1);
-	ck_assert_int_eq(rg_listen_parse("inet:[fe80::zz]:1", &ls, err, sizeof(err)), -1);
-	ck_assert_int_eq(rg_listen_parse("inet:host:65536", &ls, err, sizeof(err)), -1);
-	ck_assert_int_eq(rg_listen_parse("inet:host:0", &ls, err, sizeof(err)), -1);
-	ck_assert_int_eq(rg_listen_parse("tcp:host:25", &ls, err, sizeof(err)), -1);
-
-	ck_assert_int_eq(rg_milter_conn_check("unix:/run/m.sock", err, sizeof(err)), 0);
-	ck_assert_int_eq(rg_milter_conn_check("local:/run/m.sock", err, sizeof(err)), 0);
-	ck_assert_int_eq(rg_milter_conn_check("inet:8891@127.0.0.1", err, sizeof(err)), 0);
-	ck_assert_int_eq(rg_milter_conn_check("inet:8891", err, sizeof(err)), 0);
-	ck_assert_int_eq(rg_milter_conn_check("inet6:8891@::1", err, sizeof(err)), 0);
-	ck_assert_int_eq(rg_milter_conn_check("inet6:8891@[::1]", err, sizeof(err)), 0);
-	ck_assert_int_eq(rg_milter_conn_check("inet:127.0.0.1:8891", err, sizeof(err)), -1);
-	ck_assert_int_eq(rg_milter_conn_check("inet:8891@", err, sizeof(err)), -1);
-	ck_assert_int_eq(rg_milter_conn_check("unix:m.sock", err, sizeof(err)), -1);
 
 	ck_assert_int_eq(rg_dnsbl_parse("zen.spamhaus.org", &bl, err, sizeof(err)), 0);
 	ck_assert_str_eq(bl.zone, "zen.spamhaus.org");
@@ -522,6 +492,167 @@ START_TEST(test_special_syntax)
 	ck_assert_int_eq(rg_dnsbl_parse("zen.org=", &bl, err, sizeof(err)), -1);
 	ck_assert_int_eq(rg_dnsbl_parse("zen.org=127.0.0.2||127.0.0.3", &bl, err, sizeof(err)), -1);
 	ck_assert_int_eq(rg_dnsbl_parse("=127.0.0.2", &bl, err, sizeof(err)), -1);
+	/* A bare code is not a zone: the old run-time reader took it as one. */
+	ck_assert_int_eq(rg_dnsbl_parse("127.0.0.11", &bl, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "'|'") != NULL, "%s", err);
+}
+END_TEST
+
+/* Every address parameter is parsed once at load by the endpoint grammar. */
+START_TEST(test_typed_addresses)
+{
+	struct rg_diag d = {0};
+	struct rg_config *cfg =
+	    t_load("policyd_listen = unix:/run/p.sock, inet:127.0.0.1:10040 inet:[::1]:10040\n"
+		   "    inet:*:10041\n"
+		   "milter_listen = inet:127.0.0.1:10042\n"
+		   "policyd_metrics_listen = 127.0.0.1:9101\n"
+		   "redis_server = unix:/run/redis/redis.sock\n"
+		   "spamd_server = inet:127.0.0.1:783\n"
+		   "dns_server = 127.0.0.1:5353\n"
+		   "nexthop = [mail.example.com]:2525\n",
+		   &d);
+	char conn[300];
+
+	t_dump(&d);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->global.policyd_listen_ep.n, 4);
+	ck_assert_int_eq(cfg->global.policyd_listen_ep.v[0].kind, RG_EP_UNIX);
+	ck_assert_str_eq(cfg->global.policyd_listen_ep.v[0].path, "/run/p.sock");
+	ck_assert_str_eq(cfg->global.policyd_listen_ep.v[2].host, "::1");
+	ck_assert_str_eq(cfg->global.policyd_listen_ep.v[3].host, "");
+	ck_assert_int_eq(cfg->global.policyd_listen_ep.v[3].port, 10041);
+	/* The policyd spelling works for the milter; libmilter gets its own. */
+	ck_assert_int_eq(rg_endpoint_milter_conn(cfg->global.milter_listen_ep, conn, sizeof(conn)), 0);
+	ck_assert_str_eq(conn, "inet:10042@127.0.0.1");
+	ck_assert_int_eq(cfg->global.policyd_metrics_listen_ep->port, 9101);
+	ck_assert_ptr_null(cfg->global.milter_metrics_listen_ep); /* empty = off */
+	ck_assert_str_eq(cfg->global.redis_server_ep->path, "/run/redis/redis.sock");
+	ck_assert_str_eq(cfg->global.spamd_server_ep->host, "127.0.0.1");
+	ck_assert_int_eq(cfg->global.spamd_server_ep->port, 783);
+	ck_assert_str_eq(cfg->global.spamd_server, "inet:127.0.0.1:783"); /* text as written */
+	ck_assert_int_eq(cfg->global.dns_server_ep->port, 5353);
+	ck_assert_int_eq(cfg->global.nexthop_ep->bracketed, 1);
+	ck_assert_int_eq(rg_config_class(cfg, "premium")->nexthop_ep->port, 2525);
+	rg_config_unref(cfg);
+
+	/* Defaults parse too. */
+	cfg = t_load("", &d);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->global.spamd_server_ep->port, 783);
+	ck_assert_int_eq(cfg->global.redis_server_ep->port, 6379);
+	ck_assert_ptr_null(cfg->global.dns_server_ep);
+	ck_assert_ptr_null(cfg->global.nexthop_ep);
+	rg_config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_bad_addresses)
+{
+	struct rg_diag d = {0};
+
+	ck_assert_ptr_null(t_load("spamd_server = localhost:783x\n"
+				  "redis_server =\n"
+				  "milter_listen = inet:10041@\n"
+				  "policyd_listen = inet:127.0.0.1\n"
+				  "dns_server = ns.example.net\n"
+				  "nexthop = [mail.example.com:25\n"
+				  "standard_nexthop = unix:/x\n"
+				  "milter_metrics_listen = 9102\n",
+				  &d));
+	ck_assert_int_eq(d.count, 8);
+	ck_assert(t_has(
+	    &d, "relayguard.conf:1: bad spamd_server: \"localhost:783x\": bad port \"783x\" (1..65535)"));
+	ck_assert(t_has(&d, "relayguard.conf:2: redis_server cannot be empty (default: 127.0.0.1:6379)"));
+	ck_assert(t_has(&d, "relayguard.conf:3: bad milter_listen: \"inet:10041@\": missing host after '@'"));
+	ck_assert(
+	    t_has(&d, "relayguard.conf:4: bad policyd_listen: \"inet:127.0.0.1\": missing port (host:port)"));
+	ck_assert(t_has(
+	    &d, "relayguard.conf:5: bad dns_server: \"ns.example.net\": the host must be an IP address"));
+	ck_assert(t_has(&d, "relayguard.conf:6: bad nexthop: \"[mail.example.com:25\": missing ']'"));
+	ck_assert(t_has(&d,
+			"relayguard.conf:7: bad standard_nexthop: \"unix:/x\": a UNIX-domain socket is not "
+			"allowed here (use host:port)"));
+	rg_diag_free(&d);
+}
+END_TEST
+
+/* A table entry's overrides get the same typed parsing as the file. */
+START_TEST(test_typed_table_overrides)
+{
+	struct rg_diag d = {0};
+	struct rg_config *cfg;
+	const struct rg_entry *e;
+
+	t_write("domains", "good.example premium nexthop=[mail.good.example]:25 rate_limits=10/1m,100/1h "
+			   "spam_failure_action=tempfail "
+			   "dynamic_ip_dnsbl=zone1.example=127.0.0.10|127.0.0.11,zone2.example\n"
+			   "bad.example premium nexthop=[mail.example.com:25\n"
+			   "bad2.example premium inbound_rate_limits=10/x\n"
+			   "bad3.example premium dynamic_ip_dnsbl=zone1.example=127.0.0.10,127.0.0.11\n");
+	ck_assert_ptr_null(t_load("domain_table = domains\n", &d));
+	ck_assert(t_has(&d, "domains:2: bad nexthop: \"[mail.example.com:25\": missing ']'"));
+	ck_assert(t_has(&d, "domains:3: bad inbound_rate_limits: bad window in rate limit \"10/x\""));
+	ck_assert_int_eq(d.count, 3);
+	ck_assert_msg(
+	    strncmp(d.msgs[2], "domains:4: bad dynamic_ip_dnsbl: \"127.0.0.11\" is an address", 58) == 0,
+	    "%s", d.msgs[2]);
+	rg_diag_free(&d);
+
+	t_write("domains", "good.example premium nexthop=[mail.good.example]:25 rate_limits=10/1m,100/1h "
+			   "spam_failure_action=tempfail "
+			   "dynamic_ip_dnsbl=zone1.example=127.0.0.10|127.0.0.11,zone2.example\n");
+	cfg = t_load("domain_table = domains\n", &d);
+	t_dump(&d);
+	ck_assert_ptr_nonnull(cfg);
+	e = rg_config_domain(cfg, "good.example");
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->p->nexthop_ep->host, "mail.good.example");
+	ck_assert_int_eq(e->p->nexthop_ep->bracketed, 1);
+	ck_assert_int_eq(e->p->rate_limits_rates.n, 2);
+	ck_assert_int_eq(e->p->rate_limits_rates.v[0].count, 10);
+	ck_assert_int_eq(e->p->rate_limits_rates.v[0].window_ms, MIN_MS);
+	ck_assert_int_eq(e->p->rate_limits_rates.v[1].window_ms, 60 * MIN_MS);
+	ck_assert_int_eq(e->p->spam_failure_action, RG_SPAM_FAIL_TEMPFAIL);
+	ck_assert_int_eq(e->p->dynamic_ip_dnsbl_bl.n, 2);
+	ck_assert_str_eq(e->p->dynamic_ip_dnsbl_bl.v[0].zone, "zone1.example");
+	ck_assert_int_eq(e->p->dynamic_ip_dnsbl_bl.v[0].ncodes, 2);
+	ck_assert_int_eq(e->p->dynamic_ip_dnsbl_bl.v[1].ncodes, 0);
+	/* The class set is untouched. */
+	ck_assert_int_eq(rg_config_class(cfg, "premium")->rate_limits_rates.n, 0);
+	ck_assert_int_eq(rg_config_class(cfg, "premium")->spam_failure_action, RG_SPAM_FAIL_ACCEPT);
+	rg_config_unref(cfg);
+}
+END_TEST
+
+/* The string enums are C enums; their words print back. */
+START_TEST(test_typed_enums)
+{
+	struct rg_diag d = {0};
+	struct rg_config *cfg = t_load("policy_failure_action = DEFER_IF_PERMIT\n"
+				       "premium_rate_limit_unit = recipient\n"
+				       "callout_unknown_action = tempfail\n",
+				       &d);
+	char word[32];
+
+	t_dump(&d);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_int_eq(cfg->global.policy_failure_action, RG_POLICY_FAIL_DEFER_IF_PERMIT);
+	ck_assert_int_eq(cfg->global.rate_limit_unit, RG_RATE_UNIT_MESSAGE);
+	ck_assert_int_eq(rg_config_class(cfg, "premium")->rate_limit_unit, RG_RATE_UNIT_RECIPIENT);
+	ck_assert_int_eq(cfg->global.callout_unknown_action, RG_CALLOUT_UNKNOWN_TEMPFAIL);
+	ck_assert_str_eq(
+	    rg_enum_name(rg_pinfo_find("policy_failure_action"), RG_POLICY_FAIL_DEFER, word, sizeof(word)),
+	    "defer");
+	ck_assert_str_eq(
+	    rg_enum_name(rg_pinfo_find("spam_failure_action"), RG_SPAM_FAIL_TEMPFAIL, word, sizeof(word)),
+	    "tempfail");
+	rg_config_unref(cfg);
+	ck_assert_ptr_null(t_load("spam_failure_action = bounce\n", &d));
+	ck_assert(t_has(
+	    &d,
+	    "relayguard.conf:1: bad value \"bounce\" for spam_failure_action (allowed: accept|tempfail)"));
+	rg_diag_free(&d);
 }
 END_TEST
 
@@ -764,6 +895,10 @@ config_suite(void)
 	tcase_add_test(tc, test_tables_fail_load);
 	tcase_add_test(tc, test_trusted);
 	tcase_add_test(tc, test_special_syntax);
+	tcase_add_test(tc, test_typed_addresses);
+	tcase_add_test(tc, test_bad_addresses);
+	tcase_add_test(tc, test_typed_table_overrides);
+	tcase_add_test(tc, test_typed_enums);
 	tcase_add_test(tc, test_print_roundtrip);
 	tcase_add_test(tc, test_shipped_example);
 	tcase_add_test(tc, test_refcount_threads);
