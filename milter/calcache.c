@@ -6,6 +6,7 @@
 
 #include "util.h"
 #include "calcache.h"
+#include "rkeys.h"
 
 /* How far in the future an entry's time may be before it is not believed. */
 #define CALCACHE_SKEW_MS 60000LL
@@ -104,46 +105,15 @@ calcache_ttl_ms(const struct calcache_entry *e, const struct calcache_lifetimes 
 	return e->status == CALCACHE_VALID ? lt->pos_expire : lt->neg_expire;
 }
 
+/* Key and hash moved to src/rkeys (one place for every key name). */
 unsigned long long
 calcache_hash(const char *s, size_t len)
 {
-	unsigned long long h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h ^= c;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return rg_key_hash_nocase(s, len);
 }
 
 char *
 calcache_key(char *buf, size_t bufsize, const char *prefix, const char *rcpt)
 {
-	const char *at = strrchr(rcpt, '@');
-	const char *dom = at ? at + 1 : "";
-	size_t dlen = strnlen(dom, 255), plen = strlen(prefix), o, i;
-	int n;
-
-	/* prefix "c:{" domain "}:" 16 hex NUL */
-	if (bufsize < plen + 3 + dlen + 2 + 16 + 1)
-		return NULL;
-	memcpy(buf, prefix, plen);
-	memcpy(buf + plen, "c:{", 3);
-	o = plen + 3;
-	for (i = 0; i < dlen; i++) {
-		char c = dom[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		buf[o++] =
-		    ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
-			? c
-			: '_';
-	}
-	n = snprintf(buf + o, bufsize - o, "}:%016llx", calcache_hash(rcpt, strlen(rcpt)));
-	return n == 18 ? buf : NULL;
+	return rg_key_callout(buf, bufsize, prefix, rcpt);
 }

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "lua_scripts.h"
+#include "rkeys.h"
 #include "util.h"
 #include "vredis.h"
 
@@ -78,19 +79,6 @@ vredis_cache_put(struct mredis *r, const char *prefix, const struct calcache_lif
 		freeReplyObject(rep);
 }
 
-/* "<prefix>h:{<ip>}:<window_ms>", or -1 when addr is not IP address text. */
-static int
-harvest_key(char *buf, size_t size, const char *prefix, const char *addr, long long window)
-{
-	size_t len = strlen(addr);
-	int n;
-
-	if (len == 0 || len > 45 || strspn(addr, "0123456789abcdefABCDEF:.") != len || strpbrk(prefix, "{}"))
-		return -1;
-	n = snprintf(buf, size, "%sh:{%s}:%lld", prefix, addr, window);
-	return n > 0 && (size_t)n < size ? n : -1;
-}
-
 int
 vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long limit, long long window_ms,
 	       int add, long long *count)
@@ -101,7 +89,7 @@ vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long
 	int rc = -1;
 
 	*count = 0;
-	if (limit <= 0 || window_ms <= 0 || harvest_key(key, sizeof(key), prefix, addr, window_ms) < 0)
+	if (limit <= 0 || window_ms <= 0 || rg_key_harvest(key, sizeof(key), prefix, addr, window_ms) < 0)
 		return -1;
 	snprintf(lim, sizeof(lim), "%lld", limit);
 	snprintf(win, sizeof(win), "%lld", window_ms);
@@ -124,19 +112,6 @@ vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long
 	return rc;
 }
 
-/* "<prefix>cd:{<hop>}", braces in hop made harmless. */
-static void
-down_key(char *buf, size_t size, const char *prefix, const char *hop)
-{
-	int n = snprintf(buf, size, "%scd:{", prefix);
-	size_t o = n > 0 && (size_t)n < size ? (size_t)n : 0;
-
-	for (const char *s = hop; *s && o + 2 < size; s++)
-		buf[o++] = (*s == '{' || *s == '}') ? '_' : *s;
-	buf[o++] = '}';
-	buf[o] = 0;
-}
-
 long long
 vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
 {
@@ -144,7 +119,7 @@ vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
 	redisReply *rep;
 	long long left = 0;
 
-	down_key(key, sizeof(key), prefix, hop);
+	rg_key_hopdown(key, sizeof(key), prefix, hop);
 	if ((rep = mredis_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) == NULL)
 		return 0;
 	if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
@@ -161,7 +136,7 @@ vredis_down_set(struct mredis *r, const char *prefix, const char *hop, long long
 
 	if (ms <= 0)
 		return;
-	down_key(key, sizeof(key), prefix, hop);
+	rg_key_hopdown(key, sizeof(key), prefix, hop);
 	snprintf(v, sizeof(v), "%lld", ms);
 	rep = mredis_command(r, 6, (const char *[]){"SET", key, "1", "PX", v, "NX"}, NULL, err, sizeof(err));
 	if (rep)

@@ -24,24 +24,10 @@ greylist_script(struct rg_redis *r)
 
 int
 greylist_keys(const struct rg_params *p, const char *prefix, const char *delims, const char *client_addr,
-	      const char *sender, const char *rcpt, char *tkey, size_t tlen, char *nkey, size_t nlen)
+	      const char *sender, const char *rcpt, struct rg_gl_triplet *t)
 {
-	struct rg_addr a;
-	char net[80], snd[512], rc[512];
-	unsigned long long h;
-
-	if (rg_addr_parse(client_addr, &a) != 0)
-		return -1;
-	rg_addr_net_text(&a, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net, sizeof(net));
-	rg_addr_greynorm(sender, delims, snd, sizeof(snd));
-	rg_strlcpy(rc, rcpt, sizeof(rc));
-	rg_lowercase(rc);
-	/* NUL separates the two parts, so "a@b"+"c" never equals "a@"+"bc". */
-	h = rg_hash64(snd, strlen(snd) + 1, RG_HASH64_SEED);
-	h = rg_hash64(rc, strlen(rc), h);
-	snprintf(tkey, tlen, "%sg:{%s}:%016llx", prefix, net, h);
-	snprintf(nkey, nlen, "%sa:{%s}", prefix, net);
-	return 0;
+	return rg_key_greylist(t, prefix, delims, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix,
+			       client_addr, sender, rcpt);
 }
 
 static void
@@ -77,12 +63,12 @@ gl_reply(const redisReply *reply, const char *err, void *arg)
 }
 
 void
-greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, const char *tkey,
-	       const char *nkey, greylist_cb cb, void *arg)
+greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p,
+	       const struct rg_gl_triplet *t, greylist_cb cb, void *arg)
 {
 	struct gl_call *call = xmalloc(sizeof(*call));
 	char now[4], delay[24], retry[24], life[24], awl[24];
-	const char *argv[7];
+	const char *argv[9];
 
 	call->cb = cb;
 	call->arg = arg;
@@ -91,14 +77,16 @@ greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *
 	snprintf(retry, sizeof(retry), "%lld", p->greylist_retry_window / 1000);
 	snprintf(life, sizeof(life), "%lld", p->greylist_whitelist_lifetime / 1000);
 	snprintf(awl, sizeof(awl), "%lld", p->greylist_auto_whitelist);
-	argv[0] = tkey;
-	argv[1] = nkey;
+	argv[0] = t->key;
+	argv[1] = t->netkey;
 	argv[2] = now;
 	argv[3] = delay;
 	argv[4] = retry;
 	argv[5] = life;
 	argv[6] = awl;
-	rg_redis_eval(r, s, 2, 7, argv, NULL, gl_reply, call);
+	argv[7] = t->sender;
+	argv[8] = t->rcpt;
+	rg_redis_eval(r, s, 2, 9, argv, NULL, gl_reply, call);
 }
 
 const char *

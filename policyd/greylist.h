@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "redis.h"
+#include "rkeys.h"
 
 enum greylist_state {
 	GREYLIST_ERROR, /* Redis failed: apply policy_failure_action */
@@ -28,18 +29,17 @@ typedef void (*greylist_cb)(enum greylist_state st, long long seconds, const cha
 struct rg_script *greylist_script(struct rg_redis *r);
 
 /*
- * Build the triplet key: <prefix>g:{<net>}:<16 hex of hash(sender, rcpt)>
- * and the network key <prefix>a:{<net>}. net from the client address and
- * greylist_ipv4_prefix/greylist_ipv6_prefix. The sender is normalised
- * (addr.h), the recipient lower-cased. Returns 0, or -1 when client_addr
- * is not an address.
+ * The triplet of (client network, sender, recipient) and its keys
+ * (src/rkeys.h): the network from greylist_ipv4_prefix/greylist_ipv6_prefix,
+ * the sender normalised (addr.h), the recipient lower-cased. Returns 0, or
+ * -1 when client_addr is not an address.
  */
 int greylist_keys(const struct rg_params *p, const char *prefix, const char *delims, const char *client_addr,
-		  const char *sender, const char *rcpt, char *tkey, size_t tlen, char *nkey, size_t nlen);
+		  const char *sender, const char *rcpt, struct rg_gl_triplet *t);
 
-/* Run the check. */
-void greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, const char *tkey,
-		    const char *nkey, greylist_cb cb, void *arg);
+/* Run the check; the triplet's sender and recipient are stored with it (relayguardctl lists them). */
+void greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p,
+		    const struct rg_gl_triplet *t, greylist_cb cb, void *arg);
 
 /* "state" name for log lines. */
 const char *greylist_state_name(enum greylist_state st);

@@ -322,7 +322,8 @@ pdec_greylist(struct pdec *d)
 {
 	const struct preq *q = d->req;
 	const struct policy_snap *snap = d->snap;
-	char tkey[256], nkey[128], detail[240];
+	struct rg_gl_triplet t;
+	char detail[240];
 
 	if (!d->p->greylisting) {
 		pdec_done(d, "policy", "DUNNO", "direction=inbound");
@@ -335,11 +336,11 @@ pdec_greylist(struct pdec *d)
 	}
 	if (greylist_keys(d->p, snap->cfg->global.redis_key_prefix, snap->cfg->global.recipient_delimiter,
 			  preq_get(q, PREQ_CLIENT_ADDRESS), preq_get(q, PREQ_SENDER),
-			  preq_get(q, PREQ_RECIPIENT), tkey, sizeof(tkey), nkey, sizeof(nkey)) != 0) {
+			  preq_get(q, PREQ_RECIPIENT), &t) != 0) {
 		pdec_done(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
 		return;
 	}
-	greylist_check(d->pol->redis, d->pol->gl_script, d->p, tkey, nkey, pdec_greylisted, d);
+	greylist_check(d->pol->redis, d->pol->gl_script, d->p, &t, pdec_greylisted, d);
 }
 
 static void
