@@ -167,7 +167,14 @@ hop_down(struct verify *v, const struct rg_params *g, const char *hop)
 {
 	long long left = hopstate_down_left(v->hops, hop);
 
-	if (left > 0 || g->callout_down_backoff <= 0)
+	if (g->callout_down_backoff <= 0)
+		return left;
+	/* The cluster's mark is the truth while Redis answers: gone ("relayguardctl hop up"), the hop is up here too. */
+	if (left > 0 && vredis_down_cleared(v->redis, g->redis_key_prefix, hop)) {
+		hopstate_result(v->hops, hop, 0, 0);
+		left = 0;
+	}
+	if (left > 0)
 		return left;
 	if ((left = vredis_down_left(v->redis, g->redis_key_prefix, hop)) > 0)
 		hopstate_result(v->hops, hop, 1, left); /* spare the next recipients the round trip */

@@ -128,6 +128,21 @@ vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
 	return left;
 }
 
+int
+vredis_down_cleared(struct mredis *r, const char *prefix, const char *hop)
+{
+	char key[512], err[256];
+	redisReply *rep;
+	int cleared;
+
+	rg_key_hopdown(key, sizeof(key), prefix, hop);
+	if ((rep = mredis_command(r, 2, (const char *[]){"EXISTS", key}, NULL, err, sizeof(err))) == NULL)
+		return 0;
+	cleared = rep->type == REDIS_REPLY_INTEGER && rep->integer == 0;
+	freeReplyObject(rep);
+	return cleared;
+}
+
 void
 vredis_down_set(struct mredis *r, const char *prefix, const char *hop, long long ms)
 {
