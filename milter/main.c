@@ -28,6 +28,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "confcheck.h"
 #include "config.h"
 #include "daemon.h"
 #include "msg.h"
@@ -46,9 +47,12 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: relayguard-milter [-fntv] [-c config] [-u user]\n"
+			"       relayguard-milter -n|-d [-c config] [name ...]\n"
 			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
-			"  -t       check the configuration and exit\n"
-			"  -n       print the settings the file changes (like postconf -n)\n"
+			"  -t       check the configuration and what the daemons need, and exit\n"
+			"  -n       print the settings the file changes (like postconf -n);\n"
+			"           with names, those parameters' values in force\n"
+			"  -d       print the built-in defaults (of the named parameters)\n"
 			"  -f       stay in the foreground, log to stderr\n"
 			"  -u USER  run as USER after binding the socket\n"
 			"  -v       verbose logging\n");
@@ -102,7 +106,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = DEF_CONFIG, *user = NULL;
-	int ch, check = 0, print = 0, fg = 0, mrc = 0;
+	int ch, check = 0, print = 0, defaults = 0, fg = 0, mrc = 0;
 	struct rg_diag diag = {0};
 	struct rg_config *cfg;
 	const struct rg_params *g;
@@ -111,10 +115,13 @@ main(int argc, char **argv)
 	char err[512], conn[1100], pidfile[1024];
 
 	msg_init("relayguard-milter", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:fntu:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfntu:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'd':
+			defaults = 1;
 			break;
 		case 'f':
 			fg = 1;
@@ -135,8 +142,11 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc && !print && !defaults)
 		usage();
+	if (defaults)
+		return rg_confcheck_cli("relayguard-milter", NULL, 0, 0, 1, NULL, argv + optind,
+					argc - optind);
 	if ((cfg = rg_config_load(path, &diag)) == NULL) {
 		for (int i = 0; i < diag.count; i++)
 			fprintf(stderr, "%srelayguard-milter: error: %s\n", msg_stderr_prio(3), diag.msgs[i]);
@@ -145,10 +155,11 @@ main(int argc, char **argv)
 	}
 	rg_diag_free(&diag);
 	if (check || print) {
-		if (print)
-			rg_config_print(cfg, stdout, 1);
+		int rc = rg_confcheck_cli("relayguard-milter", cfg, check, print, 0, user, argv + optind,
+					  argc - optind);
+
 		rg_config_unref(cfg);
-		return 0;
+		return rc;
 	}
 	g = &cfg->global;
 	if (user == NULL)
@@ -157,6 +168,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* Bind as root, then drop: smfi_opensocket does the bind. */
+	if (rg_confcheck_rundirs(g, RG_DAEMON_MILTER, user, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
 	/* Any address form; libmilter gets its own spelling of it. */
 	if (rg_endpoint_milter_conn(g->milter_listen_ep, conn, sizeof(conn)) != 0)
 		msg_fatal("milter_listen %s: too long", g->milter_listen);

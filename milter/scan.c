@@ -114,9 +114,9 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 		rg_strlcpy(out->rcode, "550", sizeof(out->rcode));
 		rg_strlcpy(out->xcode, "5.7.1", sizeof(out->xcode));
 		snprintf(out->text, sizeof(out->text), "Message rejected as spam (score %s)", score);
-	} else {
-		spamhdr_build(&in, &out->hdrs);
 	}
+	/* Built for a reject too: under dry_run the message goes on, tagged. */
+	spamhdr_build(&in, &out->hdrs);
 	free(r);
 }
 

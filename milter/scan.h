@@ -23,7 +23,7 @@ enum scan_skip { SCAN_DO, SCAN_SKIP_TOO_LARGE, SCAN_SKIP_ERROR };
 struct scan_out {
 	enum scan_action action;
 	char rcode[4], xcode[8], text[256]; /* SMTP reply for reject/tempfail */
-	struct spamhdr_set hdrs; /* headers to add when accepted */
+	struct spamhdr_set hdrs; /* headers to add when accepted (built for a reject too) */
 	char log[512]; /* "score=... required=... tests=..." */
 };
 

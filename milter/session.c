@@ -15,11 +15,20 @@
 #include "msgbuf.h"
 #include "scan.h"
 #include "session.h"
+#include "spamhdr.h"
 #include "util.h"
 #include "verify.h"
 #include "mmetrics.h"
 
 #define SESS_MAX_XSPAM 32 /* distinct X-Spam-* header names we delete */
+/*
+ * Longest envelope address taken (bytes, without the brackets). Postfix
+ * cuts an SMTP command line at line_length_limit (2048), so nothing it
+ * passes is longer; anything over is refused with 501 5.1.3, never cut:
+ * a cut address loses its domain and with it every check.
+ */
+#define SESS_ADDR_MAX 4096
+#define SESS_LOG_ADDR 512 /* bytes of an address shown in a log line */
 
 static pthread_mutex_t sess_cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rg_config *sess_cfg;
@@ -32,8 +41,8 @@ struct smsg {
 	const char *class_name;
 	int outbound;
 	struct verify_tx *vtx; /* the recipient callout's open session, if any */
-	char sender[256];
-	char first_rcpt[256];
+	char sender[SESS_LOG_ADDR]; /* sanitised, for logs and our Received line */
+	char first_rcpt[SESS_LOG_ADDR]; /* the same */
 	int nrcpt;
 	int scan; /* spam_scan is on: buffer and scan */
 	int too_large; /* grew past spam_max_size: stop buffering */
@@ -52,7 +61,7 @@ struct smsg {
 struct sconn {
 	int skip_ok; /* the MTA understands SMFIS_SKIP */
 	int leadspc; /* header values carry their leading space */
-	char helo[256];
+	char helo[1024]; /* sanitised; for logs and spamd's Received line only */
 	char addr[64]; /* client IP text, "" when unknown */
 	char name[256]; /* client hostname as the MTA gave it, sanitised */
 	struct smsg *m;
@@ -146,7 +155,7 @@ sess_helo(SMFICTX *ctx, char *helo)
 	struct sconn *c = smfi_getpriv(ctx);
 
 	if (c)
-		rg_sanitize(c->helo, sizeof(c->helo), helo ? helo : "", 255);
+		rg_sanitize(c->helo, sizeof(c->helo), helo ? helo : "", sizeof(c->helo));
 	return SMFIS_CONTINUE;
 }
 
@@ -188,35 +197,46 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 		a->spam_max_size == b->spam_max_size && a->spam_failure_action == b->spam_failure_action);
 }
 
-/* "<a@b>" -> "a@b" as sent (not sanitised: for the callout's own checks), bounded. */
-static void
-sess_unbracket_raw(const char *in, char *out, size_t outlen)
+/*
+ * "<a@b>" -> "a@b" as sent (not sanitised: for lookups and the callout's
+ * own checks) into out[SESS_ADDR_MAX + 1]. -1 if longer than SESS_ADDR_MAX.
+ */
+static int
+sess_unbracket_raw(const char *in, char *out)
 {
-	size_t len = strnlen(in, outlen + 2);
+	size_t len = strnlen(in, SESS_ADDR_MAX + 3);
 
 	if (len >= 2 && in[0] == '<' && in[len - 1] == '>') {
 		in++;
 		len -= 2;
 	}
-	/* Longer than out: cut, still far over any limit the check applies. */
-	if (len >= outlen)
-		len = outlen - 1;
+	if (len > SESS_ADDR_MAX)
+		return -1;
 	memcpy(out, in, len);
 	out[len] = 0;
+	return 0;
+}
+
+/* Log what dry_run kept from Postfix: the answer relayguard would have given. */
+static void
+sess_would(SMFICTX *ctx, const struct sconn *c, const char *what, const char *rcode, const char *xcode,
+	   const char *text)
+{
+	msg_info("%s: milter: dry_run: would %s with \"%s %s %s\": client=%s[%s]", sess_qid(ctx), what, rcode,
+		 xcode, text, c->name, c->addr);
 }
 
 /* The recipient callout; SMFIS_CONTINUE when the recipient may go on. */
 static sfsistat
-sess_callout(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entry *e, const char *arg,
+sess_callout(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entry *e, const char *raw,
 	     const char *rcpt)
 {
 	struct verify_req req = {.cfg = m->cfg, .p = e->p, .client_addr = c->addr};
 	struct verify_out out;
-	char raw[1024];
 
-	sess_unbracket_raw(arg, raw, sizeof(raw));
 	req.rcpt = raw;
 	verify_rcpt(sess_verify, &m->vtx, &req, &out);
+	/* verify.c applies dry_run itself (its log says dry_run=yes). */
 	msg_info("%s: milter: callout: client=%s[%s] recipient=<%s> class=%s %s", sess_qid(ctx), c->name,
 		 c->addr, rcpt, e->class_name, out.log);
 	if (out.action == VERIFY_ACCEPT)
@@ -231,33 +251,48 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
 	const struct rg_entry *e;
-	const char *dom;
-	char rcpt[256];
+	const char *dom, *arg = argv[0] ? argv[0] : "";
+	char rcpt[SESS_LOG_ADDR], raw[SESS_ADDR_MAX + 1];
 	sfsistat rc;
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
-	sess_unbracket(argv[0] ? argv[0] : "", rcpt, sizeof(rcpt));
+	sess_unbracket(arg, rcpt, sizeof(rcpt));
 	if (m->outbound) {
 		m->nrcpt++;
 		return SMFIS_CONTINUE;
 	}
-	dom = rg_addr_domain(rcpt);
+	/* Decisions read the whole address as sent; rcpt is for the log only. */
+	if (sess_unbracket_raw(arg, raw) < 0 ||
+	    ((dom = rg_addr_domain(raw)) && rg_addr_domain_overlong(dom))) {
+		msg_info("%s: milter: rcpt: client=%s[%s] recipient=<%s> length=%zu action=reject "
+			 "reason=\"address too long\"",
+			 sess_qid(ctx), c->name, c->addr, rcpt, strlen(arg));
+		smfi_setreply(ctx, "501", "5.1.3", "Recipient address rejected: address too long");
+		return SMFIS_REJECT;
+	}
+	dom = rg_addr_domain(raw);
 	if (dom == NULL || (e = rg_config_domain(m->cfg, dom)) == NULL)
 		return SMFIS_CONTINUE; /* not a customer's: Postfix's own rules decided */
 	if (m->p != NULL && !sess_same_filtering(m->p, e->p)) {
+		static const char split[] =
+		    "Recipients with different filtering settings, please send this one separately";
+
 		msg_info(
 		    "%s: milter: rcpt: client=%s[%s] recipient=<%s> action=defer reason=\"filtering settings "
-		    "differ from <%s>\"",
-		    sess_qid(ctx), c->name, c->addr, rcpt, m->first_rcpt);
-		smfi_setreply(
-		    ctx, "452", "4.5.3",
-		    "Recipients with different filtering settings, please send this one separately");
-		return SMFIS_TEMPFAIL;
+		    "differ from <%s>\"%s",
+		    sess_qid(ctx), c->name, c->addr, rcpt, m->first_rcpt,
+		    e->p->dry_run ? " dry_run=yes" : "");
+		if (!e->p->dry_run) {
+			smfi_setreply(ctx, "452", "4.5.3", (char *)split);
+			return SMFIS_TEMPFAIL;
+		}
+		/* dry_run: it joins the message, filtered as the first recipient. */
+		sess_would(ctx, c, "defer recipient", "452", "4.5.3", split);
 	}
 	/* Called out before it may decide the message's settings: a rejected one never does. */
 	if (e->p->recipient_callout && sess_verify &&
-	    (rc = sess_callout(ctx, c, m, e, argv[0] ? argv[0] : "", rcpt)) != SMFIS_CONTINUE)
+	    (rc = sess_callout(ctx, c, m, e, raw, rcpt)) != SMFIS_CONTINUE)
 		return rc;
 	if (m->p == NULL) {
 		m->p = e->p;
@@ -308,20 +343,27 @@ sess_append(struct smsg *m, const char *data, size_t len)
 static void
 sess_received(SMFICTX *ctx, const struct sconn *c, struct smsg *m)
 {
-	char buf[1200], date[64];
+	char *buf = NULL, date[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	int n;
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	n = snprintf(
-	    buf, sizeof(buf),
-	    "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id %s\r\n\tfor <%s>; %s\r\n",
+	n = asprintf(
+	    &buf, "Received: from %s (%s [%s])\r\n\tby %s (Postfix) with ESMTP id %s\r\n\tfor <%s>; %s\r\n",
 	    *c->helo ? c->helo : "unknown", c->name, *c->addr ? c->addr : "unknown",
 	    m->cfg->global.myhostname, sess_qid(ctx), m->outbound ? m->sender : m->first_rcpt, date);
-	if (n > 0 && (size_t)n < sizeof(buf))
+	if (n > 0)
 		sess_append(m, buf, (size_t)n);
+	free(buf);
+}
+
+/* Does this message lose the X-Spam-* headers it brought? */
+static int
+sess_strips(const struct smsg *m)
+{
+	return m->p != NULL && (!m->outbound || m->p->spam_scan);
 }
 
 static sfsistat
@@ -332,14 +374,16 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 
 	if (m && m->vtx && sess_verify) /* an MTA that sent no DATA event */
 		verify_tx_end(sess_verify, &m->vtx);
-	if (m == NULL || m->p == NULL || !m->p->spam_scan)
+	if (m == NULL || m->p == NULL)
 		return SMFIS_CONTINUE;
-	if (m->mb == NULL) {
+	if (m->p->spam_scan && m->mb == NULL) {
 		m->scan = 1;
 		m->mb = msgbuf_new((size_t)m->cfg->global.milter_memory_buffer, m->cfg->global.milter_tmpdir);
 		sess_received(ctx, c, m);
 	}
-	if (strncasecmp(name, "X-Spam-", 7) == 0) {
+	/* Only we write these: inbound they go whether or not this class is
+	 * scanned; outbound only when we scan (and put ours in). */
+	if (sess_strips(m) && spamhdr_is_ours(name)) {
 		/* Count each name's instances (any letter case): all are deleted,
 		 * highest index first, before our verdict is added. */
 		int i;
@@ -360,6 +404,8 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 		}
 		return SMFIS_CONTINUE; /* spamd need not see a forged verdict */
 	}
+	if (!m->scan)
+		return SMFIS_CONTINUE;
 	sess_append(m, name, strlen(name));
 	sess_append(m, ":", 1);
 	sess_append(m, value, strlen(value));
@@ -389,6 +435,32 @@ sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return m->too_large && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
+/* Delete the X-Spam-* headers the message brought, highest index first so none shifts. */
+static void
+sess_strip(SMFICTX *ctx, const struct smsg *m)
+{
+	for (int i = 0; i < m->nxspam; i++)
+		for (int k = m->xspam[i].count; k >= 1; k--)
+			smfi_chgheader(ctx, (char *)m->xspam[i].name, k, NULL);
+}
+
+/* Add our headers; X-Spam-Report outbound only with outbound_spam_report. */
+static void
+sess_add_headers(SMFICTX *ctx, const struct sconn *c, const struct smsg *m, const struct spamhdr_set *h)
+{
+	for (int i = 0; i < h->n; i++) {
+		char *v = h->f[i].value, *sp = NULL;
+
+		if (m->outbound && !m->p->outbound_spam_report && strcmp(h->f[i].name, "X-Spam-Report") == 0)
+			continue;
+		/* With SMFIP_HDR_LEADSPC the MTA takes the value as is. */
+		if (c->leadspc && asprintf(&sp, " %s", v) > 0)
+			v = sp;
+		smfi_addheader(ctx, (char *)h->f[i].name, v);
+		free(sp);
+	}
+}
+
 static sfsistat
 sess_eom(SMFICTX *ctx)
 {
@@ -397,19 +469,33 @@ sess_eom(SMFICTX *ctx)
 	struct scan_out *out;
 	sfsistat rc = SMFIS_CONTINUE;
 	const char *act;
+	int dry;
 
 	if (m)
 		rg_metric_inc(mm_messages, m->outbound ? "outbound" : m->p ? "inbound" : "other");
-	if (m == NULL || m->p == NULL || !m->p->spam_scan)
+	if (m == NULL || m->p == NULL || !sess_strips(m))
 		return SMFIS_CONTINUE;
-	if (m->mb == NULL) /* no header at all: still scan the (empty) message */
-		m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
+	dry = m->p->dry_run;
 	out = xcalloc(1, sizeof(*out));
-	scan_message(&m->cfg->global, m->p, m->mb,
-		     m->too_large ? SCAN_SKIP_TOO_LARGE
-		     : m->buffail ? SCAN_SKIP_ERROR
-				  : SCAN_DO,
-		     out);
+	if (m->p->spam_scan) {
+		if (m->mb == NULL) /* no header at all: still scan the (empty) message */
+			m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
+		scan_message(&m->cfg->global, m->p, m->mb,
+			     m->too_large ? SCAN_SKIP_TOO_LARGE
+			     : m->buffail ? SCAN_SKIP_ERROR
+					  : SCAN_DO,
+			     out);
+	} else {
+		/* Not scanned by this class's choice: no mark, only the strip. */
+		out->action = SCAN_ACCEPT;
+		rg_strlcpy(out->log, "scanned=no reason=class", sizeof(out->log));
+		if (m->nxspam == 0 && !m->xspam_overflow) {
+			free(out);
+			smsg_free(m);
+			c->m = NULL;
+			return SMFIS_CONTINUE;
+		}
+	}
 	if (m->xspam_overflow && out->action == SCAN_ACCEPT) {
 		/* A forged verdict we cannot delete must not reach the customer. */
 		out->action = SCAN_TEMPFAIL;
@@ -417,35 +503,23 @@ sess_eom(SMFICTX *ctx)
 		rg_strlcpy(out->xcode, "4.7.1", sizeof(out->xcode));
 		rg_strlcpy(out->text, "Too many X-Spam headers in the message", sizeof(out->text));
 	}
-	if (out->action == SCAN_REJECT) {
+	act = out->action == SCAN_REJECT ? "reject" : out->action == SCAN_TEMPFAIL ? "defer" : "tag";
+	if (out->action != SCAN_ACCEPT && !dry) {
 		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
-		rc = SMFIS_REJECT;
-		act = "reject";
-	} else if (out->action == SCAN_TEMPFAIL) {
-		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
-		rc = SMFIS_TEMPFAIL;
-		act = "defer";
+		rc = out->action == SCAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	} else {
-		/* Delete forged verdicts, highest index first so none shifts. */
-		for (int i = 0; i < m->nxspam; i++)
-			for (int k = m->xspam[i].count; k >= 1; k--)
-				smfi_chgheader(ctx, m->xspam[i].name, k, NULL);
-		for (int i = 0; i < out->hdrs.n; i++) {
-			char *v = out->hdrs.f[i].value, *sp = NULL;
-
-			/* With SMFIP_HDR_LEADSPC the MTA takes the value as is. */
-			if (c->leadspc && asprintf(&sp, " %s", v) > 0)
-				v = sp;
-			smfi_addheader(ctx, (char *)out->hdrs.f[i].name, v);
-			free(sp);
-		}
-		act = "tag";
+		sess_strip(ctx, m);
+		sess_add_headers(ctx, c, m, &out->hdrs);
 	}
 	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
-		 "removed=%d%s action=%s",
+		 "removed=%d%s action=%s%s",
 		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
-		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), out->log, m->xspam_total,
-		 m->xspam_overflow ? "+" : "", act);
+		 m->class_name ? m->class_name : "-", m->mb ? msgbuf_size(m->mb) : 0, out->log,
+		 m->xspam_total, m->xspam_overflow ? "+" : "", act,
+		 dry && out->action != SCAN_ACCEPT ? " dry_run=yes" : "");
+	if (dry && out->action != SCAN_ACCEPT)
+		sess_would(ctx, c, out->action == SCAN_REJECT ? "reject message" : "defer message",
+			   out->rcode, out->xcode, out->text);
 	scan_out_free(out);
 	free(out);
 	smsg_free(m);

@@ -201,6 +201,12 @@ scan_head(const char *buf, size_t len, struct head *h, char *err, size_t errlen)
 		if (i == 14 && strncasecmp(line, "Content-length", 14) == 0) {
 			size_t n = 0, d;
 
+			/* Two would leave the body's end to whichever we read last. */
+			if (h->have_clen) {
+				snprintf(err, errlen, "reply has two Content-length headers");
+				return SPAMD_EPROTO;
+			}
+
 			for (d = v; d < llen && line[d] >= '0' && line[d] <= '9' && n <= SPAMD_REPLY_MAX; d++)
 				n = n * 10 + (size_t)(line[d] - '0');
 			if (n > SPAMD_REPLY_MAX) {
@@ -214,6 +220,11 @@ scan_head(const char *buf, size_t len, struct head *h, char *err, size_t errlen)
 			h->have_clen = 1;
 			h->clen = n;
 		} else if (i == 4 && strncasecmp(line, "Spam", 4) == 0) {
+			/* Two verdicts in one reply: which is spamd's? Neither. */
+			if (h->have_spam) {
+				snprintf(err, errlen, "reply has two Spam: headers");
+				return SPAMD_EPROTO;
+			}
 			if (!parse_spam_value(line + v, llen - v, h)) {
 				snprintf(err, errlen, "bad Spam: header in reply");
 				return SPAMD_EPROTO;

@@ -79,6 +79,12 @@ spamhdr_is_xspam(const char *name)
 	return name != NULL && strncasecmp(name, "X-Spam-", 7) == 0;
 }
 
+int
+spamhdr_is_ours(const char *name)
+{
+	return spamhdr_is_xspam(name) || (name != NULL && strcasecmp(name, SPAMHDR_SCAN_MARK) == 0);
+}
+
 /*
  * Copy at most max bytes of s into a new string, keeping bytes for which
  * keep() holds and turning every other byte into '?' (or, with breaks,
@@ -248,9 +254,10 @@ spamhdr_build(const struct spamhdr_in *in, struct spamhdr_set *out)
 			? skip_reason[in->scan]
 			: "error";
 
-		sb_str(&b, "No, scanned=no reason=");
+		sb_str(&b, "not scanned (");
 		sb_str(&b, why);
-		add(out, "X-Spam-Status", b.p);
+		sb_str(&b, ")");
+		add(out, SPAMHDR_SCAN_MARK, b.p);
 		return;
 	}
 	spam = spamhdr_is_spam(in->score, in->required);

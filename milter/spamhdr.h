@@ -15,15 +15,14 @@
  * "No, score=4.0 required=4.0". Parts we do not know are left out
  * (autolearn=, version= unless given; tests= when the rule list is unknown).
  *
- * Not scanned (message over spam_max_size, spamd unreachable or failing):
+ Not scanned (message over spam_max_size, spamd unreachable or failing):
  *
- *   X-Spam-Status: No, scanned=no reason=too-large
+ *   X-Relayguard-Scan: not scanned (too-large)
  *
- * with reason one of too-large | unavailable | error, and no other X-Spam-*
- * header. "No," keeps every SpamAssassin filter ("^Yes", X-Spam-Flag,
- * X-Spam-Level stars) treating the message as not spam, and the absence of
- * score= keeps score-reading filters from mistaking it for a scanned
- * message that scored 0.
+ * with the reason one of too-large | unavailable | error, and no X-Spam-*
+ * header at all: any X-Spam-Status, even "No, scanned=no", is read by
+ * SpamAssassin-format consumers as a verdict ("clean"), and a message
+ * nobody looked at has none. A class without spam_scan gets no mark.
  *
  * Folding: values may contain "\n\t" -- the way smfi_addheader(3) wants a
  * multi-line header (a line feed, no CR, followed by white space; the MTA
@@ -92,6 +91,12 @@ const char *spamhdr_get(const struct spamhdr_set *set, const char *name);
 /* Non-zero if name starts with "X-Spam-" in any case: strip such headers
  * from incoming mail, since only ours may be trusted. */
 int spamhdr_is_xspam(const char *name);
+
+#define SPAMHDR_SCAN_MARK "X-Relayguard-Scan" /* the "not scanned" header */
+
+/* Non-zero for a header only relayguard may write: X-Spam-* or the
+ * not-scanned mark (any letter case). */
+int spamhdr_is_ours(const char *name);
 
 /* Format a score in tenths without locale ("-1.5", "1000.0") into buf. */
 char *spamhdr_score(double score, char *buf, size_t size);

@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "confcheck.h"
 #include "config.h"
 #include "daemon.h"
 #include "msg.h"
@@ -30,9 +31,12 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: relayguard-policyd [-fntv] [-c config] [-u user] [-q address|domain]\n"
+			"       relayguard-policyd -n|-d [-c config] [name ...]\n"
 			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
-			"  -t       check the configuration and exit\n"
-			"  -n       print the settings the file changes (like postconf -n)\n"
+			"  -t       check the configuration and what the daemons need, and exit\n"
+			"  -n       print the settings the file changes (like postconf -n);\n"
+			"           with names, those parameters' values in force\n"
+			"  -d       print the built-in defaults (of the named parameters)\n"
 			"  -q WHAT  show the class and settings a client address or domain resolves to\n"
 			"  -f       stay in the foreground, log to stderr\n"
 			"  -u USER  run as USER after binding sockets\n"
@@ -91,7 +95,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = DEF_CONFIG, *user = NULL, *q = NULL;
-	int ch, check = 0, print = 0, fg = 0;
+	int ch, check = 0, print = 0, defaults = 0, fg = 0;
 	struct rg_diag diag = {0};
 	struct rg_config *cfg;
 	struct policy_snap *snap;
@@ -105,10 +109,13 @@ main(int argc, char **argv)
 	char err[512];
 
 	msg_init("relayguard-policyd", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:fnq:tu:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfnq:tu:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'd':
+			defaults = 1;
 			break;
 		case 'f':
 			fg = 1;
@@ -132,8 +139,11 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc && !print && !defaults)
 		usage();
+	if (defaults)
+		return rg_confcheck_cli("relayguard-policyd", NULL, 0, 0, 1, NULL, argv + optind,
+					argc - optind);
 
 	cfg = rg_config_load(path, &diag);
 	snap = cfg ? policy_snap_new(rg_config_ref(cfg), &diag) : NULL;
@@ -148,11 +158,10 @@ main(int argc, char **argv)
 	}
 	rg_diag_free(&diag);
 	if (check || print || q) {
-		int rc = 0;
+		int rc = rg_confcheck_cli("relayguard-policyd", cfg, check, print, 0, user, argv + optind,
+					  argc - optind);
 
-		if (print)
-			rg_config_print(cfg, stdout, 1);
-		if (q)
+		if (q && rc == 0)
 			rc = query(cfg, q);
 		policy_snap_unref(snap);
 		rg_config_unref(cfg);
@@ -167,6 +176,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		msg_fatal("cannot create event loop");
+	if (rg_confcheck_rundirs(g, RG_DAEMON_POLICYD, user, err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
 	srv = psrv_new(base, policy_handle, NULL);
 	psrv_set_limits(srv, g);
 	for (int i = 0; i < g->policyd_listen_ep.n; i++)

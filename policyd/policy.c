@@ -191,12 +191,17 @@ policy_free(struct policy *pol)
 	free(pol);
 }
 
-/* Answer, log, and release the decision. OK (relay permission) is never
- * softened by dry_run: a dry run must not stop customers relaying. */
+/*
+ * Answer, log, and release the decision. With dry_run, Postfix hears what
+ * relayguard answers when it has no objection -- OK for a registered
+ * outbound client (DUNNO there would end in "554 Relay access denied"),
+ * DUNNO otherwise -- and the log line says what it would have answered.
+ */
 static void
 pdec_done(struct pdec *d, const char *check, const char *action, const char *detail)
 {
 	int dry = d->p && d->p->dry_run && strcmp(action, "DUNNO") != 0 && strcmp(action, "OK") != 0;
+	const char *sent = dry ? (d->outbound ? "OK" : "DUNNO") : action;
 
 	if (d->inbound_rcpt && (dry || strcmp(action, "DUNNO") == 0 || strncmp(action, "PREPEND ", 8) == 0))
 		ratepolicy_remember(d->pol->limits, d->req);
@@ -204,12 +209,12 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 	char qid[40], fields[1200];
 
 	rg_metric_inc(pm_decisions, check, plog_action_name(action), d->class_name ? d->class_name : "none");
-
-	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s", plog_qid(d->req, qid, 40),
-		 check, d->client, d->sender, d->rcpt, d->class_name ? d->class_name : "-",
-		 plog_action(action, fields, sizeof(fields)), detail ? " " : "", detail ? detail : "",
-		 dry ? " dry_run=yes" : "");
-	psrv_reply(d->conn, dry ? "DUNNO" : action);
+	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s%s",
+		 plog_qid(d->req, qid, 40), check, d->client, d->sender, d->rcpt,
+		 d->class_name ? d->class_name : "-", plog_action(action, fields, sizeof(fields)),
+		 detail ? " " : "", detail ? detail : "", dry ? " dry_run=yes sent=" : "",
+		 dry ? plog_action_name(sent) : "");
+	psrv_reply(d->conn, sent);
 	policy_snap_unref(d->snap);
 	free(d);
 }
@@ -559,14 +564,21 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		return;
 	}
 	rg_metric_inc(pm_requests, pmetrics_state(state));
-	msg_debug("policy: %s: state=%s instance=%s size=%s", psrv_peer(c), state,
-		  preq_get(req, PREQ_INSTANCE), preq_get(req, PREQ_SIZE));
+	if (msg_verbose) {
+		char st[64], in[128], sz[64];
+
+		msg_debug("policy: %s: state=%s instance=%s size=%s", psrv_peer(c),
+			  rg_sanitize(st, sizeof(st), state, strlen(state)),
+			  rg_sanitize(in, sizeof(in), preq_get(req, PREQ_INSTANCE), 128),
+			  rg_sanitize(sz, sizeof(sz), preq_get(req, PREQ_SIZE), 64));
+	}
 	if (strcasecmp(state, "END-OF-MESSAGE") == 0) {
 		pdec_end_of_message(d);
 		return;
 	}
 	if (strcasecmp(state, "RCPT") != 0) {
-		msg_debug("policy: %s: protocol_state=%s: DUNNO", psrv_peer(c), state);
+		msg_debug("policy: %s: protocol_state=%s: DUNNO", psrv_peer(c),
+			  rg_sanitize(n, sizeof(n), state, strlen(state)));
 		pdec_quiet(d, "DUNNO");
 		return;
 	}
@@ -582,6 +594,12 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		return;
 	}
 	dom = rg_addr_domain(rcpt);
+	if (dom != NULL && rg_addr_domain_overlong(dom)) {
+		/* No table lookup can match it, and no check may skip it. */
+		pdec_done(d, "policy", "501 5.1.3 Recipient address rejected: domain too long",
+			  "reason=\"domain over 253 bytes or a label over 63\"");
+		return;
+	}
 	if (dom == NULL || (e = rg_config_domain(d->snap->cfg, dom)) == NULL) {
 		msg_debug("policy: recipient <%s> is not a customer's: DUNNO", d->rcpt);
 		pdec_quiet(d, "DUNNO");

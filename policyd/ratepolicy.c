@@ -154,8 +154,17 @@ lim_add(struct lim_job *j, const struct rg_rates *spec, const char *kind, const 
 	s->what = what;
 	s->incr = incr;
 	s->unit = unit;
-	rg_strlcpy(s->subject, subject, sizeof(s->subject));
-	rg_lowercase(s->subject);
+	if (strlen(subject) < sizeof(s->subject)) {
+		rg_strlcpy(s->subject, subject, sizeof(s->subject));
+		rg_lowercase(s->subject);
+	} else {
+		/* Never cut: two long subjects sharing a prefix are two counters. */
+		char *t = rg_lowercase(xstrdup(subject));
+
+		snprintf(s->subject, sizeof(s->subject), "%.200s...#%016llx", t,
+			 rg_hash64(t, strlen(t), RG_HASH64_SEED));
+		free(t);
+	}
 	j->n++;
 	return 1;
 }
@@ -210,7 +219,10 @@ lim_run(struct lim_job *j)
 	if (ratelimit_build(c, "EVALSHA", "-", j->prefix, s->kind, s->subject, j->mode, 0, s->incr, s->rates,
 			    s->nrates, err, sizeof(err)) != 0) {
 		free(c);
-		msg_warn("ratelimit: %s %s: %s", s->kind, s->subject, err);
+		char safe[300];
+
+		msg_warn("ratelimit: %s %s: %s", s->kind,
+			 rg_sanitize(safe, sizeof(safe), s->subject, strlen(s->subject)), err);
 		j->next++;
 		lim_run(j);
 		return;

@@ -3,6 +3,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,6 +16,24 @@ rg_addr_domain(const char *addr)
 	const char *at = strrchr(addr, '@');
 
 	return at ? at + 1 : NULL;
+}
+
+int
+rg_addr_domain_overlong(const char *domain)
+{
+	size_t n = strlen(domain), label = 0;
+
+	if (n > 0 && domain[n - 1] == '.')
+		n--;
+	if (n > 253)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		if (domain[i] == '.')
+			label = 0;
+		else if (++label > 63)
+			return 1;
+	}
+	return 0;
 }
 
 /* Strip a BATV tag from a local part in place; returns the new start. */
@@ -83,7 +102,8 @@ addr_unsrs(const char *addr, char *buf, size_t buflen)
 char *
 rg_addr_greynorm(const char *sender, const char *delims, char *out, size_t outlen)
 {
-	char tmp[512], srs[512], *local, *at, *cut;
+	char *tmp, *srs, *local, *at, *cut;
+	size_t n;
 
 	if (outlen == 0)
 		return out;
@@ -91,10 +111,13 @@ rg_addr_greynorm(const char *sender, const char *delims, char *out, size_t outle
 		rg_strlcpy(out, "<>", outlen);
 		return out;
 	}
-	rg_strlcpy(tmp, sender, sizeof(tmp));
-	rg_lowercase(tmp);
-	if (addr_unsrs(tmp, srs, sizeof(srs)))
-		rg_strlcpy(tmp, srs, sizeof(tmp));
+	/* The whole address: a cut one would merge two long senders. */
+	n = strlen(sender) + 1;
+	tmp = rg_lowercase(xstrdup(sender));
+	srs = xmalloc(n);
+	if (addr_unsrs(tmp, srs, n))
+		rg_strlcpy(tmp, srs, n);
+	free(srs);
 	at = strrchr(tmp, '@');
 	if (at)
 		*at = 0;
@@ -105,5 +128,6 @@ rg_addr_greynorm(const char *sender, const char *delims, char *out, size_t outle
 		snprintf(out, outlen, "%s@%s", local, at + 1);
 	else
 		rg_strlcpy(out, local, outlen);
+	free(tmp);
 	return out;
 }

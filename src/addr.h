@@ -15,6 +15,13 @@
 const char *rg_addr_domain(const char *addr);
 
 /*
+ * Is domain over DNS's own bounds (more than 253 bytes without a final
+ * dot, or a label over 63)? Such a name can never be looked up, so a
+ * check that skips it would let it through: callers refuse it instead.
+ */
+int rg_addr_domain_overlong(const char *domain);
+
+/*
  * Normalise an envelope sender for greylisting, so that one sender with
  * changing tags still forms one triplet:
  *   - lower case; the null sender "" becomes "<>" (kept distinct);

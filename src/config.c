@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cidr.h"
+#include "confcheck.h"
 #include "confint.h"
 #include "msg.h"
 #include "table.h"
@@ -32,6 +33,7 @@ struct snap {
 	struct rg_arena *arena;
 	struct rg_cidrlist *trusted;
 	unsigned char *gset; /* [param]: the file set it globally (for -n) */
+	int *gline; /* [param]: the line that set it last, 0 = default */
 	unsigned char *cset; /* [class * NPARAMS + param]: set for that class */
 };
 
@@ -157,6 +159,7 @@ check_settings(struct snap *sn, struct setting *s, int n, struct rg_diag *diag, 
 				continue;
 			}
 			sn->gset[RG_PIDX(pi)] = 1;
+			sn->gline[RG_PIDX(pi)] = s[i].line;
 			s[i].pi = pi;
 			continue;
 		}
@@ -315,6 +318,8 @@ rg_config_load(const char *path, struct rg_diag *diag_arg)
 	cfg->priv = sn;
 	cfg->path = rg_arena_strdup(sn->arena, path);
 	sn->gset = rg_arena_alloc(sn->arena, (size_t)NPARAMS);
+	sn->gline = rg_arena_alloc(sn->arena, (size_t)NPARAMS * sizeof(int));
+	memset(sn->gline, 0, (size_t)NPARAMS * sizeof(int));
 	apply_defaults(sn);
 	if ((n = read_settings(cfg->path, &s, tmp, diag, &nerr)) < 0)
 		goto fail;
@@ -379,6 +384,15 @@ rg_config_unref(struct rg_config *cfg)
 		snap_free(sn);
 }
 
+int
+rg_config_line(const struct rg_config *cfg, const char *name)
+{
+	const struct snap *sn = cfg->priv;
+	const struct rg_pinfo *pi = rg_pinfo_find(name);
+
+	return pi ? sn->gline[RG_PIDX(pi)] : 0;
+}
+
 const struct rg_params *
 rg_config_class(const struct rg_config *cfg, const char *name)
 {
@@ -410,9 +424,10 @@ rg_config_trusted(const struct rg_config *cfg, const char *addr)
 	return rg_cidrlist_match(sn->trusted, &a);
 }
 
-/* "name = value", or "name =" for an empty value (as postconf prints it). */
-static void
-print_one(const char *prefix, const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp)
+/* "name = value", or "name =" for an empty value (as postconf prints it);
+ * a secret (any *_password) that is set prints as "********". */
+void
+rg_conf_print_one(const char *prefix, const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp)
 {
 	char *val = NULL;
 	size_t len = 0;
@@ -422,7 +437,8 @@ print_one(const char *prefix, const struct rg_pinfo *pi, const struct rg_params 
 		msg_fatal("open_memstream: out of memory");
 	rg_conf_printval(pi, p, mem);
 	fclose(mem);
-	fprintf(fp, "%s%s%s =%s%s\n", prefix ? prefix : "", prefix ? "_" : "", pi->name, len ? " " : "", val);
+	fprintf(fp, "%s%s%s =%s%s\n", prefix ? prefix : "", prefix ? "_" : "", pi->name, len ? " " : "",
+		len && rg_confcheck_secret(pi->name) ? "********" : val);
 	free(val);
 }
 
@@ -435,14 +451,14 @@ rg_config_print(const struct rg_config *cfg, FILE *fp, int nondefault)
 
 	for (pi = rg_pinfo; pi->name; pi++)
 		if (!nondefault || sn->gset[RG_PIDX(pi)])
-			print_one(NULL, pi, &cfg->global, fp);
+			rg_conf_print_one(NULL, pi, &cfg->global, fp);
 	for (c = 0; c < cfg->nclasses; c++)
 		for (pi = rg_pinfo; pi->name; pi++) {
 			if (pi->scope != RG_PS_CLASS)
 				continue;
 			if (nondefault ? sn->cset[c * NPARAMS + (int)RG_PIDX(pi)]
 				       : !rg_conf_valeq(pi, cfg->class_params[c], &cfg->global))
-				print_one(cfg->class_names[c], pi, cfg->class_params[c], fp);
+				rg_conf_print_one(cfg->class_names[c], pi, cfg->class_params[c], fp);
 		}
 }
 
@@ -453,5 +469,5 @@ rg_params_print(const struct rg_params *p, FILE *fp)
 
 	for (pi = rg_pinfo; pi->name; pi++)
 		if (pi->scope == RG_PS_CLASS)
-			print_one(NULL, pi, p, fp);
+			rg_conf_print_one(NULL, pi, p, fp);
 }

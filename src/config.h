@@ -161,6 +161,9 @@ struct rg_config *rg_config_load(const char *path, struct rg_diag *diag);
 struct rg_config *rg_config_ref(struct rg_config *cfg);
 void rg_config_unref(struct rg_config *cfg);
 
+/* The line of cfg->path that set the global parameter name, 0 if it has its default. */
+int rg_config_line(const struct rg_config *cfg, const char *name);
+
 /* Parameter set of a class by name, NULL if no such class. */
 const struct rg_params *rg_config_class(const struct rg_config *cfg, const char *name);
 
@@ -182,7 +185,8 @@ int rg_config_trusted(const struct rg_config *cfg, const char *addr);
  * rg_config_print: nondefault != 0 prints only what the file set (postconf -n),
  * otherwise every global parameter and every class setting that differs.
  * Values are printed resolved and in their natural unit ("3m", "95d", "50M",
- * "0660", "4.0"); the output re-parses to the same values.
+ * "0660", "4.0"); the output re-parses to the same values, except that a
+ * secret that is set (redis_password, any *_password) prints as "********".
  * rg_params_print: every CLASS-scope parameter of p (for -q).
  */
 void rg_config_print(const struct rg_config *cfg, FILE *fp, int nondefault);

@@ -60,6 +60,9 @@ int rg_conf_settyped(const struct rg_pinfo *pi, struct rg_params *p, const char 
 /* Print the value of pi in p the way an admin would write it ("3m", "50M"). */
 void rg_conf_printval(const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp);
 
+/* One "[prefix_]name = value" line, secrets masked (see rg_config_print). */
+void rg_conf_print_one(const char *prefix, const struct rg_pinfo *pi, const struct rg_params *p, FILE *fp);
+
 /* Do two parameter sets hold the same value of pi? */
 int rg_conf_valeq(const struct rg_pinfo *pi, const struct rg_params *a, const struct rg_params *b);
 

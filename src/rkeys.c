@@ -44,16 +44,25 @@ rg_key_greylist(struct rg_gl_triplet *t, const char *prefix, const char *delims,
 {
 	struct rg_addr a;
 	unsigned long long h;
+	size_t sndlen = strlen(sender) + 3; /* "" becomes "<>" */
+	char *snd, *rc;
 
 	if (rg_addr_parse(client_addr, &a) != 0)
 		return -1;
 	rg_addr_net_text(&a, v4len, v6len, t->net, sizeof(t->net));
-	rg_addr_greynorm(sender, delims, t->sender, sizeof(t->sender));
-	rg_strlcpy(t->rcpt, rcpt, sizeof(t->rcpt));
-	rg_lowercase(t->rcpt);
+	/* Whole addresses, never cut: two long addresses that share a prefix
+	 * are two triplets (t->sender/t->rcpt are only their first bytes, for
+	 * listing). */
+	snd = xmalloc(sndlen);
+	rg_addr_greynorm(sender, delims, snd, sndlen);
+	rc = rg_lowercase(xstrdup(rcpt));
 	/* NUL separates the two parts, so "a@b"+"c" never equals "a@"+"bc". */
-	h = rg_hash64(t->sender, strlen(t->sender) + 1, RG_HASH64_SEED);
-	h = rg_hash64(t->rcpt, strlen(t->rcpt), h);
+	h = rg_hash64(snd, strlen(snd) + 1, RG_HASH64_SEED);
+	h = rg_hash64(rc, strlen(rc), h);
+	rg_strlcpy(t->sender, snd, sizeof(t->sender));
+	rg_strlcpy(t->rcpt, rc, sizeof(t->rcpt));
+	free(snd);
+	free(rc);
 	snprintf(t->key, sizeof(t->key), "%sg:{%s}:%016llx", prefix, t->net, h);
 	rg_key_awl(t->netkey, sizeof(t->netkey), prefix, t->net);
 	return 0;

@@ -92,7 +92,6 @@ EOF
 		cat "$conf/$s" >>"$dir/etc/main.cf"
 	done
 	cp /usr/share/postfix/master.cf.dist "$dir/etc/master.cf"
-	postconf -c "$dir/etc" -F 'smtp/inet/chroot = n'
 	case " $* " in
 	*" main.cf.outbound "*)
 		case " $* " in
@@ -255,7 +254,7 @@ got=$(postconf -c "$e" -h minimal_backoff_time maximal_backoff_time queue_run_de
 	notok "queue policy values" "got: $got"
 got=$(postconf -c "$e" -x -h smtpd_relay_restrictions | tr -s ' \n' ' ')
 case $got in
-*"check_policy_service { unix:/run/relayguard/policyd.sock,"*"reject_unauth_destination"*)
+*"check_policy_service { unix:relayguard/policyd.sock,"*"reject_unauth_destination"*)
 	ok "smtpd_relay_restrictions: the policy service before reject_unauth_destination" ;;
 *) notok "smtpd_relay_restrictions: the policy service before reject_unauth_destination" "got: $got" ;;
 esac

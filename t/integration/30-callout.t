@@ -173,7 +173,9 @@ read -r cf cm cx <<<"$(latency miss)"
 read -r wf wm wx <<<"$(latency fresh)"
 diag "callout latency, cold cache ($NLAT recipients, one session): first ${cf} ms (connect+EHLO+MAIL+RCPT), mean ${cm} ms, max ${cx} ms"
 diag "callout latency, warm cache ($NLAT recipients): first ${wf} ms, mean ${wm} ms, max ${wx} ms"
-cmp_ok "$wm" '<' "$cm" "a warm cache answers faster than a cold one (mean $wm ms < $cm ms)"
+# Latency is reported (diag above), never asserted: timing depends on the load.
+is "$(grep -cE "recipient=<lat[0-9]+@example\\.com> .*cache=fresh " "$log1")" $NLAT \
+	"the warm message's $NLAT recipients were all answered from the cache"
 check "the cold message's recipients were asked in one session" log_wait "$mdcold" \
 	"disconnect from [^ ]+ ehlo=1 mail=1 rcpt=$NLAT rset=1 quit=1" 10
 

@@ -153,6 +153,15 @@ postfix_master() {
 	rg__backdate "$RG_TMP/$name/conf/master.cf"
 }
 
+# postfix_chroot NAME: run NAME's smtpd listener chrooted into its queue
+# directory (chroot = y, as Debian's stock master.cf has it); reload to
+# apply. Nothing is copied into the jail: with the harness's numeric next
+# hops and no DNS, smtpd needs none of /etc.
+postfix_chroot() {
+	postconf -c "$RG_TMP/$1/conf" -F "127.0.0.1:$(rg_port "$1")/inet/chroot = y" &&
+		rg__backdate "$RG_TMP/$1/conf/master.cf"
+}
+
 # postfix_route NAME DOMAIN NEXTHOP: relay mail for DOMAIN to NEXTHOP
 # (e.g. "[127.0.0.1]:2525"); reloads a running instance.
 postfix_route() {

@@ -51,6 +51,27 @@ START_TEST(bounded)
 }
 END_TEST
 
+START_TEST(overlong_domain)
+{
+	char d[400];
+
+	ck_assert_int_eq(rg_addr_domain_overlong("example.com"), 0);
+	ck_assert_int_eq(rg_addr_domain_overlong(""), 0);
+	memset(d, 'a', 63);
+	strcpy(d + 63, ".example.com");
+	ck_assert_int_eq(rg_addr_domain_overlong(d), 0);
+	memset(d, 'a', 64);
+	strcpy(d + 64, ".example.com");
+	ck_assert_int_eq(rg_addr_domain_overlong(d), 1);
+	for (int i = 0; i < 300; i += 2)
+		d[i] = 'a', d[i + 1] = '.';
+	strcpy(d + 300, "com");
+	ck_assert_int_eq(rg_addr_domain_overlong(d), 1);
+	d[250] = 0; /* 250 bytes: "a.a. ... a." */
+	ck_assert_int_eq(rg_addr_domain_overlong(d), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -61,6 +82,7 @@ main(void)
 
 	tcase_add_test(tc, greynorm);
 	tcase_add_test(tc, bounded);
+	tcase_add_test(tc, overlong_domain);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

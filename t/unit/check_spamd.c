@@ -133,6 +133,14 @@ START_TEST(garbage)
 			      spamd_strstatus(res.status));
 		ck_assert_msg(res.error[0] != 0, "case %zu has no error text", i);
 	}
+	/* a second verdict never overrides the first: the reply is refused */
+	ck_assert_int_eq(
+	    parse("SPAMD/1.1 0 EX_OK\r\nSpam: True ; 99.0 / 5.0\r\nSpam: False ; 0.0 / 5.0\r\n\r\n"),
+	    SPAMD_EPROTO);
+	ck_assert_str_eq(res.error, "reply has two Spam: headers");
+	ck_assert_int_eq(parse("SPAMD/1.1 0 EX_OK\r\nContent-length: 0\r\nSpam: True ; 99.0 / 5.0\r\n"
+			       "Content-length: 0\r\n\r\n"),
+			 SPAMD_EPROTO);
 	/* a NUL in the status line does not read past len */
 	ck_assert_int_eq(spamd_parse_reply("SPAMD/1.1\0 0 EX_OK\r\n\r\n", 21, &res), SPAMD_EPROTO);
 }

@@ -229,9 +229,8 @@ END_TEST
 
 START_TEST(not_scanned)
 {
-	static const char *const want[] = {NULL, "No, scanned=no reason=too-large",
-					   "No, scanned=no reason=unavailable",
-					   "No, scanned=no reason=error"};
+	static const char *const want[] = {NULL, "not scanned (too-large)", "not scanned (unavailable)",
+					   "not scanned (error)"};
 
 	for (int r = SPAMHDR_SKIP_TOO_LARGE; r <= SPAMHDR_SKIP_ERROR; r++) {
 		struct spamhdr_in in = {
@@ -240,8 +239,10 @@ START_TEST(not_scanned)
 		spamhdr_free(&set);
 		spamhdr_build(&in, &set);
 		ck_assert_int_eq(set.n, 1);
-		ck_assert_str_eq(set.f[0].name, "X-Spam-Status");
+		/* No X-Spam-* at all: no consumer may read a verdict into it. */
+		ck_assert_str_eq(set.f[0].name, "X-Relayguard-Scan");
 		ck_assert_str_eq(set.f[0].value, want[r]);
+		ck_assert_ptr_null(spamhdr_get(&set, "X-Spam-Status"));
 	}
 }
 END_TEST
@@ -278,6 +279,10 @@ START_TEST(is_xspam)
 	ck_assert(!spamhdr_is_xspam("Subject"));
 	ck_assert(!spamhdr_is_xspam(""));
 	ck_assert(!spamhdr_is_xspam(NULL));
+	ck_assert(spamhdr_is_ours("x-relayguard-scan"));
+	ck_assert(spamhdr_is_ours("X-Spam-Flag"));
+	ck_assert(!spamhdr_is_ours("X-Relayguard-Scanned"));
+	ck_assert(!spamhdr_is_ours(NULL));
 }
 END_TEST
 
