@@ -135,6 +135,17 @@ is "$SWAKS_CODE" 250 "a valid recipient is accepted (called out)"
 like "$(ctl callout show alice@example.com)" '^recipient=alice@example\.com result=valid checked=' "callout show ADDRESS"
 send 198.51.100.30 x@remote.test nobody@example.com
 like "$(swaks_reply_to RCPT)" '^550 5\.1\.1' "an unknown recipient is refused"
+# The example line of relayguard-milter(8) is this line, with the test's
+# client, next hop and latency replaced by the page's.
+man_lines() {
+	awk '/^\.SH LOGGING/ { s = 1 } s && /^\.RS/ { b = 1; next } b && /^\.RE/ { exit }
+		b { if ($0 ~ /^  /) { sub(/^  /, " "); l = l $0 } else { if (l != "") print l; l = $0 } }
+		END { if (l != "") print l }' "$RG_SRCDIR/man/$1" | sed 's/\\-/-/g'
+}
+got=$(grep -E 'callout: .*recipient=<nobody@example\.com>' "$mlog" | tail -n 1 |
+	sed -E -e 's/^<[0-7]>/relayguard-milter[321]: /' -e 's/client=[^ ]+/client=host[192.0.2.1]/' \
+		-e "s/nexthop=\\[127\\.0\\.0\\.1\\]:$dport/nexthop=[mail.example.com]:25/" -e 's/latency_ms=[0-9.]+/latency_ms=12.345/')
+is "$got" "$(man_lines relayguard-milter.8)" "the example line in relayguard-milter(8) is the real output"
 out=$(ctl callout show example.com)
 like "$out" 'recipient=nobody@example\.com result=invalid .*reply="550 5\.1\.1' "callout show DOMAIN lists the invalid one with the reply"
 is "$(ctl --json callout show example.com | json 'len(j)')" 2 "... both entries, --json"
