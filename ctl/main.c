@@ -55,8 +55,9 @@ main(int argc, char **argv)
 		    {"status", cmisc_status}};
 	const char *path = DEF_CONFIG;
 	struct rg_diag diag = {0};
-	struct rctl c = {0};
-	int ch;
+	/* static: what exit() leaves behind on an error path stays reachable */
+	static struct rctl c;
+	int ch, rc;
 
 	msg_init("relayguardctl", 1, "mail");
 	while ((ch = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
@@ -93,7 +94,11 @@ main(int argc, char **argv)
 		}
 		rg_diag_free(&diag);
 		c.g = &c.cfg->global;
-		return cmds[i].fn(&c, argc - optind - 1, argv + optind + 1);
+		rc = cmds[i].fn(&c, argc - optind - 1, argv + optind + 1);
+		if (c.rc)
+			redisFree(c.rc);
+		rg_config_unref(c.cfg);
+		return rc;
 	}
 	fprintf(stderr, "relayguardctl: unknown command \"%s\"\n", argv[optind]);
 	usage(RCTL_EXIT_USAGE);
