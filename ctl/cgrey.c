@@ -7,10 +7,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "addr.h"
 #include "cgrey.h"
 #include "rkeys.h"
 #include "util.h"
+
+/* greylist.lua: a network key at or above this is whitelisted by hand. */
+#define CGREY_AWL_MANUAL 1000000000000000LL
+
+/*
+ * The <net> of a client address, or of a network written with the
+ * configured length ("192.0.2.0/24"). 0, or -1.
+ */
+static int
+cgrey_net(struct rctl *c, const char *s, char *net, size_t len)
+{
+	int v4 = (int)c->g->greylist_ipv4_prefix, v6 = (int)c->g->greylist_ipv6_prefix;
+	const char *slash = strchr(s, '/');
+	char host[80];
+	char *end;
+	long bits;
+
+	if (slash == NULL)
+		return rkeys_network(s, v4, v6, net, len) < 0 ? -1 : 0;
+	if ((size_t)(slash - s) >= sizeof(host) || slash[1] == 0)
+		return -1;
+	memcpy(host, s, (size_t)(slash - s));
+	host[slash - s] = 0;
+	bits = strtol(slash + 1, &end, 10);
+	/* The daemons key a network by its configured length only. */
+	if (*end || bits != (strchr(host, ':') ? v6 : v4))
+		return -1;
+	return rkeys_network(host, v4, v6, net, len) < 0 ? -1 : 0;
+}
 
 /* The settings of rcpt's class (its domain_table entry), or the globals. */
 static const struct rg_params *
@@ -81,17 +112,18 @@ gl_one(struct rctl *c, const char *key, void *arg)
 static int
 gl_list(struct rctl *c, int argc, char **argv)
 {
-	char net[80], pat[RG_KEY_MAX];
+	char net[80], pat[2 * RKEYS_MAX];
 	long long now;
 	long n;
 
 	if (argc > 1)
 		rctl_usage_error("usage: greylist list [CLIENT-OR-NETWORK]");
-	if (argc == 1 && rg_key_net(argv[0], (int)c->g->greylist_ipv4_prefix, (int)c->g->greylist_ipv6_prefix,
-				    net, sizeof(net)) != 0)
+	if (argc == 1 && cgrey_net(c, argv[0], net, sizeof(net)) != 0)
 		rctl_usage_error("%s: not an IP address or a /%lld (IPv4) or /%lld (IPv6) network", argv[0],
 				 c->g->greylist_ipv4_prefix, c->g->greylist_ipv6_prefix);
-	rg_key_pattern(pat, sizeof(pat), c->g->redis_key_prefix, "g", argc ? net : NULL);
+	if ((argc ? rkeys_greylist_pattern(&c->k, net, pat, sizeof(pat))
+		  : rkeys_kind_pattern(&c->k, "g", pat, sizeof(pat))) < 0)
+		rctl_usage_error("greylist list: no key pattern");
 	rctl_connect(c);
 	now = rctl_now_ms(c);
 	rctl_begin(c);
@@ -105,43 +137,50 @@ static int
 gl_triplet(struct rctl *c, int argc, char **argv, int pass)
 {
 	const struct rg_params *p;
-	struct rg_gl_triplet t;
-	char now[24], life[24];
+	char net[80], key[RKEYS_MAX], now[24], life[24], *snd, *rcpt;
 	redisReply *r;
 	long long ms;
 	int rc = RCTL_EXIT_OK;
+	size_t sndlen;
 
 	if (argc != 3)
 		rctl_usage_error("usage: greylist %s CLIENT SENDER RECIPIENT", pass ? "pass" : "delete");
 	p = cgrey_params(c, argv[2]);
-	if (rg_key_greylist(&t, c->g->redis_key_prefix, c->g->recipient_delimiter,
-			    (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, argv[0], argv[1],
-			    argv[2]) != 0)
+	if (rkeys_network(argv[0], (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net,
+			  sizeof(net)) < 0)
 		rctl_usage_error("%s: not an IP address", argv[0]);
+	/* Normalised exactly as policyd does (greylist_keys). */
+	sndlen = strlen(argv[1]) + 3;
+	snd = xmalloc(sndlen);
+	rg_addr_greynorm(argv[1], c->g->recipient_delimiter, snd, sndlen);
+	rcpt = rg_lowercase(xstrdup(argv[2]));
+	if (rkeys_greylist(&c->k, net, snd, rcpt, key, sizeof(key)) < 0)
+		rctl_usage_error("%s: no key for this triplet", argv[0]);
 	rctl_connect(c);
 	if (pass) {
 		ms = rctl_now_ms(c);
 		snprintf(now, sizeof(now), "%lld", ms / 1000);
 		snprintf(life, sizeof(life), "%lld", p->greylist_whitelist_lifetime / 1000);
-		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", t.key, "f", now}));
-		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", t.key, "n", "0"}));
-		freeReplyObject(
-		    rctl_cmd(c, 8, (const char *[]){"HSET", t.key, "p", now, "s", t.sender, "r", t.rcpt}));
-		freeReplyObject(rctl_cmd(c, 3, (const char *[]){"EXPIRE", t.key, life}));
+		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", key, "f", now}));
+		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", key, "n", "0"}));
+		freeReplyObject(rctl_cmd(c, 8, (const char *[]){"HSET", key, "p", now, "s", snd, "r", rcpt}));
+		freeReplyObject(rctl_cmd(c, 3, (const char *[]){"EXPIRE", key, life}));
 	} else {
-		r = rctl_cmd(c, 2, (const char *[]){"DEL", t.key});
+		r = rctl_cmd(c, 2, (const char *[]){"DEL", key});
 		if (r->integer == 0)
 			rc = RCTL_EXIT_NOTFOUND;
 		freeReplyObject(r);
 	}
 	rctl_begin(c);
 	rctl_item(c);
-	rctl_str(c, "network", t.net);
-	rctl_str(c, "sender", t.sender);
-	rctl_str(c, "recipient", t.rcpt);
+	rctl_str(c, "network", net);
+	rctl_str(c, "sender", snd);
+	rctl_str(c, "recipient", rcpt);
 	rctl_str(c, "result", pass ? "passed" : rc == RCTL_EXIT_OK ? "deleted" : "not found");
 	rctl_end_item(c);
 	rctl_end(c);
+	free(snd);
+	free(rcpt);
 	return rc;
 }
 
@@ -168,7 +207,7 @@ wl_one(struct rctl *c, const char *key, void *arg)
 	key_tag(key, net, sizeof(net));
 	rctl_item(c);
 	rctl_str(c, "network", net);
-	if (n >= RG_KEY_AWL_MANUAL) {
+	if (n >= CGREY_AWL_MANUAL) {
 		rctl_str(c, "whitelisted", "manual");
 		rctl_int(c, "passed_triplets", 0);
 	} else {
@@ -184,13 +223,14 @@ wl_one(struct rctl *c, const char *key, void *arg)
 int
 cgrey_whitelist(struct rctl *c, int argc, char **argv)
 {
-	char net[80], key[RG_KEY_MAX], pat[RG_KEY_MAX], manual[24], life[24];
+	char net[80], key[RKEYS_MAX], pat[2 * RKEYS_MAX], manual[24], life[24];
 	long long now, secs;
 	redisReply *r;
 	int rc = RCTL_EXIT_OK;
 
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
-		rg_key_pattern(pat, sizeof(pat), c->g->redis_key_prefix, "a", NULL);
+		if (rkeys_kind_pattern(&c->k, "a", pat, sizeof(pat)) < 0)
+			rctl_usage_error("whitelist list: no key pattern");
 		rctl_connect(c);
 		now = rctl_now_ms(c);
 		rctl_begin(c);
@@ -201,17 +241,17 @@ cgrey_whitelist(struct rctl *c, int argc, char **argv)
 	if (!((argc == 2 || argc == 3) && strcmp(argv[0], "add") == 0) &&
 	    !(argc == 2 && strcmp(argv[0], "delete") == 0))
 		rctl_usage_error("usage: whitelist list | add NETWORK [LIFETIME] | delete NETWORK");
-	if (rg_key_net(argv[1], (int)c->g->greylist_ipv4_prefix, (int)c->g->greylist_ipv6_prefix, net,
-		       sizeof(net)) != 0)
+	if (cgrey_net(c, argv[1], net, sizeof(net)) != 0)
 		rctl_usage_error("%s: not an IP address or a /%lld (IPv4) or /%lld (IPv6) network", argv[1],
 				 c->g->greylist_ipv4_prefix, c->g->greylist_ipv6_prefix);
-	rg_key_awl(key, sizeof(key), c->g->redis_key_prefix, net);
+	if (rkeys_awl(&c->k, net, key, sizeof(key)) < 0)
+		rctl_usage_error("%s: no key for this network", argv[1]);
 	secs = c->g->greylist_whitelist_lifetime / 1000;
 	if (argc == 3 && (secs = rctl_parse_secs(argv[2])) < 0)
 		rctl_usage_error("%s: not a lifetime (e.g. 30d, 12h, 3600)", argv[2]);
 	rctl_connect(c);
 	if (strcmp(argv[0], "add") == 0) {
-		snprintf(manual, sizeof(manual), "%lld", RG_KEY_AWL_MANUAL);
+		snprintf(manual, sizeof(manual), "%lld", CGREY_AWL_MANUAL);
 		snprintf(life, sizeof(life), "%lld", secs);
 		freeReplyObject(rctl_cmd(c, 5, (const char *[]){"SET", key, manual, "EX", life}));
 	} else {

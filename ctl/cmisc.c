@@ -83,14 +83,11 @@ rl_subject(const char *arg, const char **kind, char *subj, size_t len)
 static int
 cmisc_rl_keys(struct rctl *c, const char *arg, struct keylist *l, const char **kind, char *subj, size_t len)
 {
-	char key[RG_KEY_MAX], pat[2 * RG_KEY_MAX + 2], err[160];
+	char pat[2 * RKEYS_MAX];
 
 	rl_subject(arg, kind, subj, len);
-	if (rg_key_ratelimit(key, sizeof(key), c->g->redis_key_prefix, *kind, subj, NULL, err, sizeof(err)) <
-	    0)
-		rctl_usage_error("%s: %s", arg, err);
-	rctl_glob_escape(key, pat, sizeof(pat) - 1);
-	strcat(pat, "*");
+	if (rkeys_rate_pattern(&c->k, *kind, subj, pat, sizeof(pat)) < 0)
+		rctl_usage_error("%s: subject too long", arg);
 	rctl_connect(c);
 	rctl_scan(c, pat, collect, l);
 	return l->n;
@@ -195,20 +192,19 @@ int
 cmisc_callout(struct rctl *c, int argc, char **argv)
 {
 	struct keylist l = {0};
-	char key[RG_KEY_MAX], tag[300], pat[2 * RG_KEY_MAX];
+	char key[RKEYS_MAX], pat[2 * RKEYS_MAX];
 	int rc;
 
 	if (argc != 2 || (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "flush") != 0))
 		rctl_usage_error("usage: callout show|flush ADDRESS|DOMAIN");
 	if (strchr(argv[1], '@')) {
-		if (rg_key_callout(key, sizeof(key), c->g->redis_key_prefix, argv[1]) == NULL)
+		if (rkeys_callout(&c->k, argv[1], key, sizeof(key)) < 0)
 			rctl_usage_error("%s: address too long", argv[1]);
 		rctl_connect(c);
 		collect(c, key, &l);
 	} else {
-		if (rg_key_callout_tag(tag, sizeof(tag), argv[1]) == NULL)
-			rctl_usage_error("%s: domain too long", argv[1]);
-		rg_key_pattern(pat, sizeof(pat), c->g->redis_key_prefix, "c", tag);
+		if (rkeys_callout_pattern(&c->k, argv[1], pat, sizeof(pat)) < 0)
+			rctl_usage_error("%s: not a domain", argv[1]);
 		rctl_connect(c);
 		rctl_scan(c, pat, collect, &l);
 	}
@@ -239,7 +235,7 @@ static void
 hop_one(struct rctl *c, const char *key, void *arg)
 {
 	redisReply *t = rctl_cmd(c, 2, (const char *[]){"PTTL", key});
-	const char *a = strchr(key + strlen(c->g->redis_key_prefix), '{');
+	const char *a = strchr(key + strlen(c->k.prefix), '{');
 	char hop[300];
 	size_t n = a ? strlen(a + 1) : 0;
 
@@ -258,12 +254,13 @@ hop_one(struct rctl *c, const char *key, void *arg)
 int
 cmisc_hop(struct rctl *c, int argc, char **argv)
 {
-	char key[RG_KEY_MAX], pat[RG_KEY_MAX];
+	char key[RKEYS_MAX], pat[2 * RKEYS_MAX];
 	redisReply *r;
 	int rc;
 
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
-		rg_key_pattern(pat, sizeof(pat), c->g->redis_key_prefix, "cd", NULL);
+		if (rkeys_kind_pattern(&c->k, "cd", pat, sizeof(pat)) < 0)
+			rctl_usage_error("hop list: no key pattern");
 		rctl_connect(c);
 		rctl_begin(c);
 		rctl_scan(c, pat, hop_one, NULL);
@@ -273,7 +270,8 @@ cmisc_hop(struct rctl *c, int argc, char **argv)
 	if (argc != 2 || strcmp(argv[0], "up") != 0)
 		rctl_usage_error(
 		    "usage: hop list | up HOP   (HOP as hop list shows it: [host]:port or domain:25)");
-	rg_key_hopdown(key, sizeof(key), c->g->redis_key_prefix, argv[1]);
+	if (rkeys_hopdown(&c->k, argv[1], key, sizeof(key)) < 0)
+		rctl_usage_error("%s: hop too long", argv[1]);
 	rctl_connect(c);
 	r = rctl_cmd(c, 2, (const char *[]){"DEL", key});
 	rc = r->integer ? RCTL_EXIT_OK : RCTL_EXIT_NOTFOUND;
@@ -321,7 +319,7 @@ static void
 count_kind(struct rctl *c, const char *key, void *arg)
 {
 	struct kinds *k = arg;
-	const char *rest = key + strlen(c->g->redis_key_prefix);
+	const char *rest = key + strlen(c->k.prefix);
 	int i;
 
 	for (i = 0; kind_tag[i]; i++)
@@ -334,7 +332,7 @@ int
 cmisc_status(struct rctl *c, int argc, char **argv)
 {
 	struct kinds k = {{0}};
-	char pat[RG_KEY_MAX], role[64], mem[64], ver[64];
+	char pat[2 * RKEYS_MAX], role[64], mem[64], ver[64];
 	redisReply *r;
 
 	(void)argv;
@@ -347,7 +345,7 @@ cmisc_status(struct rctl *c, int argc, char **argv)
 	info_field(r->str, "used_memory_human", mem, sizeof(mem));
 	info_field(r->str, "redis_version", ver, sizeof(ver));
 	freeReplyObject(r);
-	rctl_glob_escape(c->g->redis_key_prefix, pat, sizeof(pat) - 1);
+	rctl_glob_escape(c->k.prefix, pat, sizeof(pat) - 1);
 	strcat(pat, "*");
 	rctl_scan(c, pat, count_kind, &k);
 	rctl_begin(c);

@@ -94,6 +94,7 @@ main(int argc, char **argv)
 		}
 		rg_diag_free(&diag);
 		c.g = &c.cfg->global;
+		rkeys_from_params(&c.k, c.g);
 		rc = cmds[i].fn(&c, argc - optind - 1, argv + optind + 1);
 		if (c.rc)
 			redisFree(c.rc);

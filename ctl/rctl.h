@@ -18,6 +18,7 @@
 #include <hiredis.h>
 
 #include "config.h"
+#include "rkeys.h"
 
 #define RCTL_EXIT_OK 0
 #define RCTL_EXIT_NOTFOUND 1
@@ -27,6 +28,7 @@
 struct rctl {
 	struct rg_config *cfg;
 	const struct rg_params *g; /* &cfg->global */
+	struct rkeys k; /* key names, as the daemons build them */
 	redisContext *rc;
 	int json;
 };

@@ -105,15 +105,14 @@ calcache_ttl_ms(const struct calcache_entry *e, const struct calcache_lifetimes 
 	return e->status == CALCACHE_VALID ? lt->pos_expire : lt->neg_expire;
 }
 
-/* Key and hash moved to src/rkeys (one place for every key name). */
-unsigned long long
-calcache_hash(const char *s, size_t len)
-{
-	return rg_key_hash_nocase(s, len);
-}
-
+/* The key itself is named in src/rkeys (one place for every key). */
 char *
 calcache_key(char *buf, size_t bufsize, const char *prefix, const char *rcpt)
 {
-	return rg_key_callout(buf, bufsize, prefix, rcpt);
+	struct rkeys k;
+	char err[128];
+
+	if (rkeys_init(&k, prefix, NULL, err, sizeof(err)) < 0 || rkeys_callout(&k, rcpt, buf, bufsize) < 0)
+		return NULL;
+	return buf;
 }

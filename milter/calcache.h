@@ -91,7 +91,4 @@ long long calcache_ttl_ms(const struct calcache_entry *e, const struct calcache_
  */
 char *calcache_key(char *buf, size_t bufsize, const char *prefix, const char *rcpt);
 
-/* FNV-1a 64 over len bytes, lowercasing ASCII letters first. */
-unsigned long long calcache_hash(const char *s, size_t len);
-
 #endif

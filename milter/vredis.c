@@ -83,13 +83,15 @@ int
 vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long limit, long long window_ms,
 	       int add, long long *count)
 {
+	struct rkeys k;
 	char key[128], lim[24], win[24], err[256];
 	const char *argv[6];
 	redisReply *rep;
 	int rc = -1;
 
 	*count = 0;
-	if (limit <= 0 || window_ms <= 0 || rg_key_harvest(key, sizeof(key), prefix, addr, window_ms) < 0)
+	if (limit <= 0 || window_ms <= 0 || rkeys_init(&k, prefix, NULL, err, sizeof(err)) < 0 ||
+	    rkeys_harvest(&k, addr, window_ms, key, sizeof(key)) < 0)
 		return -1;
 	snprintf(lim, sizeof(lim), "%lld", limit);
 	snprintf(win, sizeof(win), "%lld", window_ms);
@@ -115,11 +117,14 @@ vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long
 long long
 vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
 {
+	struct rkeys k;
 	char key[512], err[256];
 	redisReply *rep;
 	long long left = 0;
 
-	rg_key_hopdown(key, sizeof(key), prefix, hop);
+	if (rkeys_init(&k, prefix, NULL, err, sizeof(err)) < 0 ||
+	    rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
+		return 0;
 	if ((rep = mredis_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) == NULL)
 		return 0;
 	if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
@@ -131,11 +136,14 @@ vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
 int
 vredis_down_cleared(struct mredis *r, const char *prefix, const char *hop)
 {
+	struct rkeys k;
 	char key[512], err[256];
 	redisReply *rep;
 	int cleared;
 
-	rg_key_hopdown(key, sizeof(key), prefix, hop);
+	if (rkeys_init(&k, prefix, NULL, err, sizeof(err)) < 0 ||
+	    rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
+		return 0;
 	if ((rep = mredis_command(r, 2, (const char *[]){"EXISTS", key}, NULL, err, sizeof(err))) == NULL)
 		return 0;
 	cleared = rep->type == REDIS_REPLY_INTEGER && rep->integer == 0;
@@ -146,12 +154,15 @@ vredis_down_cleared(struct mredis *r, const char *prefix, const char *hop)
 void
 vredis_down_set(struct mredis *r, const char *prefix, const char *hop, long long ms)
 {
+	struct rkeys k;
 	char key[512], v[24], err[256];
 	redisReply *rep;
 
 	if (ms <= 0)
 		return;
-	rg_key_hopdown(key, sizeof(key), prefix, hop);
+	if (rkeys_init(&k, prefix, NULL, err, sizeof(err)) < 0 ||
+	    rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
+		return;
 	snprintf(v, sizeof(v), "%lld", ms);
 	rep = mredis_command(r, 6, (const char *[]){"SET", key, "1", "PX", v, "NX"}, NULL, err, sizeof(err));
 	if (rep)

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "addr.h"
-#include "cidr.h"
 #include "greylist.h"
 #include "lua_scripts.h"
 #include "util.h"
@@ -23,11 +22,36 @@ greylist_script(struct rg_redis *r)
 }
 
 int
-greylist_keys(const struct rg_params *p, const char *prefix, const char *delims, const char *client_addr,
-	      const char *sender, const char *rcpt, struct rg_gl_triplet *t)
+greylist_keys(const struct rg_params *p, const struct rg_params *g, const char *client_addr,
+	      const char *sender, const char *rcpt, struct greylist_triplet *t)
 {
-	return rg_key_greylist(t, prefix, delims, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix,
-			       client_addr, sender, rcpt);
+	struct rkeys k;
+	char net[80];
+	size_t sndlen = strlen(sender) + 3; /* "" becomes "<>" */
+
+	t->sender = t->rcpt = NULL;
+	if (rkeys_network(client_addr, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net,
+			  sizeof(net)) < 0)
+		return -1;
+	rkeys_from_params(&k, g);
+	/* Whole addresses, never cut: two long addresses that share a prefix
+	 * are two triplets. */
+	t->sender = xmalloc(sndlen);
+	rg_addr_greynorm(sender, g->recipient_delimiter, t->sender, sndlen);
+	t->rcpt = rg_lowercase(xstrdup(rcpt));
+	if (rkeys_greylist(&k, net, t->sender, t->rcpt, t->tkey, sizeof(t->tkey)) < 0 ||
+	    rkeys_awl(&k, net, t->nkey, sizeof(t->nkey)) < 0) {
+		greylist_triplet_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void
+greylist_triplet_free(struct greylist_triplet *t)
+{
+	t->sender = xfree(t->sender);
+	t->rcpt = xfree(t->rcpt);
 }
 
 static void
@@ -63,8 +87,8 @@ gl_reply(const redisReply *reply, const char *err, void *arg)
 }
 
 void
-greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p,
-	       const struct rg_gl_triplet *t, greylist_cb cb, void *arg)
+greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, struct greylist_triplet *t,
+	       greylist_cb cb, void *arg)
 {
 	struct gl_call *call = xmalloc(sizeof(*call));
 	char now[4], delay[24], retry[24], life[24], awl[24];
@@ -77,8 +101,8 @@ greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *
 	snprintf(retry, sizeof(retry), "%lld", p->greylist_retry_window / 1000);
 	snprintf(life, sizeof(life), "%lld", p->greylist_whitelist_lifetime / 1000);
 	snprintf(awl, sizeof(awl), "%lld", p->greylist_auto_whitelist);
-	argv[0] = t->key;
-	argv[1] = t->netkey;
+	argv[0] = t->tkey;
+	argv[1] = t->nkey;
 	argv[2] = now;
 	argv[3] = delay;
 	argv[4] = retry;
@@ -86,7 +110,8 @@ greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *
 	argv[6] = awl;
 	argv[7] = t->sender;
 	argv[8] = t->rcpt;
-	rg_redis_eval(r, s, 2, 9, argv, NULL, gl_reply, call);
+	rg_redis_eval(r, s, 2, 9, argv, NULL, gl_reply, call); /* copies argv */
+	greylist_triplet_free(t);
 }
 
 const char *

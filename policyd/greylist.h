@@ -28,18 +28,30 @@ typedef void (*greylist_cb)(enum greylist_state st, long long seconds, const cha
 /* Register the script with the Redis client (once per client). */
 struct rg_script *greylist_script(struct rg_redis *r);
 
-/*
- * The triplet of (client network, sender, recipient) and its keys
- * (src/rkeys.h): the network from greylist_ipv4_prefix/greylist_ipv6_prefix,
- * the sender normalised (addr.h), the recipient lower-cased. Returns 0, or
- * -1 when client_addr is not an address.
- */
-int greylist_keys(const struct rg_params *p, const char *prefix, const char *delims, const char *client_addr,
-		  const char *sender, const char *rcpt, struct rg_gl_triplet *t);
+/* One triplet as the script sees it (src/rkeys.h names the keys). */
+struct greylist_triplet {
+	char tkey[RKEYS_MAX]; /* <prefix>g:{<net>}:<hash of sender, rcpt> */
+	char nkey[RKEYS_MAX]; /* <prefix>a:{<net>} */
+	char *sender; /* normalised (addr.h), whole: kept in the triplet's hash */
+	char *rcpt; /* lower-cased, whole */
+};
 
-/* Run the check; the triplet's sender and recipient are stored with it (relayguardctl lists them). */
+/*
+ * Fill t for a request: net from the client address and p's
+ * greylist_ipv4_prefix/greylist_ipv6_prefix, the sender normalised with
+ * g's recipient_delimiter, keys with g's redis_key_prefix. Returns 0 (t's
+ * strings allocated: greylist_check or greylist_triplet_free releases
+ * them), or -1 when client_addr is not an address (nothing to release).
+ */
+int greylist_keys(const struct rg_params *p, const struct rg_params *g, const char *client_addr,
+		  const char *sender, const char *rcpt, struct greylist_triplet *t);
+
+/* Run the check (sender and recipient are stored with the triplet); t's strings are released. */
 void greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p,
-		    const struct rg_gl_triplet *t, greylist_cb cb, void *arg);
+		    struct greylist_triplet *t, greylist_cb cb, void *arg);
+
+/* Release t's strings (when greylist_keys succeeded but no check follows). */
+void greylist_triplet_free(struct greylist_triplet *t);
 
 /* "state" name for log lines. */
 const char *greylist_state_name(enum greylist_state st);

@@ -327,7 +327,7 @@ pdec_greylist(struct pdec *d)
 {
 	const struct preq *q = d->req;
 	const struct policy_snap *snap = d->snap;
-	struct rg_gl_triplet t;
+	struct greylist_triplet t;
 	char detail[240];
 
 	if (!d->p->greylisting) {
@@ -339,9 +339,8 @@ pdec_greylist(struct pdec *d)
 		pdec_done(d, "greylist", "DUNNO", detail);
 		return;
 	}
-	if (greylist_keys(d->p, snap->cfg->global.redis_key_prefix, snap->cfg->global.recipient_delimiter,
-			  preq_get(q, PREQ_CLIENT_ADDRESS), preq_get(q, PREQ_SENDER),
-			  preq_get(q, PREQ_RECIPIENT), &t) != 0) {
+	if (greylist_keys(d->p, &snap->cfg->global, preq_get(q, PREQ_CLIENT_ADDRESS),
+			  preq_get(q, PREQ_SENDER), preq_get(q, PREQ_RECIPIENT), &t) != 0) {
 		pdec_done(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
 		return;
 	}

@@ -17,7 +17,11 @@ int
 ratelimit_key(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
 	      const struct rg_rate *rate, char *err, size_t errlen)
 {
-	return rg_key_ratelimit(buf, size, prefix, kind, subject, rate, err, errlen);
+	struct rkeys k;
+
+	if (rkeys_init(&k, prefix, NULL, err, errlen) < 0)
+		return -1;
+	return rkeys_rate(&k, kind, subject, rate->count, rate->window_ms, buf, size, err, errlen);
 }
 
 /* Append s (len bytes, copied into c->buf when copy) as the next argument. */

@@ -5,111 +5,86 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
 #include "cidr.h"
 #include "rkeys.h"
 #include "util.h"
 
+#define RKEYS_SUBJECT_MAX 512 /* escaped subject bytes */
+
 int
-rg_key_net(const char *s, int v4len, int v6len, char *net, size_t netlen)
+rkeys_init(struct rkeys *k, const char *prefix, const char *secret, char *err, size_t errlen)
 {
-	struct rg_addr a;
-	char host[80];
-	const char *slash = strchr(s, '/');
-
-	if (slash) {
-		size_t n = (size_t)(slash - s);
-		char *end;
-		long bits = strtol(slash + 1, &end, 10);
-
-		if (n == 0 || n >= sizeof(host) || *end || slash[1] == 0)
-			return -1;
-		memcpy(host, s, n);
-		host[n] = 0;
-		if (rg_addr_parse(host, &a) != 0)
-			return -1;
-		/* The daemons key a network by its configured length only. */
-		if (bits != (strchr(host, ':') ? v6len : v4len))
-			return -1;
-	} else if (rg_addr_parse(s, &a) != 0) {
+	(void)secret;
+	if (strpbrk(prefix, "{}") != NULL || strlen(prefix) > RKEYS_PREFIX_MAX) {
+		snprintf(err, errlen, "redis_key_prefix: at most %d bytes, no { or }", RKEYS_PREFIX_MAX);
 		return -1;
 	}
-	rg_addr_net_text(&a, v4len, v6len, net, netlen);
+	rg_strlcpy(k->prefix, prefix, sizeof(k->prefix));
 	return 0;
 }
 
+void
+rkeys_from_params(struct rkeys *k, const struct rg_params *g)
+{
+	char err[128];
+
+	if (rkeys_init(k, g->redis_key_prefix ? g->redis_key_prefix : "rg:", NULL, err, sizeof(err)) < 0)
+		(void)rkeys_init(k, "rg:", NULL, err, sizeof(err));
+}
+
+/* snprintf's result as a key length, -1 when it did not fit. */
+static int
+fits(int n, size_t size)
+{
+	return n >= 0 && (size_t)n < size ? n : -1;
+}
+
 int
-rg_key_greylist(struct rg_gl_triplet *t, const char *prefix, const char *delims, int v4len, int v6len,
-		const char *client_addr, const char *sender, const char *rcpt)
+rkeys_network(const char *client_addr, int v4len, int v6len, char *buf, size_t size)
 {
 	struct rg_addr a;
+
+	if (rg_addr_parse(client_addr, &a) != 0 || size < 50)
+		return -1;
+	rg_addr_net_text(&a, v4len, v6len, buf, size);
+	return (int)strlen(buf);
+}
+
+unsigned long long
+rkeys_triplet_hash(const struct rkeys *k, const char *sender, const char *rcpt)
+{
 	unsigned long long h;
-	size_t sndlen = strlen(sender) + 3; /* "" becomes "<>" */
-	char *snd, *rc;
 
-	if (rg_addr_parse(client_addr, &a) != 0)
+	(void)k;
+	/* Whole texts; NUL separates the two, so "a@b"+"c" never equals "a@"+"bc". */
+	h = rg_hash64(sender, strlen(sender) + 1, RG_HASH64_SEED);
+	return rg_hash64(rcpt, strlen(rcpt), h);
+}
+
+/* A hash-tag body must hold no braces; the callers' texts are checked or mapped. */
+static int
+tag_ok(const char *s)
+{
+	return *s && strpbrk(s, "{}") == NULL;
+}
+
+int
+rkeys_greylist(const struct rkeys *k, const char *net, const char *sender, const char *rcpt, char *buf,
+	       size_t size)
+{
+	if (!tag_ok(net))
 		return -1;
-	rg_addr_net_text(&a, v4len, v6len, t->net, sizeof(t->net));
-	/* Whole addresses, never cut: two long addresses that share a prefix
-	 * are two triplets (t->sender/t->rcpt are only their first bytes, for
-	 * listing). */
-	snd = xmalloc(sndlen);
-	rg_addr_greynorm(sender, delims, snd, sndlen);
-	rc = rg_lowercase(xstrdup(rcpt));
-	/* NUL separates the two parts, so "a@b"+"c" never equals "a@"+"bc". */
-	h = rg_hash64(snd, strlen(snd) + 1, RG_HASH64_SEED);
-	h = rg_hash64(rc, strlen(rc), h);
-	rg_strlcpy(t->sender, snd, sizeof(t->sender));
-	rg_strlcpy(t->rcpt, rc, sizeof(t->rcpt));
-	free(snd);
-	free(rc);
-	snprintf(t->key, sizeof(t->key), "%sg:{%s}:%016llx", prefix, t->net, h);
-	rg_key_awl(t->netkey, sizeof(t->netkey), prefix, t->net);
-	return 0;
+	return fits(
+	    snprintf(buf, size, "%sg:{%s}:%016llx", k->prefix, net, rkeys_triplet_hash(k, sender, rcpt)),
+	    size);
 }
 
-char *
-rg_key_awl(char *buf, size_t len, const char *prefix, const char *net)
+int
+rkeys_awl(const struct rkeys *k, const char *net, char *buf, size_t size)
 {
-	snprintf(buf, len, "%sa:{%s}", prefix, net);
-	return buf;
-}
-
-/* Append s with glob specials escaped. */
-static size_t
-glob_escape(char *buf, size_t len, size_t o, const char *s)
-{
-	for (; *s && o + 3 < len; s++) {
-		if (strchr("*?[]\\", *s))
-			buf[o++] = '\\';
-		buf[o++] = *s;
-	}
-	buf[o] = 0;
-	return o;
-}
-
-char *
-rg_key_pattern(char *buf, size_t len, const char *prefix, const char *kind, const char *tag)
-{
-	size_t o = 0;
-
-	if (len < 8) {
-		if (len)
-			buf[0] = 0;
-		return buf;
-	}
-	o = glob_escape(buf, len, o, prefix);
-	o = glob_escape(buf, len, o, kind);
-	if (tag) {
-		o = glob_escape(buf, len, o, ":{");
-		o = glob_escape(buf, len, o, tag);
-		o = glob_escape(buf, len, o, "}");
-		if (strcmp(kind, "a") != 0 && strcmp(kind, "cd") != 0 && o + 3 < len)
-			buf[o++] = ':', buf[o++] = '*', buf[o] = 0;
-	} else if (o + 4 < len) {
-		memcpy(buf + o, ":{*", 4);
-	}
-	return buf;
+	if (!tag_ok(net))
+		return -1;
+	return fits(snprintf(buf, size, "%sa:{%s}", k->prefix, net), size);
 }
 
 static int
@@ -119,25 +94,21 @@ subject_byte_ok(unsigned char c)
 	       (c != 0 && strchr(".@:_+=-", c) != NULL);
 }
 
-int
-rg_key_ratelimit(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
-		 const struct rg_rate *rate, char *err, size_t errlen)
+/* kind ":" escaped subject, into esc; -1 with err. */
+static int
+rate_tag(const char *kind, const char *subject, char *esc, size_t size, char *err, size_t errlen)
 {
-	char esc[RG_KEY_SUBJECT_MAX + 1];
-	size_t o = 0;
-	int n;
+	size_t o, base;
 
-	if (strpbrk(prefix, "{}") != NULL) {
-		snprintf(err, errlen, "key prefix may not contain { or }");
-		return -1;
-	}
-	if (*kind == 0 || strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(kind)) {
+	if (*kind == 0 || strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(kind) ||
+	    strlen(kind) + 2 + RKEYS_SUBJECT_MAX + 4 > size) {
 		snprintf(err, errlen, "bad subject kind");
 		return -1;
 	}
+	o = base = (size_t)snprintf(esc, size, "%s:", kind);
 	for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
-		if (o + (subject_byte_ok(*p) ? 1 : 3) > RG_KEY_SUBJECT_MAX) {
-			snprintf(err, errlen, "subject longer than %d bytes escaped", RG_KEY_SUBJECT_MAX);
+		if (o - base + (subject_byte_ok(*p) ? 1 : 3) > RKEYS_SUBJECT_MAX || o + 4 > size) {
+			snprintf(err, errlen, "subject longer than %d bytes escaped", RKEYS_SUBJECT_MAX);
 			return -1;
 		}
 		if (subject_byte_ok(*p))
@@ -146,89 +117,154 @@ rg_key_ratelimit(char *buf, size_t size, const char *prefix, const char *kind, c
 			o += (size_t)snprintf(esc + o, 4, "%%%02X", *p);
 	}
 	esc[o] = 0;
-	if (rate)
-		n = snprintf(buf, size, "%sr:{%s:%s}:%lld/%lld", prefix, kind, esc, rate->count,
-			     rate->window_ms);
-	else
-		n = snprintf(buf, size, "%sr:{%s:%s}:", prefix, kind, esc);
-	if (n < 0 || (size_t)n >= size) {
-		snprintf(err, errlen, "key longer than %zu bytes", size ? size - 1 : 0);
-		return -1;
-	}
-	return n;
-}
-
-unsigned long long
-rg_key_hash_nocase(const char *s, size_t len)
-{
-	unsigned long long h = 14695981039346656037ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		h ^= c;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-char *
-rg_key_callout_tag(char *buf, size_t len, const char *domain)
-{
-	size_t dlen = strnlen(domain, 255), o = 0;
-
-	if (len < dlen + 1)
-		return NULL;
-	for (size_t i = 0; i < dlen; i++) {
-		char c = domain[i];
-
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		buf[o++] =
-		    ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
-			? c
-			: '_';
-	}
-	buf[o] = 0;
-	return buf;
-}
-
-char *
-rg_key_callout(char *buf, size_t bufsize, const char *prefix, const char *rcpt)
-{
-	const char *at = strrchr(rcpt, '@');
-	char tag[256];
-	int n;
-
-	if (rg_key_callout_tag(tag, sizeof(tag), at ? at + 1 : "") == NULL)
-		return NULL;
-	n = snprintf(buf, bufsize, "%sc:{%s}:%016llx", prefix, tag, rg_key_hash_nocase(rcpt, strlen(rcpt)));
-	return n > 0 && (size_t)n < bufsize ? buf : NULL;
+	return (int)o;
 }
 
 int
-rg_key_harvest(char *buf, size_t size, const char *prefix, const char *addr, long long window)
+rkeys_rate(const struct rkeys *k, const char *kind, const char *subject, long long count, long long window_ms,
+	   char *buf, size_t size, char *err, size_t errlen)
 {
-	size_t len = strlen(addr);
+	char tag[RKEYS_SUBJECT_MAX + 40];
 	int n;
 
-	if (len == 0 || len > 45 || strspn(addr, "0123456789abcdefABCDEF:.") != len || strpbrk(prefix, "{}"))
+	if (rate_tag(kind, subject, tag, sizeof(tag), err, errlen) < 0)
 		return -1;
-	n = snprintf(buf, size, "%sh:{%s}:%lld", prefix, addr, window);
-	return n > 0 && (size_t)n < size ? n : -1;
+	n = fits(snprintf(buf, size, "%sr:{%s}:%lld/%lld", k->prefix, tag, count, window_ms), size);
+	if (n < 0)
+		snprintf(err, errlen, "key longer than %zu bytes", size ? size - 1 : 0);
+	return n;
 }
 
-char *
-rg_key_hopdown(char *buf, size_t size, const char *prefix, const char *hop)
+/* The callout key's domain: lower case, anything but [a-z0-9._-] as '_'. */
+static void
+callout_domain(const char *dom, char *d, size_t size)
 {
-	int n = snprintf(buf, size, "%scd:{", prefix);
-	size_t o = n > 0 && (size_t)n < size ? (size_t)n : 0;
+	size_t dl = strnlen(dom, size - 1);
 
-	for (const char *s = hop; *s && o + 2 < size; s++)
+	for (size_t i = 0; i < dl; i++) {
+		char c = dom[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		d[i] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
+			   ? c
+			   : '_';
+	}
+	d[dl] = 0;
+}
+
+int
+rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size)
+{
+	const char *at = strrchr(rcpt, '@');
+	char d[256];
+	unsigned long long h = 14695981039346656037ULL; /* FNV-1a, ASCII letters folded */
+
+	if (*rcpt == 0)
+		return -1;
+	for (const unsigned char *p = (const unsigned char *)rcpt; *p; p++) {
+		h ^= (*p >= 'A' && *p <= 'Z') ? (unsigned char)(*p - 'A' + 'a') : *p;
+		h *= 1099511628211ULL;
+	}
+	callout_domain(at ? at + 1 : "", d, sizeof(d));
+	return fits(snprintf(buf, size, "%sc:{%s}:%016llx", k->prefix, d, h), size);
+}
+
+int
+rkeys_hopdown(const struct rkeys *k, const char *hop, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%scd:{", k->prefix);
+	size_t o;
+
+	if (fits(n, size) < 0)
+		return -1;
+	o = (size_t)n;
+	for (const char *s = hop; *s; s++) {
+		if (o + 2 >= size)
+			return -1;
 		buf[o++] = (*s == '{' || *s == '}') ? '_' : *s;
+	}
 	buf[o++] = '}';
 	buf[o] = 0;
-	return buf;
+	return (int)o;
+}
+
+int
+rkeys_harvest(const struct rkeys *k, const char *addr, long long window_ms, char *buf, size_t size)
+{
+	size_t len = strlen(addr);
+
+	if (len == 0 || len > 45 || strspn(addr, "0123456789abcdefABCDEF:.") != len)
+		return -1;
+	return fits(snprintf(buf, size, "%sh:{%s}:%lld", k->prefix, addr, window_ms), size);
+}
+
+/* Copy s into buf at *o with the glob characters of SCAN MATCH escaped. */
+static int
+glob_escape(char *buf, size_t size, size_t *o, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("*?[]\\^", *s) && *o + 1 < size)
+			buf[(*o)++] = '\\';
+		if (*o + 1 >= size)
+			return -1;
+		buf[(*o)++] = *s;
+	}
+	buf[*o] = 0;
+	return 0;
+}
+
+/* head, escaped, then "*". */
+static int
+pattern(const char *head, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (glob_escape(buf, size, &o, head) < 0 || o + 2 > size)
+		return -1;
+	buf[o++] = '*';
+	buf[o] = 0;
+	return (int)o;
+}
+
+int
+rkeys_greylist_pattern(const struct rkeys *k, const char *net, char *buf, size_t size)
+{
+	char head[RKEYS_MAX];
+
+	if (!tag_ok(net) || fits(snprintf(head, sizeof(head), "%sg:{%s}:", k->prefix, net), sizeof(head)) < 0)
+		return -1;
+	return pattern(head, buf, size);
+}
+
+int
+rkeys_rate_pattern(const struct rkeys *k, const char *kind, const char *subject, char *buf, size_t size)
+{
+	char tag[RKEYS_SUBJECT_MAX + 40], head[RKEYS_MAX], err[80];
+
+	if (rate_tag(kind, subject, tag, sizeof(tag), err, sizeof(err)) < 0 ||
+	    fits(snprintf(head, sizeof(head), "%sr:{%s}:", k->prefix, tag), sizeof(head)) < 0)
+		return -1;
+	return pattern(head, buf, size);
+}
+
+int
+rkeys_kind_pattern(const struct rkeys *k, const char *kind, char *buf, size_t size)
+{
+	char head[RKEYS_MAX];
+
+	if (fits(snprintf(head, sizeof(head), "%s%s:{", k->prefix, kind), sizeof(head)) < 0)
+		return -1;
+	return pattern(head, buf, size);
+}
+
+int
+rkeys_callout_pattern(const struct rkeys *k, const char *domain, char *buf, size_t size)
+{
+	char d[256], head[RKEYS_MAX];
+
+	callout_domain(domain, d, sizeof(d));
+	if (!tag_ok(d) || fits(snprintf(head, sizeof(head), "%sc:{%s}:", k->prefix, d), sizeof(head)) < 0)
+		return -1;
+	return pattern(head, buf, size);
 }

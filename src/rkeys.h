@@ -1,92 +1,84 @@
 /*
- * rkeys - every Redis key name relayguard uses, built in one place, so that
- * the daemons and relayguardctl always agree on them:
+ * rkeys - the name of every Redis key relayguard writes, in one place, for
+ * both daemons and for relayguardctl.
  *
- *   <prefix>g:{<net>}:<16 hex>     greylist triplet (hash: f first seen,
- *                                  p passed, n passes, s sender, r recipient)
- *   <prefix>a:{<net>}              passed triplets of a client network
- *                                  (auto-whitelist count; RG_KEY_AWL_MANUAL
- *                                  and more: whitelisted by hand)
- *   <prefix>r:{<kind>:<subject>}:<count>/<window_ms>   one rate limit (hash
- *                                  of sub-buckets, ratelimit.lua)
- *   <prefix>c:{<domain>}:<16 hex>  callout cache entry of a recipient
- *   <prefix>h:{<ip>}:<window_ms>   harvest counter of a client address
- *   <prefix>cd:{<hop>}             "next hop is down" mark
+ *   kind              key                                          type    written by
+ *   greylist triplet  <p>g:{<net>}:<h16>                           hash    greylist.lua
+ *   auto-whitelist    <p>a:{<net>}                                 string  greylist.lua
+ *   rate limit        <p>r:{<kind>:<subject>}:<count>/<window_ms>  hash    ratelimit.lua
+ *   callout cache     <p>c:{<domain>}:<h16>                        string  milter (SET PX)
+ *   hop-down mark     <p>cd:{<hop>}                                string  milter (SET PX NX)
+ *   harvest counter   <p>h:{<ip>}:<window_ms>                      hash    ratelimit.lua
  *
- * {...} is the hash tag: a Lua script's keys share one, so a Redis Cluster
- * keeps them on one node. <net> is the client address's network
- * (greylist_ipv4_prefix / greylist_ipv6_prefix, e.g. "192.0.2.0/24").
- * The 16 hex digits are a 64-bit FNV-1a hash (of sender NUL recipient, or
- * of the recipient); the values carry the plain text they stand for, so a
- * hash collision can be told from a hit.
+ * <p> is redis_key_prefix; {...} is the Redis Cluster hash tag. <net> is
+ * the client network as text ("198.51.100.0/24", "2001:db8:1:2::/64");
+ * <h16> is 16 hex digits of a 64-bit hash of the whole texts (FNV-1a, the
+ * hash these keys have always had, so data already in Redis stays valid).
+ * The hashed parts stay readable in the values: a triplet's hash holds
+ * fields s (sender) and r (recipient), a cache entry starts with its
+ * recipient. Subjects of rate limits are escaped (bytes outside
+ * [A-Za-z0-9.@:_+=-] as %XX), which is injective and keeps them readable.
  *
- * Contract: pure functions over caller storage; thread-safe. Trust
- * boundary: addresses, subjects and hops come from SMTP clients or
- * downstream servers; in keys they are normalised and escaped so they can
- * neither break a hash tag nor collide with another one.
+ * The API is the one of the "redis" work (keyed SipHash, redis_key_secret),
+ * so that relayguardctl and the daemons build on either: this version keeps
+ * FNV-1a and ignores the secret.
+ *
+ * Contract: pure functions over caller storage; thread-safe. Every function
+ * returns the key's length, or -1 (with err where there is one) when an
+ * input is unusable or the key does not fit in size bytes.
  */
 #ifndef RG_RKEYS_H
 #define RG_RKEYS_H
 
 #include <stddef.h>
 
-#include "ratespec.h"
+#include "config.h"
 
-#define RG_KEY_MAX 700
-#define RG_KEY_AWL_MANUAL 1000000000000000LL /* a:{net} at or above: whitelisted by hand */
+#define RKEYS_MAX 640 /* room for any key, NUL included */
+#define RKEYS_PREFIX_MAX 40
 
-/* A greylist triplet: its parts as the daemons normalise them, and its keys. */
-struct rg_gl_triplet {
-	char net[80]; /* "192.0.2.0/24", "2001:db8::/64" */
-	char sender[512]; /* rg_addr_greynorm: lower case, no +ext, SRS/BATV undone, "<>" */
-	char rcpt[512]; /* lower case */
-	char key[RG_KEY_MAX]; /* <prefix>g:{net}:<hash> */
-	char netkey[RG_KEY_MAX]; /* <prefix>a:{net} */
+/* What every key function needs. */
+struct rkeys {
+	char prefix[RKEYS_PREFIX_MAX + 1];
 };
 
-/*
- * The network of client_addr, "192.0.2.0/24"; also accepts a network
- * written so ("192.0.2.0/24", bits must equal v4len/v6len). Returns 0, or
- * -1 when it is neither.
- */
-int rg_key_net(const char *client_or_net, int v4len, int v6len, char *net, size_t netlen);
+/* From redis_key_prefix (secret: unused here). 0, or -1 with err (a prefix with braces or too long). */
+int rkeys_init(struct rkeys *k, const char *prefix, const char *secret, char *err, size_t errlen);
 
-/* Fill t for (client, sender, recipient). Returns 0, or -1 when client_addr is not an address. */
-int rg_key_greylist(struct rg_gl_triplet *t, const char *prefix, const char *delims, int v4len, int v6len,
-		    const char *client_addr, const char *sender, const char *rcpt);
+/* rkeys_init from g's parameters (a bad prefix: "rg:"). */
+void rkeys_from_params(struct rkeys *k, const struct rg_params *g);
 
-/* <prefix>a:{net}. Returns buf. */
-char *rg_key_awl(char *buf, size_t len, const char *prefix, const char *net);
+/* The client network <net> of client_addr for the given prefix lengths; -1 if not an IP address. */
+int rkeys_network(const char *client_addr, int v4len, int v6len, char *buf, size_t size);
 
-/*
- * A SCAN MATCH pattern: every key of kind ("g", "a", "r", "c", "h", "cd")
- * whose hash tag is exactly tag (NULL: any), glob characters in prefix
- * and tag escaped. Returns buf.
- */
-char *rg_key_pattern(char *buf, size_t len, const char *prefix, const char *kind, const char *tag);
+/* The 64-bit hash of sender NUL rcpt (as normalised by the caller). */
+unsigned long long rkeys_triplet_hash(const struct rkeys *k, const char *sender, const char *rcpt);
 
-/*
- * One rate limit: "<prefix>r:{<kind>:<subject>}:<count>/<window_ms>". kind
- * is [a-z0-9_-]+; prefix may not contain braces. Subject bytes other than
- * [A-Za-z0-9.@:_+=-] are written %XX. rate NULL: the key up to and
- * including "}:" (for a pattern). Returns the length, or -1 with err.
- */
-int rg_key_ratelimit(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
-		     const struct rg_rate *rate, char *err, size_t errlen);
-#define RG_KEY_SUBJECT_MAX 512 /* escaped subject bytes */
+/* Greylist triplet of (net, normalised sender, lower-cased recipient). */
+int rkeys_greylist(const struct rkeys *k, const char *net, const char *sender, const char *rcpt, char *buf,
+		   size_t size);
 
-/* 64-bit FNV-1a of s, ASCII letters folded to lower case (the callout key's hash). */
-unsigned long long rg_key_hash_nocase(const char *s, size_t len);
+/* Auto-whitelist counter of net. */
+int rkeys_awl(const struct rkeys *k, const char *net, char *buf, size_t size);
 
-/* The callout cache key of rcpt, "<prefix>c:{<domain>}:<hash>"; NULL when it does not fit. */
-char *rg_key_callout(char *buf, size_t len, const char *prefix, const char *rcpt);
-/* "<prefix>c:{<domain>}" part for a domain (lower-cased, escaped like rg_key_callout). */
-char *rg_key_callout_tag(char *buf, size_t len, const char *domain);
+/* One rate limit of (kind, subject): kind [a-z0-9_-]+ ("client", "sasl", "sender", ...), subject escaped. */
+int rkeys_rate(const struct rkeys *k, const char *kind, const char *subject, long long count,
+	       long long window_ms, char *buf, size_t size, char *err, size_t errlen);
 
-/* "<prefix>h:{<ip>}:<window_ms>"; the length, or -1 when addr is not IP address text. */
-int rg_key_harvest(char *buf, size_t size, const char *prefix, const char *addr, long long window_ms);
+/* Callout cache entry of a recipient (the domain and hash case-insensitive). */
+int rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size);
 
-/* "<prefix>cd:{<hop>}", braces in hop written '_'. Returns buf. */
-char *rg_key_hopdown(char *buf, size_t size, const char *prefix, const char *hop);
+/* Cluster-wide "next hop is down" mark of hop (braces in hop made '_'). */
+int rkeys_hopdown(const struct rkeys *k, const char *hop, char *buf, size_t size);
+
+/* Harvest counter (rejected recipients) of a client address over window_ms; -1 if addr is not IP text. */
+int rkeys_harvest(const struct rkeys *k, const char *addr, long long window_ms, char *buf, size_t size);
+
+/* SCAN MATCH patterns: every triplet of net; every limit of (kind, subject). */
+int rkeys_greylist_pattern(const struct rkeys *k, const char *net, char *buf, size_t size);
+int rkeys_rate_pattern(const struct rkeys *k, const char *kind, const char *subject, char *buf, size_t size);
+/* ... every key of a kind ("g", "a", "r", "c", "cd", "h"); every cache entry of a domain. */
+int rkeys_kind_pattern(const struct rkeys *k, const char *kind, char *buf, size_t size);
+int rkeys_callout_pattern(const struct rkeys *k, const char *domain, char *buf, size_t size);
 
 #endif

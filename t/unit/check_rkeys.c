@@ -10,89 +10,90 @@
 #include "rkeys.h"
 #include "util.h"
 
+static struct rkeys k;
+
+static void
+setup(void)
+{
+	char err[128];
+
+	ck_assert_int_eq(rkeys_init(&k, "rg:", NULL, err, sizeof(err)), 0);
+}
+
 START_TEST(greylist)
 {
-	struct rg_gl_triplet t, u;
-	char big[3000];
+	char key[RKEYS_MAX], other[RKEYS_MAX], net[80], want[80], big[3000], big2[3000];
+	unsigned long long h;
 
-	ck_assert_int_eq(rg_key_greylist(&t, "rg:", "+", 24, 64, "203.0.113.5", "Bob+News@Sender.TEST",
-					 "Alice@Example.com"),
+	ck_assert_int_gt(rkeys_network("203.0.113.5", 24, 64, net, sizeof(net)), 0);
+	ck_assert_str_eq(net, "203.0.113.0/24");
+	ck_assert_int_gt(rkeys_greylist(&k, net, "bob@sender.test", "alice@example.com", key, sizeof(key)),
 			 0);
-	ck_assert_str_eq(t.net, "203.0.113.0/24");
-	ck_assert_str_eq(t.sender, "bob@sender.test");
-	ck_assert_str_eq(t.rcpt, "alice@example.com");
-	ck_assert_str_eq(t.netkey, "rg:a:{203.0.113.0/24}");
-	ck_assert_int_eq(strncmp(t.key, "rg:g:{203.0.113.0/24}:", 22), 0);
-	ck_assert_uint_eq(strlen(t.key), 22 + 16);
-	/* the hash of sender NUL recipient, FNV-1a as before */
-	{
-		unsigned long long h = rg_hash64("bob@sender.test", 16, RG_HASH64_SEED);
-		char want[64];
-
-		h = rg_hash64("alice@example.com", 17, h);
-		snprintf(want, sizeof(want), "rg:g:{203.0.113.0/24}:%016llx", h);
-		ck_assert_str_eq(t.key, want);
-	}
-	/* a /24 neighbour shares it; the parts cannot slide into each other */
-	rg_key_greylist(&u, "rg:", "+", 24, 64, "203.0.113.77", "bob@sender.test", "alice@example.com");
-	ck_assert_str_eq(t.key, u.key);
-	rg_key_greylist(&u, "rg:", "+", 24, 64, "203.0.113.77", "bob@sender.testalice", "@example.com");
-	ck_assert_str_ne(t.key, u.key);
-	ck_assert_int_eq(rg_key_greylist(&u, "rg:", "+", 24, 64, "2001:db8:1:2::5", "", "a@b"), 0);
-	ck_assert_str_eq(u.net, "2001:db8:1:2::/64");
-	ck_assert_str_eq(u.sender, "<>");
-	ck_assert_int_eq(rg_key_greylist(&u, "rg:", "+", 24, 64, "not-an-ip", "a@b", "c@d"), -1);
-	/* long addresses: whole in the hash, cut only for display */
-	memset(big, 'x', sizeof(big) - 20);
-	strcpy(big + sizeof(big) - 20, "@example.com");
-	rg_key_greylist(&t, "rg:", "+", 24, 64, "192.0.2.1", big, "a@b");
-	big[600] = 'y';
-	rg_key_greylist(&u, "rg:", "+", 24, 64, "192.0.2.1", big, "a@b");
-	ck_assert_str_ne(t.key, u.key);
-	ck_assert_uint_eq(strlen(t.sender), sizeof(t.sender) - 1);
+	/* FNV-1a of sender NUL recipient, as the daemons have always written it */
+	h = rg_hash64("bob@sender.test", 16, RG_HASH64_SEED);
+	h = rg_hash64("alice@example.com", 17, h);
+	snprintf(want, sizeof(want), "rg:g:{203.0.113.0/24}:%016llx", h);
+	ck_assert_str_eq(key, want);
+	rkeys_greylist(&k, net, "bob@sender.testalice", "@example.com", other, sizeof(other));
+	ck_assert_str_ne(key, other);
+	ck_assert_int_gt(rkeys_awl(&k, net, key, sizeof(key)), 0);
+	ck_assert_str_eq(key, "rg:a:{203.0.113.0/24}");
+	ck_assert_int_gt(rkeys_network("2001:db8:1:2::5", 24, 64, net, sizeof(net)), 0);
+	ck_assert_str_eq(net, "2001:db8:1:2::/64");
+	ck_assert_int_eq(rkeys_network("not-an-ip", 24, 64, net, sizeof(net)), -1);
+	ck_assert_int_eq(rkeys_greylist(&k, "a}b", "x", "y", key, sizeof(key)), -1);
+	/* long addresses: the whole text is hashed */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	memcpy(big2, big, sizeof(big));
+	big2[2000] = 'y';
+	rkeys_greylist(&k, "192.0.2.0/24", big, "a@b", key, sizeof(key));
+	rkeys_greylist(&k, "192.0.2.0/24", big2, "a@b", other, sizeof(other));
+	ck_assert_str_ne(key, other);
 }
 END_TEST
 
-START_TEST(networks)
+START_TEST(others)
 {
-	char net[80];
+	char buf[RKEYS_MAX], err[128];
+	struct rkeys bad;
 
-	ck_assert_int_eq(rg_key_net("192.0.2.77", 24, 64, net, sizeof(net)), 0);
-	ck_assert_str_eq(net, "192.0.2.0/24");
-	ck_assert_int_eq(rg_key_net("192.0.2.0/24", 24, 64, net, sizeof(net)), 0);
-	ck_assert_str_eq(net, "192.0.2.0/24");
-	ck_assert_int_eq(rg_key_net("192.0.2.0/16", 24, 64, net, sizeof(net)), -1);
-	ck_assert_int_eq(rg_key_net("2001:db8::1/64", 24, 64, net, sizeof(net)), 0);
-	ck_assert_str_eq(net, "2001:db8::/64");
-	ck_assert_int_eq(rg_key_net("example.com", 24, 64, net, sizeof(net)), -1);
-	ck_assert_int_eq(rg_key_net("1.2.3.4/", 24, 64, net, sizeof(net)), -1);
-}
-END_TEST
-
-START_TEST(patterns_and_others)
-{
-	char buf[RG_KEY_MAX], err[128];
-	struct rg_rate r = {.count = 3, .window_ms = 3600000};
-
-	ck_assert_str_eq(rg_key_pattern(buf, sizeof(buf), "rg:", "g", "192.0.2.0/24"),
-			 "rg:g:{192.0.2.0/24}:*");
-	ck_assert_str_eq(rg_key_pattern(buf, sizeof(buf), "rg:", "a", NULL), "rg:a:{*");
-	ck_assert_str_eq(rg_key_pattern(buf, sizeof(buf), "r*[x]:", "cd", NULL), "r\\*\\[x\\]:cd:{*");
-	ck_assert_str_eq(rg_key_pattern(buf, sizeof(buf), "rg:", "c", "ex?mple.com"),
-			 "rg:c:{ex\\?mple.com}:*");
 	ck_assert_int_gt(
-	    rg_key_ratelimit(buf, sizeof(buf), "rg:", "client", "192.0.2.10", &r, err, sizeof(err)), 0);
+	    rkeys_rate(&k, "client", "192.0.2.10", 3, 3600000, buf, sizeof(buf), err, sizeof(err)), 0);
 	ck_assert_str_eq(buf, "rg:r:{client:192.0.2.10}:3/3600000");
-	ck_assert_int_gt(rg_key_ratelimit(buf, sizeof(buf), "rg:", "sasl", "a b}{", NULL, err, sizeof(err)),
-			 0);
-	ck_assert_str_eq(buf, "rg:r:{sasl:a%20b%7D%7B}:");
-	ck_assert_int_eq(rg_key_ratelimit(buf, sizeof(buf), "r{g", "sasl", "x", NULL, err, sizeof(err)), -1);
-	ck_assert_ptr_nonnull(rg_key_callout(buf, sizeof(buf), "rg:", "Bob@Ex{}ample.COM"));
+	ck_assert_int_gt(rkeys_rate(&k, "sasl", "a b}{", 1, 1000, buf, sizeof(buf), err, sizeof(err)), 0);
+	ck_assert_str_eq(buf, "rg:r:{sasl:a%20b%7D%7B}:1/1000");
+	ck_assert_int_eq(rkeys_rate(&k, "Bad", "x", 1, 1, buf, sizeof(buf), err, sizeof(err)), -1);
+	ck_assert_int_eq(rkeys_init(&bad, "r{g", NULL, err, sizeof(err)), -1);
+	/* FNV-1a 64, letters folded: "a" is af63dc4c8601ec8c */
+	ck_assert_int_gt(rkeys_callout(&k, "A", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:c:{}:af63dc4c8601ec8c");
+	ck_assert_int_gt(rkeys_callout(&k, "Bob@Ex{}ample.COM", buf, sizeof(buf)), 0);
 	ck_assert_int_eq(strncmp(buf, "rg:c:{ex__ample.com}:", 21), 0);
-	ck_assert_int_gt(rg_key_harvest(buf, sizeof(buf), "rg:", "192.0.2.1", 600000), 0);
+	ck_assert_int_gt(rkeys_harvest(&k, "192.0.2.1", 600000, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "rg:h:{192.0.2.1}:600000");
-	ck_assert_int_eq(rg_key_harvest(buf, sizeof(buf), "rg:", "192.0.2.1}", 600000), -1);
-	ck_assert_str_eq(rg_key_hopdown(buf, sizeof(buf), "rg:", "[mx.{x}]:25"), "rg:cd:{[mx._x_]:25}");
+	ck_assert_int_eq(rkeys_harvest(&k, "192.0.2.1}", 600000, buf, sizeof(buf)), -1);
+	ck_assert_int_gt(rkeys_hopdown(&k, "[mx.{x}]:25", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:cd:{[mx._x_]:25}");
+}
+END_TEST
+
+START_TEST(patterns)
+{
+	char buf[2 * RKEYS_MAX], err[128];
+	struct rkeys g;
+
+	ck_assert_int_gt(rkeys_greylist_pattern(&k, "192.0.2.0/24", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:g:{192.0.2.0/24}:*");
+	ck_assert_int_gt(rkeys_rate_pattern(&k, "client", "192.0.2.10", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:r:{client:192.0.2.10}:*");
+	ck_assert_int_gt(rkeys_kind_pattern(&k, "a", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:a:{*");
+	ck_assert_int_gt(rkeys_callout_pattern(&k, "Ex?mple.com", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:c:{ex_mple.com}:*");
+	ck_assert_int_eq(rkeys_init(&g, "r*[x]:", NULL, err, sizeof(err)), 0);
+	ck_assert_int_gt(rkeys_kind_pattern(&g, "cd", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "r\\*\\[x\\]:cd:{*");
 }
 END_TEST
 
@@ -104,9 +105,10 @@ main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, greylist);
-	tcase_add_test(tc, networks);
-	tcase_add_test(tc, patterns_and_others);
+	tcase_add_test(tc, others);
+	tcase_add_test(tc, patterns);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
