@@ -18,6 +18,7 @@
 #include "config.h"
 #include "msg.h"
 #include "rctl.h"
+#include "version.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
@@ -25,7 +26,7 @@ static void __attribute__((noreturn)) usage(int rc)
 {
 	fprintf(
 	    rc ? stderr : stdout,
-	    "usage: relayguardctl [-c FILE] [--json] COMMAND ...\n"
+	    "usage: relayguardctl [-V] [-c FILE] [--json] COMMAND ...\n"
 	    "  greylist list [CLIENT-OR-NETWORK]        triplets: network, sender, recipient, state, ...\n"
 	    "  greylist pass CLIENT SENDER RECIPIENT    mark the triplet passed now\n"
 	    "  greylist delete CLIENT SENDER RECIPIENT\n"
@@ -35,6 +36,7 @@ static void __attribute__((noreturn)) usage(int rc)
 	    "  hop list | up HOP                        callout next hops marked down\n"
 	    "  status                                   Redis reachable, role, keys per kind, memory\n"
 	    "  -c FILE  configuration (default " DEF_CONFIG ")\n"
+	    "  -V       print the version\n"
 	    "Exit: 0 ok, 1 not found, 2 usage or configuration error, 3 Redis unreachable.\n");
 	exit(rc);
 }
@@ -42,8 +44,10 @@ static void __attribute__((noreturn)) usage(int rc)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
 	static const struct {
 		const char *name;
 		int (*fn)(struct rctl *, int, char **);
@@ -60,7 +64,7 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	msg_init("relayguardctl", 1, "mail");
-	while ((ch = getopt_long(argc, argv, "+c:jh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:jhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -70,6 +74,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(0);
+		case 'V':
+			printf("relayguardctl %s\n", RG_VERSION);
+			return RCTL_EXIT_OK;
 		default:
 			usage(RCTL_EXIT_USAGE);
 		}
