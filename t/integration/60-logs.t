@@ -29,7 +29,7 @@ printf 'example.com premium\nexample.net premium greylisting=no\n' >"$conf/domai
 start_policyd "$conf/relayguard.conf" || BAIL_OUT "policyd does not start"
 log=$(rg_log policyd)
 
-talk() { timeout 5 nc -q 1 127.0.0.1 "$pport"; }
+talk() { timeout 8 nc -q 3 127.0.0.1 "$pport"; }
 req() { # state recipient queue_id instance
 	printf 'request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\nclient_address=192.0.2.1\nclient_name=host\nreverse_client_name=host\nhelo_name=host\nsender=a@example.org\nrecipient=%s\nqueue_id=%s\ninstance=%s\nsize=1234\nrecipient_count=1\n\n' \
 		"$1" "$2" "$3" "$4"

@@ -91,7 +91,7 @@ r0=$(metric "$pmet" 'relayguard_policyd_requests_total{state="rcpt"}')
 g0=$(metric "$pmet" 'relayguard_policyd_greylist_total{state="new"}')
 d0=$(metric "$pmet" 'relayguard_policyd_decisions_total{check="greylist",action="defer_if_permit",class="premium"}')
 N=7
-for i in $(seq 1 $N); do req "u$i@gl.test" "s$i@sender.test"; done | timeout 10 nc -q 1 127.0.0.1 "$pport" >"$RG_TMP/replies"
+for i in $(seq 1 $N); do req "u$i@gl.test" "s$i@sender.test"; done | timeout 10 nc -q 3 127.0.0.1 "$pport" >"$RG_TMP/replies"
 is "$(grep -c '^action=DEFER_IF_PERMIT' "$RG_TMP/replies")" $N "$N new triplets on one connection are greylisted"
 is "$(($(metric "$pmet" 'relayguard_policyd_requests_total{state="rcpt"}') - r0))" $N "requests_total{state=rcpt} grew by exactly $N"
 is "$(($(metric "$pmet" 'relayguard_policyd_greylist_total{state="new"}') - g0))" $N "greylist_total{state=new} grew by exactly $N"
@@ -145,7 +145,7 @@ like "$(cat "$RG_TMP/health.body")" '^redis: ' "... with one line saying why"
 is "$(wc -l <"$RG_TMP/health.body")" 1 "... one line"
 check "... milter /health turns 503 too" wait_until 10 health_is "$mmet" 503
 like "$(cat "$RG_TMP/health.body")" '^redis: ' "... because of Redis"
-req u1@gl.test s1@sender.test | timeout 10 nc -q 1 127.0.0.1 "$pport" >/dev/null
+req u1@gl.test s1@sender.test | timeout 10 nc -q 3 127.0.0.1 "$pport" >/dev/null
 cmp_ok "$(metric "$pmet" 'relayguard_policyd_failure_action_total{check="greylist"}')" '>=' 1 "a request during the outage is a failure-action answer"
 cmp_ok "$(metric "$pmet" relayguard_redis_outages_total)" '>=' 1 "... and the outage is counted"
 is "$(metric "$pmet" relayguard_redis_up)" 0 "... redis_up is 0"
