@@ -219,6 +219,22 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 	free(d);
 }
 
+/* buf := reason="<buf>", quoted and escaped (one token). */
+static void
+pdec_reason(char *buf, size_t len)
+{
+	char q[300];
+	size_t n;
+
+	if (len < 10)
+		return;
+	/* Sized to fit after "reason=": the closing quote is never cut off. */
+	plog_quote(buf, q, len - 7 < sizeof(q) ? len - 7 : sizeof(q));
+	n = strlen(q);
+	memcpy(buf, "reason=", 7);
+	memcpy(buf + 7, q, n + 1);
+}
+
 /* Answer without a log line (nothing was decided). */
 static void
 pdec_quiet(struct pdec *d, const char *action)
@@ -290,7 +306,8 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 		rg_metric_inc(pm_failure, "greylist");
 	switch (st) {
 	case GREYLIST_ERROR:
-		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err ? err : "error");
+		snprintf(detail, sizeof(detail), "redis: %s", err ? err : "error");
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "greylist", pdec_failure_action(d), detail);
 		return;
 	case GREYLIST_NEW:
@@ -355,7 +372,8 @@ pdec_limited(int over, const char *reply, const char *err, void *arg)
 
 	if (err) {
 		rg_metric_inc(pm_failure, "ratelimit");
-		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err);
+		snprintf(detail, sizeof(detail), "redis: %s", err);
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "ratelimit",
 			  d->outbound ? pdec_outbound_failure_action(d) : pdec_failure_action(d), detail);
 	} else if (over) {
@@ -425,7 +443,8 @@ pdec_dynip(struct pdec *d)
 				 "450 4.7.25 Client host [%s] has no reverse DNS name; "
 				 "mail servers need one, end-user lines are not accepted",
 				 preq_get(q, PREQ_CLIENT_ADDRESS));
-		snprintf(detail, sizeof(detail), "reason=\"%s\"", reason);
+		rg_strlcpy(detail, reason, sizeof(detail));
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "dynip", action, detail);
 		return;
 	}
@@ -557,8 +576,10 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 	rg_sanitize(d->rcpt, sizeof(d->rcpt), rcpt, 512);
 
 	if (strcmp(preq_get(req, PREQ_REQUEST), "smtpd_access_policy") != 0) {
-		msg_warn("policy: %s: unknown request type \"%s\"", psrv_peer(c),
-			 rg_sanitize(n, sizeof(n), preq_get(req, PREQ_REQUEST), 200));
+		char qid[40];
+
+		msg_warn("%s: policy: %s: unknown request type \"%s\"", plog_qid(req, qid, sizeof(qid)),
+			 psrv_peer(c), rg_sanitize(n, sizeof(n), preq_get(req, PREQ_REQUEST), 200));
 		pdec_quiet(d, "DUNNO");
 		return;
 	}
