@@ -200,7 +200,7 @@ main(int argc, char **argv)
 	 * (said on stderr too: whoever started it is looking there). */
 	if (rg_pidfile_lock(&pidfile, g->milter_pidfile, err, sizeof(err)) != 0) {
 		if (!fg)
-			fprintf(stderr, "relayguard-milter: fatal: %s\n", err);
+			fprintf(stderr, "%srelayguard-milter: fatal: %s\n", msg_stderr_prio(2), err);
 		msg_fatal("%s", err);
 	}
 	/* Any address form; libmilter gets its own spelling of it. */

@@ -221,7 +221,7 @@ main(int argc, char **argv)
 	 * (said on stderr too: whoever started it is looking there). */
 	if (rg_pidfile_lock(&pidfile, g->policyd_pidfile, err, sizeof(err)) != 0) {
 		if (!fg)
-			fprintf(stderr, "relayguard-policyd: fatal: %s\n", err);
+			fprintf(stderr, "%srelayguard-policyd: fatal: %s\n", msg_stderr_prio(2), err);
 		msg_fatal("%s", err);
 	}
 	srv = psrv_new(base, policy_handle, NULL);
