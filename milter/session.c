@@ -18,6 +18,7 @@
 #include "spamhdr.h"
 #include "util.h"
 #include "verify.h"
+#include "mmetrics.h"
 
 #define SESS_MAX_XSPAM 32 /* distinct X-Spam-* header names we delete */
 /*
@@ -135,8 +136,10 @@ sess_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 
-	if (c == NULL)
+	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
+		rg_metric_add(mm_connections, 1);
+	}
 	rg_sanitize(c->name, sizeof(c->name), hostname ? hostname : "unknown", 255);
 	if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6))
 		getnameinfo(
@@ -468,6 +471,8 @@ sess_eom(SMFICTX *ctx)
 	const char *act;
 	int dry;
 
+	if (m)
+		rg_metric_inc(mm_messages, m->outbound ? "outbound" : m->p ? "inbound" : "other");
 	if (m == NULL || m->p == NULL || !sess_strips(m))
 		return SMFIS_CONTINUE;
 	dry = m->p->dry_run;
@@ -543,6 +548,7 @@ sess_close(SMFICTX *ctx)
 		smsg_free(c->m);
 		free(c);
 		smfi_setpriv(ctx, NULL);
+		rg_metric_add(mm_connections, -1);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -553,6 +559,7 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 {
 	struct sconn *c = xcalloc(1, sizeof(*c));
 
+	rg_metric_add(mm_connections, 1);
 	(void)f2;
 	(void)f3;
 	c->skip_ok = (f1 & SMFIP_SKIP) != 0;

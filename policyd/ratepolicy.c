@@ -12,6 +12,7 @@
 #include "msg.h"
 #include "ratelimit.h"
 #include "util.h"
+#include "pmetrics.h"
 
 #define LIM_MAX_SUBJECTS 4
 #define LIM_MAX_DOMAINS 8
@@ -191,6 +192,7 @@ lim_reply(const redisReply *reply, const char *err, void *arg)
 		return;
 	}
 	if (rc == 1 && j->mode == RATELIMIT_CHECK) {
+		rg_metric_inc(pm_ratelimit, s->kind);
 		ratelimit_reply_text(text, sizeof(text), &res, s->unit, s->what, s->subject);
 		j->cb(1, text, NULL, j->arg);
 		free(j);
