@@ -350,7 +350,7 @@ cmisc_status(struct rctl *c, int argc, char **argv)
 	rctl_scan(c, pat, count_kind, &k);
 	rctl_begin(c);
 	rctl_item(c);
-	rctl_str(c, "redis", c->g->redis_server);
+	rctl_str(c, "redis", c->server);
 	rctl_str(c, "reachable", "yes");
 	rctl_str(c, "role", role);
 	rctl_str(c, "version", ver);

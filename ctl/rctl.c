@@ -8,6 +8,8 @@
 
 #include "endpoint.h"
 #include "rctl.h"
+#include "rcore.h"
+#include "rsentinel.h"
 #include "util.h"
 
 static int rctl_nitems, rctl_nfields;
@@ -16,31 +18,52 @@ static void __attribute__((noreturn)) rctl_redis_fail(struct rctl *c, const char
 {
 	char buf[300];
 
-	fprintf(stderr, "relayguardctl: redis %s: %s: %s\n", c->g->redis_server, what,
-		rg_sanitize(buf, sizeof(buf), why, strlen(why)));
+	fprintf(stderr, "relayguardctl: redis %s: %s: %s\n", *c->server ? c->server : c->g->redis_server,
+		what, rg_sanitize(buf, sizeof(buf), why, strlen(why)));
 	exit(RCTL_EXIT_REDIS);
 }
 
+/*
+ * The daemons' own way (src/rcore, src/rsentinel): redis_server, or the
+ * master the Sentinels of redis_sentinels name (confirmed with ROLE), then
+ * AUTH and SELECT as a daemon's connection sends them.
+ */
 void
 rctl_connect(struct rctl *c)
 {
-	const struct rg_endpoint *ep = c->g->redis_server_ep;
-	struct timeval ct = {c->g->redis_connect_timeout / 1000, (c->g->redis_connect_timeout % 1000) * 1000};
-	struct timeval t = {c->g->redis_timeout / 1000, (c->g->redis_timeout % 1000) * 1000};
-	char db[16];
+	struct rcore_conf cf;
+	struct rcore_setup s;
+	struct rg_endpoint m;
+	struct timeval ct, t;
+	char err[1024];
+	int start = 0;
 
-	if (ep == NULL)
-		rctl_usage_error("redis_server is empty");
-	c->rc = ep->kind == RG_EP_UNIX ? redisConnectUnixWithTimeout(ep->path, ct)
-				       : redisConnectWithTimeout(ep->host, ep->port, ct);
+	rcore_conf_init(&cf, c->g, "relayguardctl cannot answer");
+	rg_strlcpy(c->server, cf.server, sizeof(c->server));
+	if (cf.nsentinels) {
+		if (rsentinel_discover(&cf, &start, &m, err, sizeof(err)) != 0)
+			rctl_redis_fail(c, "Sentinel", err);
+		rcore_conf_set_master(&cf, &m);
+	}
+	rcore_addr_text(&cf.addr, c->server, sizeof(c->server));
+	ct = (struct timeval){cf.connect_ms / 1000, (cf.connect_ms % 1000) * 1000};
+	t = (struct timeval){cf.timeout_ms / 1000, (cf.timeout_ms % 1000) * 1000};
+	c->rc = cf.addr.kind == RG_EP_UNIX ? redisConnectUnixWithTimeout(cf.addr.path, ct)
+					   : redisConnectWithTimeout(cf.addr.host, cf.addr.port, ct);
 	if (c->rc == NULL || c->rc->err)
 		rctl_redis_fail(c, "connect", c->rc ? c->rc->errstr : "out of memory");
 	redisSetTimeout(c->rc, t);
-	if (*c->g->redis_password)
-		freeReplyObject(rctl_cmd(c, 2, (const char *[]){"AUTH", c->g->redis_password}));
-	if (c->g->redis_database) {
-		snprintf(db, sizeof(db), "%lld", (long long)c->g->redis_database);
-		freeReplyObject(rctl_cmd(c, 2, (const char *[]){"SELECT", db}));
+	rcore_setup_build(&cf, cf.nsentinels > 0, &s);
+	for (int i = 0; i < s.n; i++) {
+		redisReply *r = redisCommandArgv(c->rc, s.cmd[i].argc, s.cmd[i].argv, NULL);
+		int bad = rcore_setup_check(&s, i, r, err, sizeof(err));
+
+		if (r == NULL && c->rc->errstr[0])
+			snprintf(err, sizeof(err), "%s", c->rc->errstr);
+		if (r)
+			freeReplyObject(r);
+		if (bad)
+			rctl_redis_fail(c, s.cmd[i].argv[0], err);
 	}
 }
 

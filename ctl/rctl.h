@@ -1,7 +1,9 @@
 /*
  * rctl - what every relayguardctl command shares: the exit codes, one
  * synchronous Redis connection made from relayguard.conf's redis_* settings
- * (bounded by redis_connect_timeout and redis_timeout), SCAN over a key
+ * as the daemons make theirs (src/rcore: redis_server, or the master the
+ * Sentinels of redis_sentinels name; AUTH, SELECT; bounded by
+ * redis_connect_timeout and redis_timeout), SCAN over a key
  * pattern, and the output of a listing as text or JSON (--json).
  *
  * Contract: single-threaded program code. Every Redis failure ends the
@@ -30,10 +32,11 @@ struct rctl {
 	const struct rg_params *g; /* &cfg->global */
 	struct rkeys k; /* key names, as the daemons build them */
 	redisContext *rc;
+	char server[300]; /* the server connected to, for messages and status */
 	int json;
 };
 
-/* Connect (or exit 3). */
+/* Connect (or exit 3); c->server then names the server. */
 void rctl_connect(struct rctl *c);
 
 /* One command (argv form); exits 3 on a failure or an error reply. Caller frees the reply. */
