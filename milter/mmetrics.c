@@ -13,7 +13,7 @@
 #include "mmetrics.h"
 #include "redis_pool.h"
 #include "session.h"
-#include "spamd.h"
+#include "spam_spamd.h"
 #include "util.h"
 
 struct rg_metric *mm_messages, *mm_spam, *mm_spamd_latency, *mm_spamd_errors, *mm_callout,
