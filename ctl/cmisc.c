@@ -130,6 +130,9 @@ cmisc_ratelimit(struct rctl *c, int argc, char **argv)
 			for (size_t k = 0; h->type == REDIS_REPLY_ARRAY && k + 1 < h->elements; k += 2) {
 				long long id = atoll(h->element[k]->str);
 
+				/* numbered buckets only: "r:..." fields are reservations (ratelimit.lua) */
+				if (h->element[k]->str[0] < '0' || h->element[k]->str[0] > '9')
+					continue;
 				if ((id + 1) * width > now - window)
 					sum += atoll(h->element[k + 1]->str);
 			}

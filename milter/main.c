@@ -44,6 +44,7 @@
 #include "msg.h"
 #include "session.h"
 #include "util.h"
+#include "mlimit.h"
 #include "version.h"
 #include "callout_verify.h"
 #include "mmetrics.h"
@@ -110,6 +111,7 @@ reload(const char *path)
 		msg_warn("reload failed: keeping the previous configuration");
 	} else {
 		verify_reload(verify, &cfg->global);
+		mlimit_reload(&cfg->global);
 		session_set_config(cfg);
 		msg_info("reload: configuration %s loaded", path);
 	}
@@ -253,6 +255,7 @@ main(int argc, char **argv)
 	    mmetrics_start(g->milter_metrics_listen_ep, verify_redis(verify), err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	session_set_verify(verify);
+	mlimit_start(g);
 	session_set_config(cfg); /* from here on, g may go with a reload */
 
 	if (pipe(sig_pipe) != 0)
