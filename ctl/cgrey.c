@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "cgrey.h"
+#include "greylist.h"
 #include "rkeys.h"
 #include "util.h"
 
@@ -137,36 +138,33 @@ static int
 gl_triplet(struct rctl *c, int argc, char **argv, int pass)
 {
 	const struct rg_params *p;
-	char net[80], key[RKEYS_MAX], now[24], life[24], *snd, *rcpt;
+	struct greylist_triplet t;
+	char net[80], now[24], life[24];
 	redisReply *r;
 	long long ms;
 	int rc = RCTL_EXIT_OK;
-	size_t sndlen;
 
 	if (argc != 3)
 		rctl_usage_error("usage: greylist %s CLIENT SENDER RECIPIENT", pass ? "pass" : "delete");
 	p = cgrey_params(c, argv[2]);
+	/* The daemons' own function (src/greylist.c): network, normalised
+	 * sender, lower-cased recipient, keys with redis_key_secret. */
 	if (rkeys_network(argv[0], (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net,
-			  sizeof(net)) < 0)
+			  sizeof(net)) < 0 ||
+	    greylist_keys(p, c->g, argv[0], argv[1], argv[2], &t) != 0)
 		rctl_usage_error("%s: not an IP address", argv[0]);
-	/* Normalised exactly as policyd does (greylist_keys). */
-	sndlen = strlen(argv[1]) + 3;
-	snd = xmalloc(sndlen);
-	rg_addr_greynorm(argv[1], c->g->recipient_delimiter, snd, sndlen);
-	rcpt = rg_lowercase(xstrdup(argv[2]));
-	if (rkeys_greylist(&c->k, net, snd, rcpt, key, sizeof(key)) < 0)
-		rctl_usage_error("%s: no key for this triplet", argv[0]);
 	rctl_connect(c);
 	if (pass) {
 		ms = rctl_now_ms(c);
 		snprintf(now, sizeof(now), "%lld", ms / 1000);
 		snprintf(life, sizeof(life), "%lld", p->greylist_whitelist_lifetime / 1000);
-		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", key, "f", now}));
-		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", key, "n", "0"}));
-		freeReplyObject(rctl_cmd(c, 8, (const char *[]){"HSET", key, "p", now, "s", snd, "r", rcpt}));
-		freeReplyObject(rctl_cmd(c, 3, (const char *[]){"EXPIRE", key, life}));
+		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", t.tkey, "f", now}));
+		freeReplyObject(rctl_cmd(c, 4, (const char *[]){"HSETNX", t.tkey, "n", "0"}));
+		freeReplyObject(
+		    rctl_cmd(c, 8, (const char *[]){"HSET", t.tkey, "p", now, "s", t.sender, "r", t.rcpt}));
+		freeReplyObject(rctl_cmd(c, 3, (const char *[]){"EXPIRE", t.tkey, life}));
 	} else {
-		r = rctl_cmd(c, 2, (const char *[]){"DEL", key});
+		r = rctl_cmd(c, 2, (const char *[]){"DEL", t.tkey});
 		if (r->integer == 0)
 			rc = RCTL_EXIT_NOTFOUND;
 		freeReplyObject(r);
@@ -174,13 +172,12 @@ gl_triplet(struct rctl *c, int argc, char **argv, int pass)
 	rctl_begin(c);
 	rctl_item(c);
 	rctl_str(c, "network", net);
-	rctl_str(c, "sender", snd);
-	rctl_str(c, "recipient", rcpt);
+	rctl_str(c, "sender", t.sender);
+	rctl_str(c, "recipient", t.rcpt);
 	rctl_str(c, "result", pass ? "passed" : rc == RCTL_EXIT_OK ? "deleted" : "not found");
 	rctl_end_item(c);
 	rctl_end(c);
-	free(snd);
-	free(rcpt);
+	greylist_triplet_free(&t);
 	return rc;
 }
 
