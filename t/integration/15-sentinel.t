@@ -152,6 +152,9 @@ swaks_send relay --from sender@remote.test --to bob@example.com --xclient-addr 2
 is "$SWAKS_CODE" 250 "mail to a known recipient is accepted (callout)"
 cache_keys() { redis_cli @"$1" --scan --pattern 'rg:c:*' | wc -l; }
 cmp_ok "$(cache_keys master)" '>=' 1 "... and cached on the master"
+ctl() { "$RG_BUILD/relayguardctl" -c "$conf/relayguard.conf" "$@"; }
+like "$(ctl status)" "^redis=127\\.0\\.0\\.1:$mport reachable=yes role=master .*keys_callout=[1-9]" \
+	"relayguardctl finds the master through the Sentinels (the dead one and the one that does not know it skipped)"
 
 # A steady load on 8 connections while the master dies.
 "$RG_BUILD/t/tools/policy-load" -s "inet:127.0.0.1:$pport" -c 8 -R 300 -n 20000 -T 30 -w greylist -k 80 -K 200 \
@@ -224,6 +227,8 @@ swaks_send relay --from sender@remote.test --to nobody@example.com --xclient-add
 	--xclient-name mail.remote.test --header "Subject: after"
 like "$(swaks_reply_to RCPT)" '^550' "... an unknown recipient is refused"
 cmp_ok "$(cache_keys replica)" '>=' 2 "... and the callout cache is written on the new master"
+like "$(ctl status)" "^redis=127\\.0\\.0\\.1:$rport reachable=yes role=master " "relayguardctl follows the failover to the new master"
+like "$(ctl callout show nobody@example.com)" '^recipient=nobody@example\.com result=invalid' "... and reads the callout cache there"
 
 # The old master returns: the Sentinels make it a replica; nothing breaks.
 start_redis master2 "$mport" || BAIL_OUT "the old master does not restart"
