@@ -16,6 +16,8 @@
 #include "ratepolicy.h"
 #include "msg.h"
 #include "patlist.h"
+#include "plog.h"
+#include "pmetrics.h"
 #include "policy.h"
 #include "redis.h"
 #include "util.h"
@@ -49,6 +51,9 @@ struct pdec {
 	int exempt; /* trusted, authenticated or whitelisted: no dynip/greylist */
 	char why_exempt[200];
 	char client[300], sender[300], rcpt[300];
+	/* inbound: what to answer once the rate-limit reservation passes */
+	const char *pass_check;
+	char pass_action[512], pass_detail[240];
 };
 
 /* Resolve a whitelist file name relative to the configuration's folder. */
@@ -150,6 +155,12 @@ policy_globals(const struct policy *pol)
 	return &pol->snap->cfg->global;
 }
 
+struct rg_redis *
+policy_redis(const struct policy *pol)
+{
+	return pol->redis;
+}
+
 int
 policy_reload(struct policy *pol, const char *path)
 {
@@ -199,12 +210,33 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 	if (d->inbound_rcpt && (dry || strcmp(action, "DUNNO") == 0 || strncmp(action, "PREPEND ", 8) == 0))
 		ratepolicy_remember(d->pol->limits, d->req);
 
-	msg_info("%s: client=%s sender=<%s> recipient=<%s> class=%s action=%s%s%s%s%s", check, d->client,
-		 d->sender, d->rcpt, d->class_name ? d->class_name : "-", action, detail ? " " : "",
-		 detail ? detail : "", dry ? " dry_run=yes sent=" : "", dry ? sent : "");
+	char qid[40], fields[1200];
+
+	rg_metric_inc(pm_decisions, check, plog_action_name(action), d->class_name ? d->class_name : "none");
+	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s%s",
+		 plog_qid(d->req, qid, 40), check, d->client, d->sender, d->rcpt,
+		 d->class_name ? d->class_name : "-", plog_action(action, fields, sizeof(fields)),
+		 detail ? " " : "", detail ? detail : "", dry ? " dry_run=yes sent=" : "",
+		 dry ? plog_action_name(sent) : "");
 	/* d is the connection's scratch: not touched once the reply is sent */
 	psrv_reply(d->conn, sent);
 	policy_snap_unref(snap);
+}
+
+/* buf := reason="<buf>", quoted and escaped (one token). */
+static void
+pdec_reason(char *buf, size_t len)
+{
+	char q[300];
+	size_t n;
+
+	if (len < 10)
+		return;
+	/* Sized to fit after "reason=": the closing quote is never cut off. */
+	plog_quote(buf, q, len - 7 < sizeof(q) ? len - 7 : sizeof(q));
+	n = strlen(q);
+	memcpy(buf, "reason=", 7);
+	memcpy(buf + 7, q, n + 1);
 }
 
 /* Answer without a log line (nothing was decided). */
@@ -244,70 +276,62 @@ pdec_outbound_failure_action(const struct pdec *d)
 	return "DEFER 4.3.0 Policy service temporarily unavailable, try again later";
 }
 
-/* greylist_defer_text with $delay replaced. */
-static void
-pdec_defer_text(const struct pdec *d, long long secs, char *buf, size_t len)
-{
-	const char *t = d->p->greylist_defer_text, *v;
-	char num[24];
-	size_t o;
+static void pdec_limited(int over, const char *reply, const char *err, void *arg);
 
-	snprintf(num, sizeof(num), "%lld", secs);
-	o = (size_t)snprintf(buf, len, "DEFER_IF_PERMIT 4.7.1 ");
-	while (*t && o + 1 < len) {
-		if (strncmp(t, "$delay", 6) == 0 || strncmp(t, "${delay}", 8) == 0) {
-			for (v = num; *v && o + 1 < len; v++)
-				buf[o++] = *v;
-			t += t[1] == '{' ? 8 : 6;
-		} else {
-			buf[o++] = *t++;
-		}
-	}
-	buf[o] = 0;
+/* Inbound, last step: the recipient passed every check; reserve its place
+ * in the rate limits and answer action (logged as check, detail) if it fits. */
+static void
+pdec_reserve(struct pdec *d, const char *check, const char *action, const char *detail)
+{
+	d->pass_check = check;
+	rg_strlcpy(d->pass_action, action, sizeof(d->pass_action));
+	rg_strlcpy(d->pass_detail, detail, sizeof(d->pass_detail));
+	ratepolicy_check(d->pol->limits, d->req, d->p, 0, &d->snap->cfg->global, pdec_limited, d);
 }
 
 static void
 pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *arg)
 {
 	struct pdec *d = arg;
-	char action[512], detail[160], date[64];
-	time_t now;
-	struct tm tm;
+	char action[512], detail[160];
 
+	rg_metric_inc(pm_greylist, greylist_state_name(st));
+	if (st == GREYLIST_ERROR)
+		rg_metric_inc(pm_failure, "greylist");
 	switch (st) {
 	case GREYLIST_ERROR:
-		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err ? err : "error");
+		snprintf(detail, sizeof(detail), "redis: %s", err ? err : "error");
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "greylist", pdec_failure_action(d), detail);
 		return;
 	case GREYLIST_NEW:
 	case GREYLIST_EARLY:
-		pdec_defer_text(d, secs, action, sizeof(action));
+		greylist_defer_text(d->p, secs, 1, action, sizeof(action));
 		snprintf(detail, sizeof(detail), "delay=%lld state=%s", secs, greylist_state_name(st));
 		pdec_done(d, "greylist", action, detail);
 		return;
 	case GREYLIST_PASS:
 		snprintf(detail, sizeof(detail), "delayed=%lld state=pass", secs);
 		if (!d->p->greylist_header) {
-			pdec_done(d, "greylist", "DUNNO", detail);
+			pdec_reserve(d, "greylist", "DUNNO", detail);
 			return;
 		}
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-		snprintf(action, sizeof(action),
-			 "PREPEND X-Greylist: delayed %lld seconds by relayguard-policyd at %s; %s", secs,
-			 d->snap->cfg->global.myhostname, date);
-		pdec_done(d, "greylist", action, detail);
+		snprintf(action, sizeof(action), "PREPEND X-Greylist: ");
+		greylist_header_value(secs, "relayguard-policyd", d->snap->cfg->global.myhostname,
+				      action + 20, sizeof(action) - 20);
+		pdec_reserve(d, "greylist", action, detail);
 		return;
 	case GREYLIST_KNOWN:
 	case GREYLIST_AWL:
 		snprintf(detail, sizeof(detail), "state=%s", greylist_state_name(st));
-		pdec_done(d, "greylist", "DUNNO", detail);
+		pdec_reserve(d, "greylist", "DUNNO", detail);
 		return;
 	}
 }
 
-/* Last inbound step: greylisting. */
+/* Inbound: greylisting, then the rate-limit reservation. With
+ * recipient_callout the milter greylists, after the callout: an unknown
+ * recipient hears 550 at once and leaves no greylist state. */
 static void
 pdec_greylist(struct pdec *d)
 {
@@ -317,17 +341,21 @@ pdec_greylist(struct pdec *d)
 	char detail[240];
 
 	if (!d->p->greylisting) {
-		pdec_done(d, "policy", "DUNNO", "direction=inbound");
+		pdec_reserve(d, "policy", "DUNNO", "direction=inbound");
 		return;
 	}
 	if (d->exempt) {
 		snprintf(detail, sizeof(detail), "reason=%s", d->why_exempt);
-		pdec_done(d, "greylist", "DUNNO", detail);
+		pdec_reserve(d, "greylist", "DUNNO", detail);
+		return;
+	}
+	if (d->p->recipient_callout) {
+		pdec_reserve(d, "policy", "DUNNO", "direction=inbound greylist=milter");
 		return;
 	}
 	if (greylist_keys(d->p, &snap->cfg->global, preq_get(q, PREQ_CLIENT_ADDRESS),
 			  preq_get(q, PREQ_SENDER), preq_get(q, PREQ_RECIPIENT), &t) != 0) {
-		pdec_done(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
+		pdec_reserve(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
 		return;
 	}
 	greylist_check(d->pol->redis, d->pol->gl_script, d->p, &t, pdec_greylisted, d);
@@ -340,7 +368,9 @@ pdec_limited(int over, const char *reply, const char *err, void *arg)
 	char detail[300];
 
 	if (err) {
-		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err);
+		rg_metric_inc(pm_failure, "ratelimit");
+		snprintf(detail, sizeof(detail), "redis: %s", err);
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "ratelimit",
 			  d->outbound ? pdec_outbound_failure_action(d) : pdec_failure_action(d), detail);
 	} else if (over) {
@@ -348,7 +378,7 @@ pdec_limited(int over, const char *reply, const char *err, void *arg)
 	} else if (d->outbound) {
 		pdec_done(d, "relay", "OK", "direction=outbound");
 	} else {
-		pdec_greylist(d);
+		pdec_done(d, d->pass_check, d->pass_action, d->pass_detail);
 	}
 }
 
@@ -369,8 +399,7 @@ pdec_dnsbl_done(int listed, const char *zone, const char *answer, void *arg)
 		pdec_done(d, "dynip", action, detail);
 		return;
 	}
-	ratepolicy_check(d->pol->limits, d->req, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited,
-			 d);
+	pdec_greylist(d);
 }
 
 /* Inbound: dynamic-IP checks (local names first, DNSBL after), then limits. */
@@ -384,8 +413,7 @@ pdec_dynip(struct pdec *d)
 	enum dynip_class c;
 
 	if (!d->p->dynamic_ip_blocking || d->exempt) {
-		ratepolicy_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix,
-				 pdec_limited, d);
+		pdec_greylist(d);
 		return;
 	}
 	c = dynip_check(d->snap->dynip, name, preq_get(q, PREQ_CLIENT_ADDRESS), reason, sizeof(reason));
@@ -410,7 +438,8 @@ pdec_dynip(struct pdec *d)
 				 "450 4.7.25 Client host [%s] has no reverse DNS name; "
 				 "mail servers need one, end-user lines are not accepted",
 				 preq_get(q, PREQ_CLIENT_ADDRESS));
-		snprintf(detail, sizeof(detail), "reason=\"%s\"", reason);
+		rg_strlcpy(detail, reason, sizeof(detail));
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "dynip", action, detail);
 		return;
 	}
@@ -419,7 +448,7 @@ pdec_dynip(struct pdec *d)
 			    pdec_dnsbl_done, d);
 		return;
 	}
-	ratepolicy_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited, d);
+	pdec_greylist(d);
 }
 
 /* Is the message (declared or actual) bigger than this class allows? */
@@ -469,10 +498,21 @@ pdec_counted(int over, const char *reply, const char *err, void *arg)
 
 	(void)over;
 	(void)reply;
-	if (err)
-		msg_warn("ratelimit: message from %s not counted: redis: %s", d->client, err);
-	/* Counting never rejects: the message was accepted at RCPT. */
-	pdec_quiet(d, "DUNNO");
+	if (err) {
+		char qid[40];
+
+		msg_warn("%s: ratelimit: message from %s not counted: redis: %s", plog_qid(d->req, qid, 40),
+			 d->client, err);
+	}
+	/* Counting never rejects: the message was accepted at RCPT. The line
+	 * ties the message's queue id to relayguard in the log. */
+	{
+		char detail[80];
+
+		snprintf(detail, sizeof(detail), "size=%lld nrcpt=%d", atoll(preq_get(d->req, PREQ_SIZE)),
+			 atoi(preq_get(d->req, PREQ_RECIPIENT_COUNT)));
+		pdec_done(d, "message", "DUNNO", detail);
+	}
 }
 
 /* END-OF-MESSAGE: the actual size, then count the message. */
@@ -503,8 +543,7 @@ pdec_end_of_message(struct pdec *d)
 				return;
 		}
 	}
-	ratepolicy_count(d->pol->limits, d->snap->cfg, q, d->snap->cfg->global.redis_key_prefix, pdec_counted,
-			 d);
+	ratepolicy_count(d->pol->limits, d->snap->cfg, q, pdec_counted, d);
 }
 
 void
@@ -531,11 +570,14 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 	rg_sanitize(d->rcpt, sizeof(d->rcpt), rcpt, 512);
 
 	if (strcmp(preq_get(req, PREQ_REQUEST), "smtpd_access_policy") != 0) {
-		msg_warn("policy: %s: unknown request type \"%s\"", psrv_peer(c),
-			 rg_sanitize(n, sizeof(n), preq_get(req, PREQ_REQUEST), 200));
+		char qid[40];
+
+		msg_warn("%s: policy: %s: unknown request type \"%s\"", plog_qid(req, qid, sizeof(qid)),
+			 psrv_peer(c), rg_sanitize(n, sizeof(n), preq_get(req, PREQ_REQUEST), 200));
 		pdec_quiet(d, "DUNNO");
 		return;
 	}
+	rg_metric_inc(pm_requests, pmetrics_state(state));
 	if (msg_verbose) {
 		char st[64], in[128], sz[64];
 
@@ -561,8 +603,7 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		d->outbound = 1;
 		if (pdec_too_big(d, e->p->message_size_limit, "client"))
 			return;
-		ratepolicy_check(pol->limits, req, e->p, 1, d->snap->cfg->global.redis_key_prefix,
-				 pdec_limited, d);
+		ratepolicy_check(pol->limits, req, e->p, 1, &d->snap->cfg->global, pdec_limited, d);
 		return;
 	}
 	dom = rg_addr_domain(rcpt);

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "msg.h"
 #include "endpoint.h"
+#include "pmetrics.h"
 #include "server.h"
 #include "srvint.h"
 #include "util.h"
@@ -87,6 +88,7 @@ pconn_free(struct pconn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconn--;
+	rg_metric_add(pm_connections, -1);
 	preq_reset(&c->req);
 	pconn_unscratch(c);
 	free(c);
@@ -371,6 +373,7 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconn++;
+	rg_metric_add(pm_connections, 1);
 }
 
 struct psrv *
