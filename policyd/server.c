@@ -88,10 +88,18 @@ pconn_close(struct pconn *c)
 	pconn_free(c);
 }
 
+static void pconn_drained(struct bufferevent *bev, void *arg);
+
 static void
 pconn_trouble(struct pconn *c, const char *why)
 {
 	msg_warn("policy: %s: %s; disconnecting without a reply", c->peer, why);
+	if (c->bev && !c->pending && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		/* Answers decided before the bad line still leave; then close. */
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
+		return;
+	}
 	pconn_close(c);
 }
 
