@@ -24,7 +24,8 @@ fc_entry_ok(const struct calcache_entry *e)
 {
 	size_t n = strnlen(e->reply, sizeof(e->reply));
 
-	FUZZ_ASSERT(e->status == CALCACHE_VALID || e->status == CALCACHE_INVALID, "status %d", (int)e->status);
+	FUZZ_ASSERT(e->status == CALCACHE_VALID || e->status == CALCACHE_INVALID, "status %d",
+		    (int)e->status);
 	FUZZ_ASSERT(e->checked_ms >= 0, "time %lld", e->checked_ms);
 	FUZZ_ASSERT(n < sizeof(e->reply), "reply not terminated");
 	FUZZ_ASSERT(!fuzz_has_ctl(e->reply, n), "reply \"%s\" not printable", e->reply);
@@ -44,11 +45,13 @@ fc_roundtrip(const struct calcache_entry *e)
 	FUZZ_ASSERT(n1 > 0 && (size_t)n1 < sizeof(v1) && (size_t)n1 == strlen(v1), "format gave %d", n1);
 	FUZZ_ASSERT(calcache_parse(v1, (size_t)n1, &e2) == 0, "our own value \"%s\" does not parse", v1);
 	fc_entry_ok(&e2);
-	FUZZ_ASSERT(e2.status == e->status && e2.checked_ms == e->checked_ms && strcmp(e2.reply, e->reply) == 0,
+	FUZZ_ASSERT(e2.status == e->status && e2.checked_ms == e->checked_ms &&
+			strcmp(e2.reply, e->reply) == 0,
 		    "\"%s\" parses to a different entry (%d %lld \"%s\")", v1, (int)e2.status, e2.checked_ms,
 		    e2.reply);
 	n2 = calcache_format(&e2, v2, sizeof(v2));
-	FUZZ_ASSERT(n2 == n1 && memcmp(v1, v2, (size_t)n1) == 0, "format not stable: \"%s\" / \"%s\"", v1, v2);
+	FUZZ_ASSERT(n2 == n1 && memcmp(v1, v2, (size_t)n1) == 0, "format not stable: \"%s\" / \"%s\"", v1,
+		    v2);
 	/* A buffer one byte short must be refused, not overrun. */
 	FUZZ_ASSERT(calcache_format(e, v2, (size_t)n1) == -1, "format into %d bytes", n1);
 }
@@ -77,7 +80,8 @@ fc_decide(const struct calcache_entry *e, unsigned long long h)
 		FUZZ_ASSERT(r >= last, "at age %lld the entry is younger (%d after %d)", age, r, last);
 		last = r;
 	}
-	FUZZ_ASSERT(calcache_decide(e, e->checked_ms - 60001, &lt) == CALCACHE_MISS, "a future entry is trusted");
+	FUZZ_ASSERT(calcache_decide(e, e->checked_ms - 60001, &lt) == CALCACHE_MISS,
+		    "a future entry is trusted");
 }
 
 int
@@ -102,9 +106,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The input as a downstream's reply text, stored now. */
 	memcpy(text, s, size < sizeof(text) ? size : sizeof(text) - 1);
 	text[size < sizeof(text) ? size : sizeof(text) - 1] = 0;
-	FUZZ_ASSERT(calcache_from_verdict(&e, CALLOUT_UNKNOWN, text, 1700000000000LL) == -1, "UNKNOWN stored");
+	FUZZ_ASSERT(calcache_from_verdict(&e, CALLOUT_UNKNOWN, text, 1700000000000LL) == -1,
+		    "UNKNOWN stored");
 	for (int v = CALLOUT_VALID; v <= CALLOUT_INVALID; v++) {
-		FUZZ_ASSERT(calcache_from_verdict(&e, (enum callout_verdict)v, text, (long long)(h >> 24)) == 0,
+		FUZZ_ASSERT(calcache_from_verdict(&e, (enum callout_verdict)v, text, (long long)(h >> 24)) ==
+				0,
 			    "verdict %d not stored", v);
 		fc_entry_ok(&e);
 		fc_roundtrip(&e);

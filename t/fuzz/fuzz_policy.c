@@ -248,6 +248,16 @@ fp_read(int fd, char *out, size_t cap, size_t *outlen)
 	}
 }
 
+static void
+fp_cleanup(void)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/policy", fp_dir);
+	unlink(path);
+	rmdir(fp_dir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -276,6 +286,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_policy: %s\n", err);
 		exit(1);
 	}
+	atexit(fp_cleanup);
 	return 0;
 }
 
