@@ -29,8 +29,10 @@ OPT	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	  -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS	?=
+CPPFLAGS ?=
+LDFLAGS	?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
-	  $(PKG_CFLAGS) $(SAN) $(CFLAGS)
+	  $(PKG_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS) -lresolv -lpthread -lm
 MILTER_LIBS = -lmilter
 SAN	?=
@@ -55,7 +57,16 @@ PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter
 
 all: $(PROGS) $(TOOL_BIN)
 
-$(B)/%.o: %.c $(B)/gen/lua_scripts.h
+# The version has one source, the first line of debian/changelog; version.h
+# is generated from it (order-only here, -MMD records who includes it).
+VERSION	:= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+$(B)/gen/version.h: debian/changelog
+	@mkdir -p $(B)/gen
+	@test -n "$(VERSION)" || { echo "no version in debian/changelog" >&2; exit 1; }
+	printf '/* generated from debian/changelog - do not edit */\n#define RG_VERSION "%s"\n' \
+		'$(VERSION)' >$@.tmp && mv $@.tmp $@
+
+$(B)/%.o: %.c $(B)/gen/lua_scripts.h | $(B)/gen/version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -77,9 +88,9 @@ $(B)/librgmilter.a: $(MIL_OBJ) $(B)/gen/lua_scripts.o
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
 
 $(B)/t/check_%: t/unit/check_%.c $(B)/librgpolicyd.a $(B)/librgmilter.a $(B)/librelayguard.a
 	@mkdir -p $(dir $@)
@@ -141,16 +152,23 @@ format-check:
 	@clang-format --dry-run -Werror $(CFILES) && echo "format-check: ok"
 	@scripts/check-waits && echo "check-waits: ok"
 
+# The systemd units are written from scripts/systemd/*.service.in with the
+# install paths (SBINDIR, SYSCONFDIR), whatever PREFIX is.
 # Configuration files are installed only where none exists yet: an admin's
 # edited relayguard.conf or tables are never overwritten.
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR)
-	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/dnsbl-monitor $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/relayguard-dnsbl-monitor $(DESTDIR)$(SBINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 644 scripts/systemd/* $(DESTDIR)$(UNITDIR)/
+	install -m 644 scripts/systemd/*.timer $(DESTDIR)$(UNITDIR)/
+	for f in scripts/systemd/*.service.in; do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$f \
+			>$(DESTDIR)$(UNITDIR)/$$(basename $$f .in) && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$(basename $$f .in) || exit 1; \
+	done
 	for f in conf/*; do t=$(DESTDIR)$(SYSCONFDIR)/relayguard/$$(basename $$f); \
 		[ -e $$t ] || install -m 644 $$f $$t; done
 

@@ -16,6 +16,16 @@
  * settings; the message's callout session closes at DATA (or at the first
  * header, end of message, abort).
  *
+ * X-Spam-* (and X-Relayguard-Scan) headers a message brought are deleted
+ * for every message with a customer's settings -- inbound whether or not
+ * its class scans, outbound when it scans -- since only ours may be
+ * trusted. dry_run (of the deciding class) turns every refusal here into
+ * a "dry_run: would ..." log line and lets the message go on.
+ *
+ * Addresses are taken whole (up to SESS_ADDR_MAX, far over what Postfix
+ * passes); a longer one, or a domain over DNS's limits, is refused with
+ * 501 5.1.3 rather than cut into something no check recognises.
+ *
  * Contract: libmilter calls one context from one thread at a time; the
  * snapshot pointer is shared and swapped under a mutex (session_set_config).
  */

@@ -19,17 +19,19 @@
 #include "confcheck.h"
 #include "config.h"
 #include "daemon.h"
+#include "failpolicy.h"
 #include "msg.h"
 #include "policy.h"
 #include "server.h"
 #include "util.h"
+#include "version.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: relayguard-policyd [-fntv] [-c config] [-u user] [-q address|domain]\n"
+	fprintf(stderr, "usage: relayguard-policyd [-fntvV] [-c config] [-u user] [-q address|domain]\n"
 			"       relayguard-policyd -n|-d [-c config] [name ...]\n"
 			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
 			"  -t       check the configuration and what the daemons need, and exit\n"
@@ -39,7 +41,8 @@ usage(void)
 			"  -q WHAT  show the class and settings a client address or domain resolves to\n"
 			"  -f       stay in the foreground, log to stderr\n"
 			"  -u USER  run as USER after binding sockets\n"
-			"  -v       verbose logging\n");
+			"  -v       verbose logging\n"
+			"  -V       print the version and exit\n");
 	exit(2);
 }
 
@@ -48,21 +51,51 @@ struct sigctx {
 	struct policy *pol;
 	struct psrv *srv;
 	const char *path;
+	struct event *drain; /* the drain_timeout timer */
+	long long stop_ms;
 };
 
+static void
+on_drained(void *arg)
+{
+	event_base_loopbreak(((struct sigctx *)arg)->base);
+}
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(((struct sigctx *)arg)->base);
+}
+
+/* SIGHUP and SIGUSR1 reload (the milter's reload signals too); SIGTERM and
+ * SIGINT stop: no new connections, the decisions in flight are answered
+ * within drain_timeout, then exit. */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct sigctx *sc = arg;
+	const struct rg_params *g = policy_globals(sc->pol);
+	struct timeval tv;
 
 	(void)what;
-	if (sig == SIGHUP) {
+	if (sig == SIGHUP || sig == SIGUSR1) {
 		if (policy_reload(sc->pol, sc->path) == 0)
 			psrv_set_limits(sc->srv, policy_globals(sc->pol));
 		return;
 	}
-	msg_info("terminating on signal %d", (int)sig);
-	event_base_loopbreak(sc->base);
+	if (sc->stop_ms) {
+		msg_info("signal %d: already stopping", (int)sig);
+		return;
+	}
+	sc->stop_ms = rg_mono_ms();
+	msg_info("terminating on signal %d: %d connection(s) open, draining for up to %lld ms", (int)sig,
+		 psrv_nconn(sc->srv), g->drain_timeout);
+	tv.tv_sec = g->drain_timeout / 1000;
+	tv.tv_usec = (g->drain_timeout % 1000) * 1000;
+	evtimer_add(sc->drain, &tv);
+	psrv_drain(sc->srv, on_drained, sc);
 }
 
 /* -q: what a client address or a recipient domain resolves to. */
@@ -99,12 +132,13 @@ main(int argc, char **argv)
 	struct event_base *base;
 	struct psrv *srv;
 	struct policy *pol;
-	struct event *ev[3];
-	struct sigctx sc;
+	struct event *ev[4];
+	struct sigctx sc = {0};
+	struct rg_pidfile pidfile;
 	char err[512];
 
 	msg_init("relayguard-policyd", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:dfnq:tu:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dfnq:tu:vV")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -130,6 +164,9 @@ main(int argc, char **argv)
 		case 'v':
 			msg_verbose++;
 			break;
+		case 'V':
+			printf("relayguard-policyd %s\n", RG_VERSION);
+			return 0;
 		default:
 			usage();
 		}
@@ -155,6 +192,8 @@ main(int argc, char **argv)
 		int rc = rg_confcheck_cli("relayguard-policyd", cfg, check, print, 0, user, argv + optind,
 					  argc - optind);
 
+		if (check && rc == 0)
+			(void)rg_failpolicy_warn(cfg, "relayguard-policyd", stderr);
 		if (q && rc == 0)
 			rc = query(cfg, q);
 		policy_snap_unref(snap);
@@ -172,6 +211,13 @@ main(int argc, char **argv)
 		msg_fatal("cannot create event loop");
 	if (rg_confcheck_rundirs(g, RG_DAEMON_POLICYD, user, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
+	/* Before binding: a second instance stops here, its socket untouched
+	 * (said on stderr too: whoever started it is looking there). */
+	if (rg_pidfile_lock(&pidfile, g->policyd_pidfile, err, sizeof(err)) != 0) {
+		if (!fg)
+			fprintf(stderr, "relayguard-policyd: fatal: %s\n", err);
+		msg_fatal("%s", err);
+	}
 	srv = psrv_new(base, policy_handle, NULL);
 	psrv_set_limits(srv, g);
 	for (int i = 0; i < g->policyd_listen_ep.n; i++)
@@ -188,7 +234,7 @@ main(int argc, char **argv)
 	}
 	if (!fg && (rg_daemonize(err, sizeof(err)) != 0 || event_reinit(base) != 0))
 		msg_fatal("detach: %s", err);
-	if (rg_pidfile_write(g->policyd_pidfile, err, sizeof(err)) != 0)
+	if (rg_pidfile_write(&pidfile, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
@@ -199,20 +245,31 @@ main(int argc, char **argv)
 	sc.pol = pol;
 	sc.srv = srv;
 	sc.path = path;
+	sc.drain = evtimer_new(base, on_drain_timeout, &sc);
 	ev[0] = evsignal_new(base, SIGTERM, on_signal, &sc);
 	ev[1] = evsignal_new(base, SIGINT, on_signal, &sc);
 	ev[2] = evsignal_new(base, SIGHUP, on_signal, &sc);
-	for (int i = 0; i < 3; i++)
+	ev[3] = evsignal_new(base, SIGUSR1, on_signal, &sc);
+	for (int i = 0; i < 4; i++)
 		event_add(ev[i], NULL);
-	msg_info("starting: %d listener(s), redis %s", g->policyd_listen.argc, g->redis_server);
+	msg_info("starting: version %s, %d listener(s), redis %s", RG_VERSION, g->policyd_listen.argc,
+		 g->redis_server);
 
 	event_base_dispatch(base);
 
-	rg_pidfile_remove(policy_globals(pol)->policyd_pidfile);
+	if (psrv_nconn(srv) > 0)
+		msg_warn("stop: %d connection(s) still waiting after drain_timeout; answering with "
+			 "policy_failure_action",
+			 psrv_nconn(srv));
+	psrv_close(srv);
 	policy_free(pol); /* answers what is pending */
+	psrv_flush(srv, 1000);
 	psrv_free(srv);
-	for (int i = 0; i < 3; i++)
+	msg_info("stopped after %lld ms", sc.stop_ms ? rg_mono_ms() - sc.stop_ms : 0LL);
+	rg_pidfile_release(&pidfile);
+	for (int i = 0; i < 4; i++)
 		event_free(ev[i]);
+	event_free(sc.drain);
 	event_base_free(base);
 	return 0;
 }

@@ -280,6 +280,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	g.policyd_max_line_length = FP_MAX_LINE;
 	g.policyd_max_request_size = FP_MAX_REQ;
 	g.policyd_idle_timeout = 600000;
+	g.policyd_request_timeout = 600000; /* the deadline is time, not input: out of scope here */
 	psrv_set_limits(fp_srv, &g);
 	if (rg_endpoint_parse(fp_path, 0, 0, &ep, err, sizeof(err)) != 0 ||
 	    psrv_listen(fp_srv, &ep, 0600, err, sizeof(err)) != 0) {

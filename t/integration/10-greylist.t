@@ -73,14 +73,16 @@ is "$SWAKS_CODE" 250 "a big provider's pool (shipped whitelist) is not greyliste
 swaks_send relay --from bob@sender.test --to postmaster@example.com --xclient-addr 203.0.113.5 \
 	--xclient-name mail.sender.test
 is "$SWAKS_CODE" 250 "... nor is postmaster@"
+plog=$(log_mark policyd)
 swaks_send relay --from bob@sender.test --to alice@dry.test --xclient-addr 203.0.113.5 \
 	--xclient-name mail.sender.test
 is "$SWAKS_CODE" 250 "dry_run = yes: the mail is accepted ..."
-check "... and the decision is logged as it would be" grep -qE 'recipient=<alice@dry\.test> .*action=DEFER_IF_PERMIT .* dry_run=yes' "$(rg_log policyd)"
+check "... and the decision is logged as it would be" log_grep "$plog" 'recipient=<alice@dry\.test> .*action=DEFER_IF_PERMIT .* dry_run=yes'
 check "policyd logged the decisions" grep -qE 'greylist: client=mail\.sender\.test\[203\.0\.113\.5\] sender=<bob@sender\.test> recipient=<alice@example\.com> class=premium action=DEFER_IF_PERMIT .* state=new' "$(rg_log policyd)"
 
 # --- Redis goes away --------------------------------------------------------
 rport=$REDIS_PORT
+plog=$(log_mark policyd)
 stop_redis
 t0=$(date +%s.%N)
 send 198.51.100.9 dave@sender.test
@@ -89,9 +91,10 @@ is "$SWAKS_CODE" 250 "Redis stopped: mail is accepted (policy_failure_action = d
 cmp_ok "$(awk -v a="$t0" -v b="$t1" "BEGIN { printf \"%.3f\", b - a }")" '<' 5 "... within the timeout"
 send 198.51.100.10 erin@sender.test
 is "$SWAKS_CODE" 250 "... and the next one too"
-check "the outage is logged" grep -q 'redis: server 127.0.0.1:'"$rport"' unavailable' "$(rg_log policyd)"
-is "$(grep -c 'unavailable' "$(rg_log policyd)")" 1 "... once, not per request"
+check "the outage is logged" log_grep "$plog" 'redis: server 127\.0\.0\.1:'"$rport"' unavailable'
+is "$(log_count "$plog" 'unavailable')" 1 "... once, not per request"
 
+plog=$(log_mark policyd)
 start_redis redis2 "$rport" || BAIL_OUT "redis does not restart"
 back() { # wait until greylisting answers again (a new triplet each try)
 	local i
@@ -103,7 +106,7 @@ back() { # wait until greylisting answers again (a new triplet each try)
 	return 1
 }
 check "policyd reconnects by itself: greylisting works again" back a
-check "... and logs the end of the outage" grep -q 'is back after' "$(rg_log policyd)"
+check "... and logs the end of the outage" log_grep "$plog" 'is back after'
 
 # --- Redis hangs (SIGSTOP): every answer still within redis_timeout -----------
 kill -STOP "$(rg_pid redis2)"

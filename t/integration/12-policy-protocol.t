@@ -33,6 +33,9 @@ printf 'example.com premium\n' >"$conf/domains"
 start_policyd "$conf/relayguard.conf" || BAIL_OUT "policyd does not start"
 log=$(rg_log policyd)
 sock=$conf/policyd.sock
+version=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$RG_SRCDIR/debian/changelog")
+is "$("$RG_BUILD/relayguard-policyd" -V)" "relayguard-policyd $version" "-V prints the version of debian/changelog"
+check "... and the start line names it" grep -qF "starting: version $version," "$log"
 
 req() { # recipient [client]
 	printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=%s\nclient_name=mx.sender.test\nreverse_client_name=mx.sender.test\nhelo_name=mx.sender.test\nsender=a@sender.test\nrecipient=%s\ninstance=1.2.3\nsize=0\n\n' \

@@ -39,6 +39,9 @@ big.test      premium  spam_max_size=2k
 std.test      standard
 TABLE
 start_milter "$conf/relayguard.conf" || BAIL_OUT "milter does not start"
+version=$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' "$RG_SRCDIR/debian/changelog")
+is "$("$RG_BUILD/relayguard-milter" -V)" "relayguard-milter $version" "-V prints the version of debian/changelog"
+check "... and the start line names it" grep -qF "starting: version $version," "$(rg_log milter)"
 start_postfix relay "smtpd_milters = inet:127.0.0.1:$mport" "milter_default_action = tempfail" \
 	"milter_protocol = 6" || BAIL_OUT "no relay Postfix"
 for d in example.com other.test tf.test big.test std.test; do

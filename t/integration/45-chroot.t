@@ -15,8 +15,8 @@ rg_need_build
 src=$(cd "$(dirname "$0")/../.." && pwd)
 pdef=$(sed -nE 's/^RG_PARAM\(policyd_listen, [A-Z]+, "([^"]*)".*/\1/p' "$src/src/params.def")
 mdef=$(sed -nE 's/^RG_PARAM\(milter_listen, [A-Z]+, "([^"]*)".*/\1/p' "$src/src/params.def")
-like "$pdef" '^unix:/var/spool/postfix/relayguard/' "policyd_listen's default is inside Postfix's queue directory"
-like "$mdef" '^unix:/var/spool/postfix/relayguard/' "milter_listen's default is inside Postfix's queue directory"
+like "$pdef" '^unix:/var/spool/postfix/relayguard/[^/]+$' "policyd_listen's default is inside Postfix's queue directory"
+like "$mdef" '^unix:/var/spool/postfix/relayguard/[^/]+$' "milter_listen's default is inside Postfix's queue directory"
 policy=$(sed -nE 's/^relayguard_policy = //p' "$src/postfix-conf/main.cf.common")
 milter=$(sed -nE 's/^relayguard_milter = //p' "$src/postfix-conf/main.cf.common")
 like "$policy" "unix:${pdef#unix:/var/spool/postfix/}[ ,]" "the snippet names the policy socket relative to the queue directory"
