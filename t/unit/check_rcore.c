@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "rcore.h"
 #include "rgtest_redis.h"
@@ -181,6 +182,19 @@ START_TEST(sentinel_master_addr)
 	host = str_reply("2001:db8::1");
 	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), 0);
 	ck_assert_str_eq(a.host, "2001:db8::1");
+	/* Found by fuzzing: the address as the grammar reads it. "::1" is an
+	 * IPv6 literal whose text reads back; "cafe" (hex letters) is a name
+	 * to resolve, not a numeric host. */
+	host = str_reply("::1");
+	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.family, AF_INET6);
+	ck_assert_str_eq(rg_endpoint_str(&a, err, sizeof(err)), "inet:[::1]:6381");
+	host = str_reply("cafe");
+	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.literal, 0);
+	host = str_reply("bad..name");
+	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), -1);
+	host = str_reply("2001:db8::1");
 	nil.type = REDIS_REPLY_NIL;
 	ck_assert_int_eq(rcore_parse_master_addr(&nil, &a, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "unknown master name");
