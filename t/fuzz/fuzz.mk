@@ -53,8 +53,9 @@ fuzz-corpus:
 		exit 0; fi; \
 	$(MAKE) --no-print-directory fuzz-bin >/dev/null || exit 1; \
 	fail=0; for t in $(FUZZ_ALL); do \
+		mkdir -p $(FUZZ_B)/artifacts/$$t; \
 		if $(FUZZ_B)/fuzz/fuzz_$$t -runs=0 -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=$(FUZZ_RSS_MB) \
-			t/fuzz/corpus/$$t >$(FUZZ_B)/fuzz/$$t.corpus.log 2>&1; then \
+			-artifact_prefix=$(FUZZ_B)/artifacts/$$t/ t/fuzz/corpus/$$t >$(FUZZ_B)/fuzz/$$t.corpus.log 2>&1; then \
 			echo "fuzz-corpus: $$t ok ($$(ls t/fuzz/corpus/$$t | wc -l) files)"; \
 		else cat $(FUZZ_B)/fuzz/$$t.corpus.log; echo "fuzz-corpus: $$t FAILED"; fail=1; fi; \
 	done; exit $$fail
