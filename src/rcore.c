@@ -338,7 +338,8 @@ rcore_parse_master_addr(const redisReply *rep, struct rg_endpoint *a, char *err,
 		return -1;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "%s", rg_sanitize(t, sizeof(t), rep->str, rep->len));
+		rg_sanitize(t, sizeof(t), rep->str, rep->len);
+		snprintf(err, errlen, "%s", *t ? t : "an empty error reply"); /* never an empty reason */
 		return -1;
 	}
 	if (rep->type == REDIS_REPLY_NIL) {

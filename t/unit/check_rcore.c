@@ -201,6 +201,9 @@ START_TEST(sentinel_master_addr)
 	e = err_reply("ERR unknown command\r\nX");
 	ck_assert_int_eq(rcore_parse_master_addr(&e, &a, err, sizeof(err)), -1);
 	ck_assert_ptr_null(strchr(err, '\r'));
+	e = err_reply("");
+	ck_assert_int_eq(rcore_parse_master_addr(&e, &a, err, sizeof(err)), -1);
+	ck_assert_str_ne(err, "");
 	ck_assert_int_eq(rcore_parse_master_addr(NULL, &a, err, sizeof(err)), -1);
 	host = str_reply("10.0.0.1\r\nSET");
 	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), -1);
