@@ -305,7 +305,9 @@ rcore_health_stats(const struct rcore_health *h, struct rg_redis_stats *st)
 static const char *
 reply_str(const redisReply *r, char *buf, size_t size)
 {
-	if (r == NULL || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) || r->len >= size)
+	/* A NUL inside would cut the text: "master\0..." is not "master". */
+	if (r == NULL || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) || r->len >= size ||
+	    memchr(r->str, 0, r->len) != NULL)
 		return NULL;
 	memcpy(buf, r->str, r->len);
 	buf[r->len] = 0;

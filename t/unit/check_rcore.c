@@ -246,6 +246,10 @@ START_TEST(role_reply)
 	ck_assert_str_eq(err, "sentinel");
 	el = str_reply("master");
 	ck_assert_int_eq(rcore_parse_role(&arr, err, sizeof(err)), 1);
+	/* Found by fuzzing: a NUL cut the comparison, so this was a master. */
+	el.str = (char *)"master\0slave";
+	el.len = 12;
+	ck_assert_int_eq(rcore_parse_role(&arr, err, sizeof(err)), 0);
 	arr.elements = 0;
 	ck_assert_int_eq(rcore_parse_role(&arr, err, sizeof(err)), 0);
 }
