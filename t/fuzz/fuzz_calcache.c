@@ -1,8 +1,9 @@
 /*
- * fuzz_calcache - the callout cache's stored value (milter/calcache.c), as
+ * fuzz_calcache - the callout cache's stored value (milter/callout_cache.c), as
  * read back from Redis, where anyone with access may have written it.
  *
- * Input: a stored value ("v|<ms>|" or "i|<ms>|<reply>", or anything else).
+ * Input: a stored value, "<recipient>\n" then "v|<ms>|" or "i|<ms>|<reply>"
+ * (or anything else); the recipient asked for is the value's first line.
  *
  * Properties:
  *   - parse accepts or refuses, never more: an accepted entry has a known
@@ -11,12 +12,15 @@
  *     first, and formatting it again gives the same bytes, which fit in
  *     CALCACHE_VALUE_MAX;
  *   - a verdict stored with the input as its reply text round-trips too;
+ *   - a stored value answers only for its own recipient (any letter case):
+ *     a key collision cannot plant a verdict for another address;
  *   - calcache_decide only ages an entry: as time goes on (from the skew
  *     limit) FRESH never follows STALE or MISS, STALE never follows MISS.
  */
 #include <string.h>
+#include <strings.h>
 
-#include "calcache.h"
+#include "callout_cache.h"
 #include "fuzz.h"
 
 static void
@@ -84,10 +88,44 @@ fc_decide(const struct calcache_entry *e, unsigned long long h)
 		    "a future entry is trusted");
 }
 
+/* The recipient part: a value written for rcpt reads back for it only. */
+static void
+fc_value(const char *s, size_t size, const struct calcache_entry *e0)
+{
+	const char *nl = memchr(s, '\n', size);
+	char rcpt[CALCACHE_RCPT_MAX + 2], v[CALCACHE_STORED_MAX];
+	struct calcache_entry e, e2;
+	size_t alen = nl ? (size_t)(nl - s) : 0;
+	int n;
+
+	if (nl == NULL || alen > CALCACHE_RCPT_MAX || memchr(s, 0, alen))
+		return;
+	memcpy(rcpt, s, alen);
+	rcpt[alen] = 0;
+	if (calcache_value_parse(s, size, rcpt, &e) == 0) {
+		fc_entry_ok(&e);
+		n = calcache_value_format(&e, rcpt, v, sizeof(v));
+		FUZZ_ASSERT(n > 0 && (size_t)n < sizeof(v), "value_format gave %d", n);
+		FUZZ_ASSERT(calcache_value_parse(v, (size_t)n, rcpt, &e2) == 0 && e2.status == e.status &&
+				e2.checked_ms == e.checked_ms && strcmp(e2.reply, e.reply) == 0,
+			    "stored value does not round-trip for %s", rcpt);
+	}
+	/* The same entry under another recipient never answers for rcpt. */
+	n = calcache_value_format(e0, "other@example.org", v, sizeof(v));
+	if (n > 0 && strcasecmp(rcpt, "other@example.org") != 0)
+		FUZZ_ASSERT(calcache_value_parse(v, (size_t)n, rcpt, &e2) != 0,
+			    "other's value answers for %s", rcpt);
+	rcpt[alen] = 'x', rcpt[alen + 1] = 0;
+	FUZZ_ASSERT(calcache_value_parse(s, size, rcpt, &e2) != 0, "a value for a prefix of %s answers",
+		    rcpt);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *s = (const char *)data;
+	const char *s = (const char *)data, *nl = memchr(data, '\n', size);
+	const char *ent = nl ? nl + 1 : s;
+	size_t elen = nl ? size - (size_t)(nl + 1 - s) : size;
 	struct calcache_entry e;
 	char text[1024];
 	unsigned long long h = 1469598103934665603ULL;
@@ -97,11 +135,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < size; i++)
 		h = (h ^ data[i]) * 1099511628211ULL;
 	memset(&e, 0x5a, sizeof(e));
-	if (calcache_parse(s, size, &e) == 0) {
+	if (calcache_parse(ent, elen, &e) == 0) {
 		fc_entry_ok(&e);
 		fc_roundtrip(&e);
 		if (e.checked_ms < 4000000000000000000LL)
 			fc_decide(&e, h);
+		fc_value(s, size, &e);
 	}
 	/* The input as a downstream's reply text, stored now. */
 	memcpy(text, s, size < sizeof(text) ? size : sizeof(text) - 1);

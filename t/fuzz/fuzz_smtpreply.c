@@ -1,5 +1,5 @@
 /*
- * fuzz_smtpreply - the SMTP reply parser (milter/smtpreply.c) fed the same
+ * fuzz_smtpreply - the SMTP reply parser (milter/callout_reply.c) fed the same
  * bytes three ways: all at once, one byte at a time, and in random chunks
  * (as a downstream's TCP segments arrive), pipelined replies included.
  *
@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "smtpreply.h"
+#include "callout_reply.h"
 
 #define FS_MAX_REPLIES 1024
 

@@ -1,7 +1,7 @@
 /*
- * fuzz_spamhdr - spamd's reply parser (spamd_parse_reply, milter/spamd_reply.c)
- * and the X-Spam-* header builder (milter/spamhdr.c) behind it, as the
- * milter's scan step uses them (milter/scan.c).
+ * fuzz_spamhdr - spamd's reply parser (spamd_parse_reply, milter/spam_spamd_reply.c)
+ * and the X-Spam-* header builder (milter/spam_hdr.c) behind it, as the
+ * milter's scan step uses them (milter/spam_scan.c).
  *
  * Input: byte 0 picks the mode and the class's required score.
  *   mode "reply" (bit 0 clear): the rest is spamd's whole reply to REPORT;
@@ -25,8 +25,8 @@
 #include <strings.h>
 
 #include "fuzz.h"
-#include "spamd.h"
-#include "spamhdr.h"
+#include "spam_spamd.h"
+#include "spam_hdr.h"
 
 static void
 fh_printable(const char *what, const char *s, size_t cap, int nl_ok)
