@@ -87,7 +87,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strcasecmp(id, "mx1.example.net") == 0)
 		FUZZ_ASSERT(auth_msg_authserv_is("mx1.example.net", v),
 			    "a header a reader takes as mx1.example.net's is not deleted: \"%.200s\"", v);
-	FUZZ_ASSERT(auth_msg_authserv_is(id, v), "a header a reader takes as %s's is not deleted: \"%.200s\"",
-		    id, v);
+	/* Our id is myhostname: a host name of at most 253 bytes. */
+	if (strlen(id) <= 253)
+		FUZZ_ASSERT(auth_msg_authserv_is(id, v),
+			    "a header a reader takes as %s's is not deleted: \"%.200s\"", id, v);
 	return 0;
 }
