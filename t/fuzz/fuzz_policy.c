@@ -48,7 +48,7 @@
 #define FP_MAX_REQS (FP_MAX_INPUT / 4 + 1) /* "a=\n\n" is the shortest request */
 #define FP_MAX_DEFER 64
 
-_Static_assert(PREQ_NATTR == 16, "a new attribute: add its name to fp_names");
+_Static_assert(PREQ_NATTR == 19, "a new attribute: add its name to fp_names");
 static const char *const fp_names[PREQ_NATTR] = {
     "request",
     "protocol_state",
@@ -66,6 +66,9 @@ static const char *const fp_names[PREQ_NATTR] = {
     "sasl_username",
     "size",
     "encryption_protocol",
+    "client_port",
+    "server_address",
+    "server_port",
 };
 
 /* One request as the model expects the handler to see it. */
