@@ -8,46 +8,31 @@
 #include "request.h"
 #include "util.h"
 
-static const char *const preq_names[PREQ_NATTR] = {
-    [PREQ_REQUEST] = "request",
-    [PREQ_PROTOCOL_STATE] = "protocol_state",
-    [PREQ_PROTOCOL_NAME] = "protocol_name",
-    [PREQ_HELO_NAME] = "helo_name",
-    [PREQ_QUEUE_ID] = "queue_id",
-    [PREQ_SENDER] = "sender",
-    [PREQ_RECIPIENT] = "recipient",
-    [PREQ_RECIPIENT_COUNT] = "recipient_count",
-    [PREQ_CLIENT_ADDRESS] = "client_address",
-    [PREQ_CLIENT_NAME] = "client_name",
-    [PREQ_REVERSE_CLIENT_NAME] = "reverse_client_name",
-    [PREQ_INSTANCE] = "instance",
-    [PREQ_SASL_METHOD] = "sasl_method",
-    [PREQ_SASL_USERNAME] = "sasl_username",
-    [PREQ_SIZE] = "size",
-    [PREQ_ENCRYPTION_PROTOCOL] = "encryption_protocol",
-    [PREQ_CLIENT_PORT] = "client_port",
-    [PREQ_SERVER_ADDRESS] = "server_address",
-    [PREQ_SERVER_PORT] = "server_port",
-};
-
-/* strlen of each name, known at compile time: matching is per line, hot. */
-static const unsigned char preq_lens[PREQ_NATTR] = {
-    [PREQ_REQUEST] = sizeof("request") - 1,
-    [PREQ_PROTOCOL_STATE] = sizeof("protocol_state") - 1,
-    [PREQ_PROTOCOL_NAME] = sizeof("protocol_name") - 1,
-    [PREQ_HELO_NAME] = sizeof("helo_name") - 1,
-    [PREQ_QUEUE_ID] = sizeof("queue_id") - 1,
-    [PREQ_SENDER] = sizeof("sender") - 1,
-    [PREQ_RECIPIENT] = sizeof("recipient") - 1,
-    [PREQ_RECIPIENT_COUNT] = sizeof("recipient_count") - 1,
-    [PREQ_CLIENT_ADDRESS] = sizeof("client_address") - 1,
-    [PREQ_CLIENT_NAME] = sizeof("client_name") - 1,
-    [PREQ_REVERSE_CLIENT_NAME] = sizeof("reverse_client_name") - 1,
-    [PREQ_INSTANCE] = sizeof("instance") - 1,
-    [PREQ_SASL_METHOD] = sizeof("sasl_method") - 1,
-    [PREQ_SASL_USERNAME] = sizeof("sasl_username") - 1,
-    [PREQ_SIZE] = sizeof("size") - 1,
-    [PREQ_ENCRYPTION_PROTOCOL] = sizeof("encryption_protocol") - 1,
+/* Each name with its length, known at compile time: matching is per line, hot. */
+#define PREQ_NAME(e, n) [e] = {n, sizeof(n) - 1}
+static const struct {
+	const char *name;
+	size_t len;
+} preq_names[PREQ_NATTR] = {
+    PREQ_NAME(PREQ_REQUEST, "request"),
+    PREQ_NAME(PREQ_PROTOCOL_STATE, "protocol_state"),
+    PREQ_NAME(PREQ_PROTOCOL_NAME, "protocol_name"),
+    PREQ_NAME(PREQ_HELO_NAME, "helo_name"),
+    PREQ_NAME(PREQ_QUEUE_ID, "queue_id"),
+    PREQ_NAME(PREQ_SENDER, "sender"),
+    PREQ_NAME(PREQ_RECIPIENT, "recipient"),
+    PREQ_NAME(PREQ_RECIPIENT_COUNT, "recipient_count"),
+    PREQ_NAME(PREQ_CLIENT_ADDRESS, "client_address"),
+    PREQ_NAME(PREQ_CLIENT_NAME, "client_name"),
+    PREQ_NAME(PREQ_REVERSE_CLIENT_NAME, "reverse_client_name"),
+    PREQ_NAME(PREQ_INSTANCE, "instance"),
+    PREQ_NAME(PREQ_SASL_METHOD, "sasl_method"),
+    PREQ_NAME(PREQ_SASL_USERNAME, "sasl_username"),
+    PREQ_NAME(PREQ_SIZE, "size"),
+    PREQ_NAME(PREQ_ENCRYPTION_PROTOCOL, "encryption_protocol"),
+    PREQ_NAME(PREQ_CLIENT_PORT, "client_port"),
+    PREQ_NAME(PREQ_SERVER_ADDRESS, "server_address"),
+    PREQ_NAME(PREQ_SERVER_PORT, "server_port"),
 };
 
 void
@@ -131,7 +116,7 @@ preq_add_line(struct preq *r, const char *line, size_t len, char *err, size_t er
 		}
 	}
 	for (int i = 0; i < PREQ_NATTR; i++) {
-		if (preq_lens[i] == nlen && memcmp(preq_names[i], line, nlen) == 0) {
+		if (preq_names[i].len == nlen && memcmp(preq_names[i].name, line, nlen) == 0) {
 			preq_set(r, i, eq + 1, len - nlen - 1);
 			break;
 		}
