@@ -129,6 +129,7 @@ START_TEST(null_is_noop)
 	rg_metric_inc(NULL, "x");
 	rg_metric_set(NULL, 1);
 	rg_metric_observe(NULL, 1.0);
+	rg_metric_zero(NULL, "a b");
 }
 END_TEST
 
