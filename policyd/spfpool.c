@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "greyspf.h"
 #include "msg.h"
 #include "spfpool.h"
 #include "util.h"
@@ -64,7 +65,6 @@ worker(void *arg)
 {
 	struct spfpool *sp = arg;
 	struct spfjob *j;
-	struct auth_dns dns;
 	char err[256];
 
 	pthread_mutex_lock(&sp->mu);
@@ -82,17 +82,10 @@ worker(void *arg)
 		pthread_mutex_unlock(&sp->mu);
 
 		/* The job's fields are ours now, except abandoned (locked). */
-		if (auth_dns_open(&dns, j->has_dns ? &j->dns : NULL, j->timeout_ms, j->timeout_ms, err,
-				  sizeof(err)) < 0) {
-			if (atomic_exchange(&dns_warned, 1) == 0)
-				msg_warn("spf: %s; SPF results are temperror", err);
-			memset(&j->out, 0, sizeof(j->out));
-			rg_strlcpy(j->out.result, "temperror", sizeof(j->out.result));
-			rg_strlcpy(j->out.domain, "invalid", sizeof(j->out.domain));
-		} else {
-			auth_spf_check(&dns, j->addr, j->helo, j->sender, j->myhost, &j->out);
-			auth_dns_close(&dns);
-		}
+		greyspf_eval(j->has_dns ? &j->dns : NULL, j->timeout_ms, j->addr, j->helo, j->sender,
+			     j->myhost, &j->out, err, sizeof(err));
+		if (*err && atomic_exchange(&dns_warned, 1) == 0)
+			msg_warn("spf: %s; SPF results are temperror", err);
 
 		pthread_mutex_lock(&sp->mu);
 		j->state = JOB_DONE;

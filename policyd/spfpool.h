@@ -1,5 +1,5 @@
 /*
- * spfpool - SPF checks (src/auth_spf, libspf2) for the event loop of
+ * spfpool - SPF checks (src/greyspf, src/auth_spf, libspf2) for the event loop of
  * relayguard-policyd, which must never wait on DNS: libspf2 asks its
  * questions synchronously, so the checks run on a few worker threads and
  * their results come back to the loop through a pipe.

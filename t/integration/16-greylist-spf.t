@@ -5,9 +5,11 @@
 # triplet "spf:<domain>" (the retry from the second address after the delay
 # passes without waiting again); a client the record does not authorise
 # keeps its own network triplet, and so does a domain without SPF and a
-# class with greylist_spf = no; with the DNS server stopped or hung the
-# request is answered within greylist_spf_timeout with the network triplet
-# (never a refusal), and SPF counts again once DNS is back.
+# class with greylist_spf = no; the milter, which greylists after the
+# callout for recipient_callout domains, keys the same triplets; with the
+# DNS server stopped or hung the request is answered within
+# greylist_spf_timeout with the network triplet (never a refusal), and SPF
+# counts again once DNS is back.
 . "$(dirname "$0")/../lib/harness.sh"
 
 rg_need postfix swaks smtp-sink redis-server redis-cli dnsmasq
@@ -21,11 +23,14 @@ like "$(dns_query pool.test TXT)" 'v=spf1 ip4:203' "the test DNS serves pool.tes
 start_redis || BAIL_OUT "no redis"
 start_smtp_sink sink || BAIL_OUT "no smtp-sink"
 pport=$(rg_free_port)
+mport=$(rg_free_port)
 conf=$RG_TMP/rg
 mkdir -p "$conf"
 cat >"$conf/relayguard.conf" <<CONF
 policyd_listen = inet:127.0.0.1:$pport
 policyd_pidfile = $conf/policyd.pid
+milter_listen = inet:$mport@127.0.0.1
+milter_pidfile = $conf/milter.pid
 run_user = nobody
 redis_server = 127.0.0.1:$REDIS_PORT
 myhostname = relay.rgtest.invalid
@@ -37,13 +42,20 @@ greylist_delay = 3s
 dynamic_ip_blocking = no
 premium_greylist_spf = yes
 CONF
-printf 'example.com premium\nplain.test standard\n' >"$conf/domains"
+cat >"$conf/domains" <<TABLE
+example.com   premium
+plain.test    standard
+callout.test  premium  recipient_callout=yes nexthop=[127.0.0.1]:$(rg_port sink)
+TABLE
 start_policyd "$conf/relayguard.conf" || BAIL_OUT "policyd does not start"
+start_milter "$conf/relayguard.conf" || BAIL_OUT "milter does not start"
 start_postfix relay \
-	"smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service { inet:127.0.0.1:$pport, default_action=DUNNO, timeout=10s }" ||
+	"smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service { inet:127.0.0.1:$pport, default_action=DUNNO, timeout=10s }" \
+	"smtpd_milters = inet:127.0.0.1:$mport" "milter_default_action = tempfail" "milter_protocol = 6" ||
 	BAIL_OUT "no relay Postfix"
-postfix_route relay example.com "[127.0.0.1]:$(rg_port sink)"
-postfix_route relay plain.test "[127.0.0.1]:$(rg_port sink)"
+for d in example.com plain.test callout.test; do
+	postfix_route relay $d "[127.0.0.1]:$(rg_port sink)"
+done
 
 send() { # client-address sender [recipient]
 	swaks_send relay --from "$2" --to "${3:-alice@example.com}" --xclient-addr "$1" \
@@ -95,6 +107,16 @@ plog=$(log_mark policyd)
 send 198.51.100.7 dave@other.test bob@plain.test
 is "$SWAKS_CODE" 450 "... and a retry from another /24 waits again, SPF pass or not"
 unlike "$(log_since "$plog")" 'spf=' "... without asking SPF"
+
+# --- the milter greylists after the callout (recipient_callout): the same triplets ---
+mlog=$(log_mark milter)
+send 203.0.113.5 bob@pool.test alice@callout.test
+is "$SWAKS_CODE" 450 "a callout domain (greylisted by the milter): the first attempt is greylisted"
+check "... by the SPF identity" \
+	log_grep "$mlog" 'milter: greylist: .*recipient=<alice@callout\.test> .*state=new spf=pass spf_domain=pool\.test triplet=spf:pool\.test'
+sleep 3.5
+send 198.51.100.7 bob@pool.test alice@callout.test
+is "$SWAKS_CODE" 250 "... and the retry from the pool's other /24 passes without waiting again"
 
 # --- the DNS server fails ------------------------------------------------------
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }

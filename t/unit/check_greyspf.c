@@ -17,6 +17,7 @@
 
 #include "endpoint.h"
 #include "greyspf.h"
+#include "spfgrey.h"
 #include "rkeys.h"
 #include "spfpool.h"
 #include "util.h"
