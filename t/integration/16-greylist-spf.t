@@ -71,6 +71,14 @@ check "... its triplet is the sender domain's SPF identity" \
 	log_grep "$plog" 'client=mail\.sender\.test\[203\.0\.113\.5\] sender=<bob@pool\.test> .*state=new spf=pass spf_domain=pool\.test triplet=spf:pool\.test'
 is "$(keys 'rg:g:{spf:pool.test}:*')" 1 "... one triplet key under {spf:pool.test} in Redis"
 is "$(keys 'rg:g:{203.0.113.0/24}:*')" 0 "... and none under the client's network"
+ctl() { "$RG_BUILD/relayguardctl" -c "$conf/relayguard.conf" "$@"; }
+if [ -x "$RG_BUILD/relayguardctl" ]; then
+	like "$(ctl greylist list spf:Pool.Test)" 'spf:pool\.test.*bob@pool\.test.*alice@example\.com.*pending' \
+		"relayguardctl greylist list spf:DOMAIN shows the triplet"
+	like "$(ctl greylist list)" 'spf:pool\.test' "... and the whole listing names its network spf:pool.test"
+else
+	skip 2 "no relayguardctl"
+fi
 
 send 198.51.100.7 bob@pool.test
 like "$(swaks_reply_to RCPT)" '^450 4\.7\.1 .*try again in [0-3] seconds' \
