@@ -29,7 +29,19 @@ printf 'example.com premium\nexample.net premium greylisting=no\n' >"$conf/domai
 start_policyd "$conf/relayguard.conf" || BAIL_OUT "policyd does not start"
 log=$(rg_log policyd)
 
-talk() { timeout 8 nc -q 3 127.0.0.1 "$pport"; }
+# talk: send stdin as one request, print the reply up to its empty line (or
+# until the server closes). Reads the answer itself rather than timing nc's
+# -q wait, which lost answers on a loaded machine.
+talk() {
+	local line
+	exec 5<>"/dev/tcp/127.0.0.1/$pport" || return 1
+	cat >&5
+	while IFS= read -r -t 8 line <&5; do
+		[ -z "$line" ] && break
+		printf '%s\n' "$line"
+	done
+	exec 5<&-
+}
 req() { # state recipient queue_id instance
 	printf 'request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\nclient_address=192.0.2.1\nclient_name=host\nreverse_client_name=host\nhelo_name=host\nsender=a@example.org\nrecipient=%s\nqueue_id=%s\ninstance=%s\nsize=1234\nrecipient_count=1\n\n' \
 		"$1" "$2" "$3" "$4"
