@@ -11,6 +11,7 @@
 #include "util.h"
 
 struct rg_metric *pm_requests, *pm_decisions, *pm_greylist, *pm_ratelimit, *pm_failure, *pm_connections;
+struct rg_metric *pm_greylist_spf;
 
 struct pmetrics_srv {
 	struct rg_metricsrv *http;
@@ -29,6 +30,8 @@ pmetrics_init(const char *version)
 	static const char *const states[] = {"connect",        "helo", "mail", "rcpt", "data",
 					     "end_of_message", "vrfy", "etrn", "other"};
 	static const char *const gl[] = {"new", "early", "pass", "known", "awl", "error"};
+	static const char *const spf[] = {"pass",      "fail",      "softfail", "neutral", "none",
+					  "permerror", "temperror", "timeout",  "busy",    "aborted"};
 
 	rgm_init("policyd", version);
 	pm_requests = rg_metric_new(RG_COUNTER, "relayguard_policyd_requests_total",
@@ -44,6 +47,13 @@ pmetrics_init(const char *version)
 				    "Greylisting answers by triplet state.", "state", NULL, 0);
 	for (size_t i = 0; i < sizeof(gl) / sizeof(gl[0]); i++)
 		rg_metric_add(pm_greylist, 0, gl[i]);
+	pm_greylist_spf =
+	    rg_metric_new(RG_COUNTER, "relayguard_policyd_greylist_spf_total",
+			  "greylist_spf's SPF checks by result (pass: the triplet is the sender "
+			  "domain's; no result: timeout, busy, aborted).",
+			  "result", NULL, 0);
+	for (size_t i = 0; i < sizeof(spf) / sizeof(spf[0]); i++)
+		rg_metric_add(pm_greylist_spf, 0, spf[i]);
 	pm_ratelimit =
 	    rg_metric_new(RG_COUNTER, "relayguard_policyd_ratelimit_refusals_total",
 			  "Requests refused by a rate limit, by kind of subject.", "kind", NULL, 0);

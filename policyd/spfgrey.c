@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pmetrics.h"
 #include "spfgrey.h"
 #include "util.h"
 
@@ -20,6 +21,7 @@ spfgrey_done(const struct spfpool_result *r, void *arg)
 	int known = r->status == SPFPOOL_DONE || r->status == SPFPOOL_CACHED;
 	int ok = known && greyspf_identity(&r->out, ident, sizeof(ident));
 
+	rg_metric_inc(pm_greylist_spf, known ? r->out.result : spfpool_status_name(r->status));
 	greyspf_note(&r->out, known ? NULL : spfpool_status_name(r->status), r->ms, note, sizeof(note));
 	if (r->status == SPFPOOL_CACHED)
 		rg_strlcpy(note + strlen(note), " spf_cached=yes", sizeof(note) - strlen(note));
