@@ -106,6 +106,12 @@ ep_host(const char *s, const char *h, size_t hlen, unsigned flags, struct rg_end
 		return ep_fail(ep, err, errlen, s, "host name too long");
 	memcpy(ep->host, h, hlen);
 	ep->host[hlen] = 0;
+	/* "192.0.2.1." is that address, as its canonical text "inet:192.0.2.1:N" says. */
+	if (hlen > 1 && ep->host[hlen - 1] == '.') {
+		ep->host[hlen - 1] = 0;
+		if (inet_pton(AF_INET, ep->host, bin) != 1)
+			ep->host[hlen - 1] = '.';
+	}
 	if (inet_pton(AF_INET, ep->host, bin) == 1) {
 		if (v6only)
 			return ep_fail(ep, err, errlen, s, "inet6: with an IPv4 address");
