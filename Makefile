@@ -35,6 +35,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
 	  $(PKG_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS) -lresolv -lpthread -lm
 MILTER_LIBS = -lmilter -lspf2 -lopendkim
+# src/auth_spf (libspf2): the milter's SPF and policyd's SPF-aware greylisting.
+SPF_LIBS = -lspf2
 SAN	?=
 
 LIB_SRC	= $(wildcard src/*.c)
@@ -90,7 +92,7 @@ $(B)/librgmilter.a: $(MIL_OBJ) $(B)/gen/lua_scripts.o
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(SPF_LIBS) $(LDLIBS)
 $(B)/relayguardctl: $(CTL_OBJ) $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard.a
