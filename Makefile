@@ -23,7 +23,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
-PCRE_LIBS  :=
+PCRE_LIBS  := $(shell pkg-config --libs libpcre2-8 2>/dev/null)
 
 OPT	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -33,7 +33,7 @@ CPPFLAGS ?=
 LDFLAGS	?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
 	  $(PKG_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
-LDLIBS	= $(PKG_LIBS) -lresolv -lpthread -lm
+LDLIBS	= $(PKG_LIBS) $(PCRE_LIBS) -lresolv -lpthread -lm
 MILTER_LIBS = -lmilter
 SAN	?=
 
