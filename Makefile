@@ -166,7 +166,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR)
 	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/relayguard-dnsbl-monitor \
-		scripts/relayguard-import-postgrey $(DESTDIR)$(SBINDIR)/
+		scripts/relayguard-import-postgrey scripts/relayguard-compare-postgrey $(DESTDIR)$(SBINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 scripts/systemd/*.timer $(DESTDIR)$(UNITDIR)/

@@ -110,6 +110,7 @@ mx.random.test 203.0.113.99 w13@s.test abuse@example.com
 mx.random.test 203.0.113.98 w14@s.test alice@example.com
 mail5.telekom.de.example.net 192.0.2.7 w15@s.test alice@example.com
 EOF
+m=$(log_mark policyd)
 pg=$(ask "$(rg_port pgw)" <"$RG_TMP/wl.req" | verdicts)
 rg=$(ask "$pport" <"$RG_TMP/wl.req" | verdicts)
 is "$(printf '%s\n' "$pg" | grep -c .)" 15 "postgrey answered all 15 requests"
@@ -119,6 +120,16 @@ is "$(printf '%s\n' "$pg" | tr '\n' ' ')" \
 is "$(printf '%s\n' "$rg" | tr '\n' ' ')" "$(printf '%s\n' "$pg" | tr '\n' ' ')" \
 	"relayguard-policyd with the same files decides every request as postgrey does"
 stop_service pgw
+# The rollout check of docs/migrating-from-postgrey.md, on the two logs.
+log_since "$m" >"$RG_TMP/rg.log"
+out=$(sh "$RG_SRCDIR/scripts/relayguard-compare-postgrey" "$(rg_log pgw)" "$RG_TMP/rg.log")
+is "$?:$out" "0:compared 15 triplets: 15 decided alike, 0 greylisted by postgrey only, 0 by relayguard only
+not compared: 0 seen by postgrey only, 0 by relayguard only" "relayguard-compare-postgrey: the logs agree on all 15"
+printf 'postgrey[9]: action=greylist, reason=new, client_name=a.test, client_address=192.0.2.99, sender=s@x.test, recipient=alice@example.com\n' >"$RG_TMP/pgx.log"
+out=$(sh "$RG_SRCDIR/scripts/relayguard-compare-postgrey" "$(rg_log pgw)" "$RG_TMP/rg.log" "$RG_TMP/pgx.log" \
+	<(printf 'relayguard-policyd[8]: greylist: client=a.test[192.0.2.99] sender=<s@x.test> recipient=<alice@example.com> class=premium action=DUNNO reason=awl\n'))
+is "$?" 1 "... and exit 1 when a decision differs"
+like "$out" 'postgrey greylisted, relayguard passed: 192\.0\.2\.99 <s@x\.test> <alice@example\.com>' "... naming the triplet"
 
 # --- 2. a database postgrey wrote ----------------------------------------
 db=$RG_TMP/pg-db
