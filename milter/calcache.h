@@ -82,16 +82,6 @@ int calcache_parse(const char *s, size_t len, struct calcache_entry *e);
 /* Key lifetime in ms to store e with (PX): its expire lifetime. */
 long long calcache_ttl_ms(const struct calcache_entry *e, const struct calcache_lifetimes *lt);
 
-/*
- * "<prefix>c:{<domain>}:<16 hex digits>", the hash being FNV-1a 64 of the
- * lowercased recipient; the {domain} hash tag keeps one domain's keys in one
- * Redis Cluster slot. Domain characters other than [a-z0-9.-_] become '_'
- * (so no '{' or '}' can break the tag). Returns buf, or NULL if bufsize is
- * too small.
- */
-char *calcache_key(char *buf, size_t bufsize, const char *prefix, const char *rcpt);
-
-/* FNV-1a 64 over len bytes, lowercasing ASCII letters first. */
-unsigned long long calcache_hash(const char *s, size_t len);
+/* The entry's key is src/rkeys.h's rkeys_callout. */
 
 #endif

@@ -28,7 +28,7 @@
 #include "calcache.h"
 #include "callout.h"
 #include "hopstate.h"
-#include "mredis.h"
+#include "redis_pool.h"
 #include "refresh.h"
 #include "smtpreply.h"
 #include "verify.h"
@@ -46,7 +46,7 @@
 #define VERIFY_OWN_MAX 32
 
 struct verify {
-	struct mredis *redis;
+	struct rg_redis_pool *redis;
 	struct hopstate *hops;
 	struct refresh *bg;
 };
@@ -70,7 +70,7 @@ verify_new(const struct rg_params *g)
 {
 	struct verify *v = xcalloc(1, sizeof(*v));
 
-	v->redis = mredis_new(g);
+	v->redis = rg_redis_pool_new(g);
 	v->hops = hopstate_new(VERIFY_HOPS_MAX);
 	v->bg = refresh_new(VERIFY_WORKERS, VERIFY_QUEUE_MAX, VERIFY_BATCH_MAX, verify_refresh_run, v);
 	return v;
@@ -83,17 +83,15 @@ verify_free(struct verify *v)
 		return;
 	refresh_free(v->bg);
 	hopstate_free(v->hops);
-	mredis_free(v->redis);
+	rg_redis_pool_free(v->redis);
 	free(v);
 }
 
 void
 verify_reload(struct verify *v, const struct rg_params *g)
 {
-	if (strcmp(mredis_server(v->redis), g->redis_server) != 0)
-		msg_warn(
-		    "reload: redis_server changed to %s; the milter keeps using %s until it is restarted",
-		    g->redis_server, mredis_server(v->redis));
+	/* New settings take effect for new calls; calls on the wire finish on the old connections. */
+	(void)rg_redis_pool_reconfigure(v->redis, g);
 }
 
 static double
@@ -168,7 +166,7 @@ hop_down(struct verify *v, const struct rg_params *g, const char *hop)
 
 	if (left > 0 || g->callout_down_backoff <= 0)
 		return left;
-	if ((left = vredis_down_left(v->redis, g->redis_key_prefix, hop)) > 0)
+	if ((left = vredis_down_left(v->redis, g, hop)) > 0)
 		hopstate_result(v->hops, hop, 1, left); /* spare the next recipients the round trip */
 	return left;
 }
@@ -184,7 +182,7 @@ hop_failed(struct verify *v, const struct rg_params *g, const char *hop, const c
 		msg_info("milter: callout: nexthop=%s failed: %s; not called again for %llds", hop,
 			 rg_sanitize(safe, sizeof(safe), why, strlen(why)), g->callout_down_backoff / 1000);
 	hopstate_result(v->hops, hop, 1, g->callout_down_backoff);
-	vredis_down_set(v->redis, g->redis_key_prefix, hop, g->callout_down_backoff);
+	vredis_down_set(v->redis, g, hop, g->callout_down_backoff);
 }
 
 /* ----------------------------------------------------------- sessions */
@@ -346,8 +344,8 @@ decide(struct verify *v, const struct verify_req *req, enum callout_verdict vd, 
 		set_reply(out, VERIFY_REJECT, "550", "5.1.1",
 			  *text ? text : "Recipient address rejected: unknown user");
 		if (!rg_config_trusted(req->cfg, req->client_addr))
-			(void)vredis_harvest(v->redis, g->redis_key_prefix, req->client_addr,
-					     p->harvest_limit, p->harvest_window, 1, &count);
+			(void)vredis_harvest(v->redis, g, req->client_addr, p->harvest_limit,
+					     p->harvest_window, 1, &count);
 	} else if (p->callout_unknown_action == RG_CALLOUT_UNKNOWN_TEMPFAIL) {
 		set_reply(out, VERIFY_TEMPFAIL, "450", "4.1.1",
 			  "Recipient address could not be verified, try again later");
@@ -390,8 +388,8 @@ verify_rcpt(struct verify *v, struct verify_tx **txp, const struct verify_req *r
 		goto done;
 	}
 	if (!rg_config_trusted(req->cfg, req->client_addr) &&
-	    vredis_harvest(v->redis, g->redis_key_prefix, req->client_addr, p->harvest_limit,
-			   p->harvest_window, 0, &count) == 1) {
+	    vredis_harvest(v->redis, g, req->client_addr, p->harvest_limit, p->harvest_window, 0, &count) ==
+		1) {
 		result = "harvest";
 		snprintf(why, sizeof(why), "%lld rejected recipients within %llds, limit %lld", count,
 			 p->harvest_window / 1000, p->harvest_limit);
@@ -411,7 +409,7 @@ verify_rcpt(struct verify *v, struct verify_tx **txp, const struct verify_req *r
 		goto done;
 	}
 	vredis_lifetimes(p, &lt);
-	st = vredis_cache_get(v->redis, g->redis_key_prefix, &lt, req->rcpt, &e, &up);
+	st = vredis_cache_get(v->redis, g, &lt, req->rcpt, &e, &up);
 	cache = state_name(st, up);
 	if (st != CALCACHE_MISS) {
 		res.verdict = e.status == CALCACHE_VALID ? CALLOUT_VALID : CALLOUT_INVALID;
@@ -423,7 +421,7 @@ verify_rcpt(struct verify *v, struct verify_tx **txp, const struct verify_req *r
 			*txp = xcalloc(1, sizeof(**txp));
 		live_check(v, &(*txp)->vc, req, &nh, hop, rg_mono_ms() + g->callout_timeout, &res);
 		if (up)
-			vredis_cache_put(v->redis, g->redis_key_prefix, &lt, req->rcpt, &res);
+			vredis_cache_put(v->redis, g, &lt, req->rcpt, &res);
 		if (res.verdict == CALLOUT_UNKNOWN)
 			rg_strlcpy(why, res.reply, sizeof(why));
 	}
@@ -484,7 +482,7 @@ verify_refresh_run(void *arg, struct refresh_job *const *jobs, int n)
 	for (int i = 0; i < n && vc.c; i++) {
 		vconn_rcpt(v, &vc, g, jobs[i]->rcpt, rg_mono_ms() + g->callout_command_timeout, &res);
 		vredis_lifetimes(jobs[i]->p, &lt);
-		vredis_cache_put(v->redis, g->redis_key_prefix, &lt, jobs[i]->rcpt, &res);
+		vredis_cache_put(v->redis, g, &lt, jobs[i]->rcpt, &res);
 		msg_info("milter: callout refresh: recipient=<%s> nexthop=%s result=%s latency_ms=%.3f",
 			 jobs[i]->rcpt, hop, verdict_name(res.verdict), elapsed_ms(&t0));
 	}

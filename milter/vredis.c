@@ -20,17 +20,19 @@ vredis_lifetimes(const struct rg_params *p, struct calcache_lifetimes *lt)
 }
 
 enum calcache_state
-vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lifetimes *lt, const char *rcpt,
-		 struct calcache_entry *e, int *up)
+vredis_cache_get(struct rg_redis_pool *r, const struct rg_params *g, const struct calcache_lifetimes *lt,
+		 const char *rcpt, struct calcache_entry *e, int *up)
 {
-	char key[CALCACHE_KEY_MAX], err[256];
+	char key[RKEYS_MAX], err[256];
 	enum calcache_state st = CALCACHE_MISS;
 	redisReply *rep;
+	struct rkeys k;
 
 	*up = 0;
-	if (calcache_key(key, sizeof(key), prefix, rcpt) == NULL)
+	rkeys_from_params(&k, g);
+	if (rkeys_callout(&k, rcpt, key, sizeof(key)) < 0)
 		return CALCACHE_MISS;
-	if ((rep = mredis_command(r, 2, (const char *[]){"GET", key}, NULL, err, sizeof(err))) == NULL)
+	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){"GET", key}, NULL, err, sizeof(err))) == NULL)
 		return CALCACHE_MISS;
 	*up = 1;
 	/* Anything but our exact format is garbage: a miss, overwritten by the
@@ -50,19 +52,20 @@ vredis_cache_get(struct mredis *r, const char *prefix, const struct calcache_lif
 }
 
 void
-vredis_cache_put(struct mredis *r, const char *prefix, const struct calcache_lifetimes *lt, const char *rcpt,
-		 const struct callout_result *res)
+vredis_cache_put(struct rg_redis_pool *r, const struct rg_params *g, const struct calcache_lifetimes *lt,
+		 const char *rcpt, const struct callout_result *res)
 {
 	struct calcache_entry e;
-	char key[CALCACHE_KEY_MAX], val[CALCACHE_VALUE_MAX + 320], ttl[24], err[256];
+	char key[RKEYS_MAX], val[CALCACHE_VALUE_MAX + 320], ttl[24], err[256];
 	redisReply *rep;
 	size_t alen = strlen(rcpt);
 	int n;
+	struct rkeys k;
 
 	/* "<recipient>\n<calcache value>": see vredis_cache_get. */
 	if (alen > 300 || strchr(rcpt, '\n') ||
 	    calcache_from_verdict(&e, res->verdict, res->reply, rg_wall_ms()) < 0 ||
-	    calcache_key(key, sizeof(key), prefix, rcpt) == NULL)
+	    (rkeys_from_params(&k, g), rkeys_callout(&k, rcpt, key, sizeof(key))) < 0)
 		return;
 	memcpy(val, rcpt, alen);
 	val[alen] = '\n';
@@ -72,36 +75,26 @@ vredis_cache_put(struct mredis *r, const char *prefix, const struct calcache_lif
 		return;
 	n += (int)alen + 1;
 	snprintf(ttl, sizeof(ttl), "%lld", calcache_ttl_ms(&e, lt));
-	rep = mredis_command(r, 5, (const char *[]){"SET", key, val, "PX", ttl},
-			     (const size_t[]){3, strlen(key), (size_t)n, 2, strlen(ttl)}, err, sizeof(err));
+	rep = rg_redis_pool_command(r, 5, (const char *[]){"SET", key, val, "PX", ttl},
+				    (const size_t[]){3, strlen(key), (size_t)n, 2, strlen(ttl)}, err,
+				    sizeof(err));
 	if (rep)
 		freeReplyObject(rep);
 }
 
-/* "<prefix>h:{<ip>}:<window_ms>", or -1 when addr is not IP address text. */
-static int
-harvest_key(char *buf, size_t size, const char *prefix, const char *addr, long long window)
-{
-	size_t len = strlen(addr);
-	int n;
-
-	if (len == 0 || len > 45 || strspn(addr, "0123456789abcdefABCDEF:.") != len || strpbrk(prefix, "{}"))
-		return -1;
-	n = snprintf(buf, size, "%sh:{%s}:%lld", prefix, addr, window);
-	return n > 0 && (size_t)n < size ? n : -1;
-}
-
 int
-vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long limit, long long window_ms,
-	       int add, long long *count)
+vredis_harvest(struct rg_redis_pool *r, const struct rg_params *g, const char *addr, long long limit,
+	       long long window_ms, int add, long long *count)
 {
-	char key[128], lim[24], win[24], err[256];
+	char key[RKEYS_MAX], lim[24], win[24], err[256];
 	const char *argv[6];
 	redisReply *rep;
 	int rc = -1;
+	struct rkeys k;
 
 	*count = 0;
-	if (limit <= 0 || window_ms <= 0 || harvest_key(key, sizeof(key), prefix, addr, window_ms) < 0)
+	rkeys_from_params(&k, g);
+	if (limit <= 0 || window_ms <= 0 || rkeys_harvest(&k, addr, window_ms, key, sizeof(key)) < 0)
 		return -1;
 	snprintf(lim, sizeof(lim), "%lld", limit);
 	snprintf(win, sizeof(win), "%lld", window_ms);
@@ -112,7 +105,7 @@ vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long
 	argv[3] = "1";
 	argv[4] = lim;
 	argv[5] = win;
-	if ((rep = mredis_eval(r, rg_lua_ratelimit, 1, 6, argv, NULL, err, sizeof(err))) == NULL)
+	if ((rep = rg_redis_pool_eval(r, rg_lua_ratelimit, 1, 6, argv, NULL, err, sizeof(err))) == NULL)
 		return -1;
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 &&
 	    rep->element[0]->type == REDIS_REPLY_INTEGER) {
@@ -124,28 +117,19 @@ vredis_harvest(struct mredis *r, const char *prefix, const char *addr, long long
 	return rc;
 }
 
-/* "<prefix>cd:{<hop>}", braces in hop made harmless. */
-static void
-down_key(char *buf, size_t size, const char *prefix, const char *hop)
-{
-	int n = snprintf(buf, size, "%scd:{", prefix);
-	size_t o = n > 0 && (size_t)n < size ? (size_t)n : 0;
-
-	for (const char *s = hop; *s && o + 2 < size; s++)
-		buf[o++] = (*s == '{' || *s == '}') ? '_' : *s;
-	buf[o++] = '}';
-	buf[o] = 0;
-}
-
 long long
-vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
+vredis_down_left(struct rg_redis_pool *r, const struct rg_params *g, const char *hop)
 {
-	char key[512], err[256];
+	char key[RKEYS_MAX], err[256];
 	redisReply *rep;
 	long long left = 0;
+	struct rkeys k;
 
-	down_key(key, sizeof(key), prefix, hop);
-	if ((rep = mredis_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) == NULL)
+	rkeys_from_params(&k, g);
+	if (rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
+		return 0;
+	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) ==
+	    NULL)
 		return 0;
 	if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
 		left = rep->integer;
@@ -154,16 +138,18 @@ vredis_down_left(struct mredis *r, const char *prefix, const char *hop)
 }
 
 void
-vredis_down_set(struct mredis *r, const char *prefix, const char *hop, long long ms)
+vredis_down_set(struct rg_redis_pool *r, const struct rg_params *g, const char *hop, long long ms)
 {
-	char key[512], v[24], err[256];
+	char key[RKEYS_MAX], v[24], err[256];
 	redisReply *rep;
+	struct rkeys k;
 
-	if (ms <= 0)
+	rkeys_from_params(&k, g);
+	if (ms <= 0 || rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
 		return;
-	down_key(key, sizeof(key), prefix, hop);
 	snprintf(v, sizeof(v), "%lld", ms);
-	rep = mredis_command(r, 6, (const char *[]){"SET", key, "1", "PX", v, "NX"}, NULL, err, sizeof(err));
+	rep = rg_redis_pool_command(r, 6, (const char *[]){"SET", key, "1", "PX", v, "NX"}, NULL, err,
+				    sizeof(err));
 	if (rep)
 		freeReplyObject(rep);
 }

@@ -24,7 +24,8 @@ rg_confcheck_secret(const char *name)
 {
 	size_t n = strlen(name);
 
-	return n >= 8 && strcmp(name + n - 8, "password") == 0;
+	return (n >= 8 && strcmp(name + n - 8, "password") == 0) ||
+	       (n >= 6 && strcmp(name + n - 6, "secret") == 0);
 }
 
 /* Report against the line that set name, or the file when it is a default. */

@@ -325,6 +325,10 @@ rg_config_load(const char *path, struct rg_diag *diag_arg)
 		goto fail;
 	setup_classes(sn, s, n);
 	check_settings(sn, s, n, diag, &nerr);
+	if (cfg->global.redis_sentinels.argc > 0 && cfg->global.redis_sentinel_master[0] == 0) {
+		rg_diag_add(diag, cfg->path, 0, "redis_sentinels is set but redis_sentinel_master is not");
+		nerr++;
+	}
 	sort_diag(diag, before, cfg->path);
 	if (cfg->global.myhostname[0] == 0) {
 		char host[256] = "localhost";

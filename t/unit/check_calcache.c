@@ -172,32 +172,6 @@ START_TEST(ttl)
 }
 END_TEST
 
-START_TEST(keys)
-{
-	char k1[CALCACHE_KEY_MAX], k2[CALCACHE_KEY_MAX], small[20];
-	char *p;
-
-	ck_assert_ptr_eq(calcache_key(k1, sizeof(k1), "rg:", "Bob@Example.COM"), k1);
-	ck_assert_ptr_eq(calcache_key(k2, sizeof(k2), "rg:", "bob@example.com"), k2);
-	ck_assert_str_eq(k1, k2); /* case does not split the cache */
-	ck_assert_int_eq(strncmp(k1, "rg:c:{example.com}:", 19), 0);
-	ck_assert_uint_eq(strlen(k1), 19 + 16);
-	for (p = k1 + 19; *p; p++)
-		ck_assert(strchr("0123456789abcdef", *p) != NULL);
-	calcache_key(k2, sizeof(k2), "rg:", "alice@example.com");
-	ck_assert_str_ne(k1, k2);
-	ck_assert_int_eq(strncmp(k2, "rg:c:{example.com}:", 19), 0);
-	/* Braces in a domain cannot break the hash tag. */
-	calcache_key(k2, sizeof(k2), "x:", "a@ev}il{.com");
-	ck_assert_int_eq(strncmp(k2, "x:c:{ev_il_.com}:", 17), 0);
-	ck_assert_ptr_null(calcache_key(small, sizeof(small), "rg:", "bob@example.com"));
-	/* FNV-1a 64 reference values ("" and "a"). */
-	ck_assert(calcache_hash("", 0) == 0xcbf29ce484222325ULL);
-	ck_assert(calcache_hash("a", 1) == 0xaf63dc4c8601ec8cULL);
-	ck_assert(calcache_hash("A", 1) == 0xaf63dc4c8601ec8cULL);
-}
-END_TEST
-
 static Suite *
 suite(void)
 {
@@ -212,7 +186,6 @@ suite(void)
 	tcase_add_test(tc, format_parse_round_trip);
 	tcase_add_test(tc, garbage_values);
 	tcase_add_test(tc, ttl);
-	tcase_add_test(tc, keys);
 	suite_add_tcase(s, tc);
 	return s;
 }
