@@ -19,7 +19,7 @@
 #include "lua_scripts.h"
 #include "util.h"
 
-#define KEY_MAX 640
+#define KEY_MAX RKEYS_MAX
 #define FIELD_MAX 1024 /* an address longer than this is not one */
 
 /* Sets an auto-whitelist count unless the network already has one as high. */
@@ -127,12 +127,15 @@ static int
 keys(const struct rg_params *p, const struct rg_params *g, const char *addr, const char *sender,
      const char *rcpt, char *tkey, char *nkey, char *nsender, size_t nslen, char *nrcpt, size_t nrlen)
 {
-	if (greylist_keys(p, g->redis_key_prefix, g->recipient_delimiter, addr, sender, rcpt, tkey, KEY_MAX,
-			  nkey, KEY_MAX) != 0)
+	struct greylist_triplet t;
+
+	if (greylist_keys(p, g, addr, sender, rcpt, &t) != 0)
 		return -1;
-	rg_addr_greynorm(sender, g->recipient_delimiter, nsender, nslen);
-	rg_strlcpy(nrcpt, rcpt, nrlen);
-	rg_lowercase(nrcpt);
+	rg_strlcpy(tkey, t.tkey, KEY_MAX);
+	rg_strlcpy(nkey, t.nkey, KEY_MAX);
+	rg_strlcpy(nsender, t.sender, nslen);
+	rg_strlcpy(nrcpt, t.rcpt, nrlen);
+	greylist_triplet_free(&t);
 	return 0;
 }
 
