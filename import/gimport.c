@@ -254,8 +254,8 @@ triplet(struct gimport *gi, char **f, const char *where, long lineno, char *err,
 		return -1;
 	passed ? gi->st.passed++ : gi->st.pending++;
 	if (gi->verbose)
-		printf("%s %s <%s> <%s> %s, %llds left\n", passed ? "passed" : "pending", f[0], nsender,
-		       nrcpt, tkey, left);
+		printf("%s %s %s%s%s <%s> %s, %llds left\n", passed ? "passed" : "pending", f[0],
+		       *sender ? "<" : "", nsender, *sender ? ">" : "", nrcpt, tkey, left);
 	return 0;
 }
 
