@@ -11,7 +11,10 @@
 #      test makes), and TLS to a customer's server that offers it (a second
 #      Postfix with its own certificate logs the relay's TLS session).
 #   3. postmaster@ the relay's name (the callout sender) is delivered to the
-#      address the admin put in postfix-conf/postmaster.
+#      address the admin put in postfix-conf/postmaster; and a premium
+#      customer's server that verifies senders (reject_unverified_sender)
+#      probes that address back during relayguard-milter's recipient callout
+#      and lets the callout through.
 # Test-only changes to the snippets, each because the test has no DNS, no
 # milter and no public addresses: the addresses, the port, the
 # certificate paths, no milters, no DNS-based sender/recipient checks, and
@@ -58,7 +61,14 @@ start_smtp_sink custs || BAIL_OUT "no smtp-sink (standard customer)"
 start_downstream_postfix custp alice@premium.test admin@ops.test || BAIL_OUT "no customer Postfix"
 postfix_master custp "tlsmgr unix - - n 1000? 1 tlsmgr"
 postfix_conf custp "smtpd_tls_chain_files = $tls/mail.premium.test.key, $tls/mail.premium.test.pem" \
-	"smtpd_tls_security_level = may" "smtpd_tls_loglevel = 1" "smtpd_tls_received_header = yes"
+	"smtpd_tls_security_level = may" "smtpd_tls_loglevel = 1" "smtpd_tls_received_header = yes" \
+	"smtpd_sender_restrictions = check_sender_access inline:{ mxp01.htp-tel.de=reject_unverified_sender }" \
+	"unverified_sender_reject_code = 550" \
+	"transport_maps = texthash:$(rg_dir custp)/conf/probe_transport"
+# It verifies senders from the relay's name (only those: there is no DNS
+# here to verify any other), and reaches that name at the premium MX address.
+printf 'mxp01.htp-tel.de smtp:[127.0.0.11]:%s\n' "$P" >"$(rg_dir custp)/conf/probe_transport"
+rg__backdate "$(rg_dir custp)/conf/probe_transport"
 postfix_reload custp
 
 # --- relayguard-policyd ------------------------------------------------
@@ -69,6 +79,10 @@ cat >"$rgc/relayguard.conf" <<CONF
 policyd_listen = unix:$RG_TMP/relay/queue/relayguard/policyd.sock
 policyd_socket_mode = 0666
 policyd_pidfile = $rgc/policyd.pid
+milter_listen = unix:$RG_TMP/relay/queue/relayguard/milter.sock
+milter_socket_mode = 0666
+milter_pidfile = $rgc/milter.pid
+premium_recipient_callout = yes
 run_user = nobody
 redis_server = 127.0.0.1:$REDIS_PORT
 myhostname = mxp01.htp-tel.de
@@ -90,7 +104,7 @@ mapfile -t snip < <(params "$pc/main.cf.common" "$pc/main.cf.inbound-primary" \
 	"$pc/main.cf.outbound" "$pc/main.cf.classes")
 rg__postfix_create relay "${snip[@]}" \
 	"smtpd_tls_chain_files = $tls/mxp01.htp-tel.de.key, $tls/mxp01.htp-tel.de.pem" \
-	"smtpd_milters =" "relayguard_outbound_milters =" "smtpd_recipient_restrictions =" \
+	"relayguard_outbound_milters = \$relayguard_milter" "smtpd_recipient_restrictions =" \
 	"relayguard_outbound_sender_restrictions = reject_non_fqdn_sender" \
 	"smtp_bind_address = 127.0.0.1" "myhostname = mxp01.htp-tel.de" \
 	"default_filter_nexthop = [127.0.0.1]:$(rg_port inet)" \
@@ -111,10 +125,11 @@ echo "tlsmgr unix - - n 1000? 1 tlsmgr" >>"$rc/master.cf"
 out=$(MAIL_CONFIG=$rc sh "$RG_SRCDIR/scripts/relayguard-postmap" -C -c "$rgc/relayguard.conf" -o "$rc/relayguard" 2>&1)
 like "$out" '2 domain\(s\), 2 transport entries, 2 client_class' "relayguard-postmap -C: per-class transports and client_class"
 rg__backdate "$rc/main.cf" "$rc/master.cf" "$rc/test_transport" "$rc/relayguard/"*
-# (the milter parameters are unused only because the test switched milters off)
-is "$(postfix -c "$rc" check 2>&1 | grep -Ev 'unused parameter: relayguard_(dkim_)?milter=' | sort -u)" "" \
+# (the DKIM milter is unused only because the test runs no OpenDKIM)
+is "$(postfix -c "$rc" check 2>&1 | grep -Ev 'unused parameter: relayguard_dkim_milter=' | sort -u)" "" \
 	"postfix check: the assembled layout has no complaint"
 start_policyd "$rgc/relayguard.conf" || BAIL_OUT "policyd does not start"
+start_milter "$rgc/relayguard.conf" || BAIL_OUT "milter does not start"
 rg__postfix_start relay || BAIL_OUT "the relay does not start"
 for a in 127.0.0.11 127.0.0.13 127.0.0.21 127.0.0.23; do
 	wait_port "$a" "$P" 10 || BAIL_OUT "no listener on $a:$P"
@@ -192,5 +207,17 @@ check "... that very message" mailbox_grep custp admin@ops.test '^Subject: to th
 send 127.0.0.11 --xclient-addr 203.0.113.9 --xclient-name mail.customer.test \
 	--from verify@customer.test --to nobody@mxp01.htp-tel.de
 like "$(swaks_reply_to RCPT)" '^550 5\.1\.1 ' "any other address at the relay's name: 550 5.1.1"
+
+# The callout to a server that verifies its senders.
+check "the premium customer's server verified the callout sender by calling the relay back" \
+	grep -qE 'postfix/smtp\[.*to=<postmaster@mxp01\.htp-tel\.de>, relay=127\.0\.0\.11\[127\.0\.0\.11\]:'"$P"'.*status=deliverable' \
+	"$(postfix_log custp)"
+check "... so the relay's callout for alice@premium.test found her (result=valid)" \
+	grep -qE 'callout: .*recipient=<alice@premium\.test> .*result=valid' "$(rg_log milter)"
+send 127.0.0.11 --xclient-addr 203.0.113.5 --xclient-name mx.sender.test \
+	--from a@sender.test --to nobody@premium.test
+like "$(swaks_reply_to RCPT)" '^550 5\.1\.1 ' "... and still finds unknown recipients (550 5.1.1 from the customer's server)"
+check "... asking as postmaster@mxp01.htp-tel.de" \
+	grep -qE 'from=<postmaster@mxp01\.htp-tel\.de> to=<nobody@premium\.test>' "$(postfix_log custp)"
 
 done_testing
