@@ -17,7 +17,7 @@
 #include "redis_pool.h"
 #include "rgtest_redis.h"
 #include "rkeys.h"
-#include "../../milter/vredis.h"
+#include "../../milter/callout_redis.h"
 
 static struct rgtest_redis srv;
 static struct rg_params g, p;
