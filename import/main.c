@@ -27,6 +27,45 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * With redis_sentinels: ask each Sentinel in turn for redis_sentinel_master's
+ * address (the daemons confirm with ROLE; a one-shot import trusts the first
+ * answer and fails with READONLY if it was stale). 0 with host/port, or -1.
+ */
+static int
+sentinel_master(const struct rg_params *g, struct timeval tv, char *host, size_t hostlen, int *port)
+{
+	for (int i = 0; i < g->redis_sentinels_ep.n; i++) {
+		const struct rg_endpoint *s = &g->redis_sentinels_ep.v[i];
+		redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+		redisReply *r = NULL;
+		int ok = 0;
+
+		if (c && !c->err) {
+			redisSetTimeout(c, tv);
+			if (*g->redis_sentinel_password)
+				freeReplyObject(redisCommand(c, "AUTH %s", g->redis_sentinel_password));
+			r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", g->redis_sentinel_master);
+			if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+			    r->element[0]->type == REDIS_REPLY_STRING &&
+			    r->element[1]->type == REDIS_REPLY_STRING) {
+				snprintf(host, hostlen, "%s", r->element[0]->str);
+				*port = atoi(r->element[1]->str);
+				ok = *port > 0 && *port < 65536;
+			}
+		}
+		if (r)
+			freeReplyObject(r);
+		if (c)
+			redisFree(c);
+		if (ok)
+			return 0;
+		fprintf(stderr, "relayguard-import: Sentinel %s:%d: no address for master \"%s\"\n", s->host,
+			s->port, g->redis_sentinel_master);
+	}
+	return -1;
+}
+
 static redisContext *
 connect_redis(const struct rg_params *g)
 {
@@ -35,16 +74,24 @@ connect_redis(const struct rg_params *g)
 	struct timeval rt = {g->redis_timeout / 1000, (g->redis_timeout % 1000) * 1000};
 	redisContext *rc;
 	redisReply *r;
+	char host[256];
+	int port;
 
-	if (ep == NULL) {
+	if (g->redis_sentinels_ep.n > 0) {
+		if (sentinel_master(g, tv, host, sizeof(host), &port) < 0)
+			exit(3);
+		rc = redisConnectWithTimeout(host, port, tv);
+	} else if (ep == NULL) {
 		fprintf(stderr, "relayguard-import: redis_server is not set\n");
 		exit(2);
+	} else {
+		snprintf(host, sizeof(host), "%s", ep->kind == RG_EP_UNIX ? ep->path : ep->host);
+		rc = ep->kind == RG_EP_UNIX ? redisConnectUnixWithTimeout(ep->path, tv)
+					    : redisConnectWithTimeout(ep->host, ep->port, tv);
 	}
-	rc = ep->kind == RG_EP_UNIX ? redisConnectUnixWithTimeout(ep->path, tv)
-				    : redisConnectWithTimeout(ep->host, ep->port, tv);
 	if (rc == NULL || rc->err) {
-		fprintf(stderr, "relayguard-import: redis %s: %s\n",
-			ep->kind == RG_EP_UNIX ? ep->path : ep->host, rc ? rc->errstr : "cannot connect");
+		fprintf(stderr, "relayguard-import: redis %s: %s\n", host,
+			rc ? rc->errstr : "cannot connect");
 		exit(3);
 	}
 	/* A whole import is long; one command is not: the per-command timeout. */
