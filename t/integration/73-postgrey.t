@@ -152,6 +152,10 @@ sleep 2.5
 is "$(ask "$(rg_port pg2)" <"$RG_TMP/b.req" | verdicts)" pass "postgrey passes erin's retry from 198.51.100.7"
 printf 'mx.x.test 198.51.100.7 zed@new.test alice@example.com\n' >"$RG_TMP/x.req"
 is "$(ask "$(rg_port pg2)" <"$RG_TMP/x.req")" DUNNO "... and then whitelists that client (a new sender passes)"
+out=$(perl "$RG_SRCDIR/scripts/relayguard-import-postgrey" --dbdir "$db" -c "$conf/relayguard.conf" \
+	--importer "$RG_BUILD/relayguard-import" 2>&1)
+is "$?:$out" "2:relayguard-import-postgrey: $db: postgrey is running; stop it first" \
+	"relayguard-import-postgrey refuses to read the database while postgrey runs"
 stop_service pg2
 check "postgrey wrote its databases" test -s "$db/postgrey.db" -a -s "$db/postgrey_clients.db"
 
