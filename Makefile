@@ -91,9 +91,8 @@ $(B)/librgmilter.a: $(MIL_OBJ) $(B)/gen/lua_scripts.o
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-# The importer builds greylist keys with the policy server's own code.
-$(IMP_OBJ): ALL_CFLAGS += -Ipolicyd
-$(B)/relayguard-import: $(IMP_OBJ) $(B)/librgpolicyd.a $(B)/librelayguard.a
+# The importer builds greylist keys and arguments with the daemons' own code (src/greylist).
+$(B)/relayguard-import: $(IMP_OBJ) $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)

@@ -139,16 +139,35 @@ keys(const struct rg_params *p, const struct rg_params *g, const char *addr, con
 	return 0;
 }
 
-/* One greylist.lua call at time now; state in st (static storage). */
+/*
+ * One greylist.lua call at time now; state in st. The arguments are the
+ * policy server's own (greylist_argv), with its "now" (0: Redis' clock)
+ * replaced by the time of the event replayed.
+ */
 static int
 replay(struct gimport *gi, const struct rg_params *p, const char *tkey, const char *nkey, long long now,
        const char *sender, const char *rcpt, char *st, size_t stlen, char *err, size_t errlen)
 {
+	struct greylist_triplet t;
+	struct greylist_args a;
+	const char *argv[12];
+	char nowbuf[24];
 	redisReply *r;
+	int i;
 
-	r = redisCommand(gi->rc, "EVALSHA %s 2 %s %s %lld %lld %lld %lld %lld %s %s", gi->sha, tkey, nkey,
-			 now, p->greylist_delay / 1000, p->greylist_retry_window / 1000,
-			 p->greylist_whitelist_lifetime / 1000, p->greylist_auto_whitelist, sender, rcpt);
+	rg_strlcpy(t.tkey, tkey, sizeof(t.tkey));
+	rg_strlcpy(t.nkey, nkey, sizeof(t.nkey));
+	t.sender = (char *)sender;
+	t.rcpt = (char *)rcpt;
+	greylist_argv(&a, p, &t);
+	snprintf(nowbuf, sizeof(nowbuf), "%lld", now);
+	a.argv[2] = nowbuf;
+	argv[0] = "EVALSHA";
+	argv[1] = gi->sha;
+	argv[2] = "2";
+	for (i = 0; i < 9; i++)
+		argv[3 + i] = a.argv[i];
+	r = redisCommandArgv(gi->rc, 12, argv, NULL);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING)
 		return redis_failed(gi->rc, r, "EVALSHA greylist.lua", err, errlen);

@@ -1,7 +1,7 @@
 /*
  * gimport - greylisting history from another greylister (postgrey) into
  * relayguard's Redis data, with the keys and the script the policy server
- * uses: triplet keys from policyd's greylist_keys, states written by
+ * uses: triplet keys from greylist_keys (src/greylist.h), states written by
  * replaying the history through greylist.lua itself (first attempt at the
  * time it was first seen, the passing retry at the time it passed), so the
  * data is exactly what relayguard-policyd would have written had it seen
