@@ -47,10 +47,10 @@ summary() { grep -E "^\[(ok|FAIL|skip)\] $1:" "$out"; }
 is "$(grep -c '^\[FAIL\]' "$out")" 0 "no step failed"
 is "$(grep -c '^\[ok\]' "$out")" 11 "eleven steps succeeded"
 
-like "$(summary greylisting)" '^\[ok\] greylisting: first attempt 450 4\.7\.1 .*Greylisted, try again in 5 seconds; retry after 6s 250 .*delivered with X-Greylist: delayed [5-9] seconds by relayguard-policyd at relay\.demo\.test' \
+like "$(summary greylisting)" '^\[ok\] greylisting: first attempt 450 4\.7\.1 .*Greylisted, try again in 5 seconds; retry after 6s 250 .*delivered with X-Greylist: delayed [5-9] seconds by relayguard-(policyd|milter) at relay\.demo\.test' \
 	"greylisting: 450 4.7.1, retry after 6s 250, delivered with X-Greylist"
 m=$(grep -lE '^Subject: demo greylisting' "$MBOX"/alice/new/* 2>/dev/null | head -n 1)
-check "... the delivered mail has the X-Greylist header" grep -qE '^X-Greylist: delayed [5-9] seconds by relayguard-policyd' "$m"
+check "... the delivered mail has the X-Greylist header" grep -qE '^X-Greylist: delayed [5-9] seconds by relayguard-(policyd|milter)' "$m"
 
 like "$(summary 'recipient callout')" '^\[ok\] recipient callout: nobody@example\.com .* 550 5\.1\.1 <nobody@example\.com>: Recipient address rejected: User unknown' \
 	"callout: the unknown recipient gets the customer server's 550 5.1.1 at RCPT"
