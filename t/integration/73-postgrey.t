@@ -177,6 +177,13 @@ like "$out" 'relayguard-import: 2 passed triplets, 1 pending, 1 auto-whitelisted
 	"... and wrote them to Redis"
 is "$(find "$db" -mindepth 1 ! -user postgrey)" "" "... leaving every file of postgrey's dbdir to postgrey"
 
+if [ -x "$RG_BUILD/relayguardctl" ]; then
+	like "$("$RG_BUILD/relayguardctl" -c "$conf/relayguard.conf" greylist list 203.0.113.5 2>&1)" \
+		'sender=bob@sender\.test recipient=alice@example\.com state=passed' \
+		"relayguardctl lists the imported triplet as passed"
+else
+	skip 1 "no relayguardctl in $RG_BUILD"
+fi
 send 203.0.113.5 mx.y.test bob@sender.test
 is "$SWAKS_CODE" 250 "after the import bob -> alice from postgrey's passed triplet is accepted at once"
 send 198.51.100.9 mx9.x.test yves@new.test
