@@ -150,6 +150,7 @@ check: deps
 	$(MAKE) all
 	CK_FORK=yes $(MAKE) unit
 	ASAN_OPTIONS=detect_leaks=1 CK_FORK=no $(MAKE) unit-asan
+	$(MAKE) fuzz-corpus
 	$(MAKE) integration
 	$(MAKE) integration-asan
 
@@ -190,6 +191,9 @@ demo: all
 	scripts/demo
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# libFuzzer harnesses: make fuzz, fuzz-corpus (t/fuzz/README).
+include t/fuzz/fuzz.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
