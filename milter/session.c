@@ -17,7 +17,9 @@
 #include "mgrey.h"
 #include "mlimit.h"
 #include "msgbuf.h"
+#include "mproto.h"
 #include "spam_scan.h"
+#include "endpoint.h"
 #include "session.h"
 #include "slist.h"
 #include "spam_lists.h"
@@ -39,6 +41,8 @@
 
 static pthread_mutex_t sess_cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rg_config *sess_cfg;
+static int sess_cfg_body = 1; /* mproto_cfg_wants_body(sess_cfg), under the lock */
+static int sess_noreply = -1; /* no-reply steps: the listener of the first snapshot is unix (mproto.h) */
 static struct verify *sess_verify; /* set before smfi_main, cleared after it */
 
 /* One transaction: MAIL FROM to end of message or abort. */
@@ -65,6 +69,7 @@ struct smsg {
 
 /* One SMTP connection. */
 struct sconn {
+	unsigned long proto; /* the SMFIP_* steps negotiated (mproto.h) */
 	int skip_ok; /* the MTA understands SMFIS_SKIP */
 	int leadspc; /* header values carry their leading space */
 	char helo[1024]; /* sanitised; for logs and spamd's Received line only */
@@ -77,10 +82,15 @@ void
 session_set_config(struct rg_config *cfg)
 {
 	struct rg_config *old;
+	int body = mproto_cfg_wants_body(cfg);
 
 	pthread_mutex_lock(&sess_cfg_lock);
 	old = sess_cfg;
 	sess_cfg = cfg;
+	sess_cfg_body = body;
+	if (sess_noreply < 0 && cfg) /* a new milter_listen takes a restart: the first one counts */
+		sess_noreply =
+		    cfg->global.milter_listen_ep && cfg->global.milter_listen_ep->kind == RG_EP_UNIX;
 	pthread_mutex_unlock(&sess_cfg_lock);
 	if (old)
 		rg_config_unref(old);
@@ -154,7 +164,7 @@ sess_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 		    sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6),
 		    c->addr, sizeof(c->addr), NULL, 0, NI_NUMERICHOST);
 	smfi_setpriv(ctx, c);
-	return SMFIS_CONTINUE;
+	return mproto_continue(c->proto, SMFIP_NR_CONN);
 }
 
 static sfsistat
@@ -162,9 +172,27 @@ sess_helo(SMFICTX *ctx, char *helo)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 
-	if (c)
-		rg_sanitize(c->helo, sizeof(c->helo), helo ? helo : "", sizeof(c->helo));
-	return SMFIS_CONTINUE;
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	rg_sanitize(c->helo, sizeof(c->helo), helo ? helo : "", sizeof(c->helo));
+	return mproto_continue(c->proto, SMFIP_NR_HELO);
+}
+
+/*
+ * The connection was negotiated without the body (no setting wanted it at
+ * connect) but a reload since gave this message settings that scan it:
+ * tempfail, and the client's next connection negotiates the body.
+ */
+static int
+sess_body_lost(SMFICTX *ctx, const struct sconn *c, const struct rg_params *p)
+{
+	if (!(c->proto & SMFIP_NOBODY) || !mproto_wants_body(p))
+		return 0;
+	msg_info("%s: milter: client=%s[%s] action=defer reason=\"settings changed on reload: this "
+		 "connection does not carry the body\"",
+		 sess_qid(ctx), c->name, c->addr);
+	smfi_setreply(ctx, "451", "4.3.0", "Filter settings changed, please try again");
+	return 1;
 }
 
 static sfsistat
@@ -191,6 +219,8 @@ sess_envfrom(SMFICTX *ctx, char **argv)
 		m->outbound = 1;
 		m->p = e->p;
 		m->class_name = e->class_name;
+		if (sess_body_lost(ctx, c, m->p))
+			return SMFIS_TEMPFAIL;
 	}
 	m->lim = mlimit_msg_new(ctx, m->cfg, c->addr, m->outbound ? m->p : NULL, m->sender);
 	return SMFIS_CONTINUE;
@@ -352,6 +382,8 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		return rc;
 	}
 	if (m->p == NULL) {
+		if (sess_body_lost(ctx, c, e->p))
+			return SMFIS_TEMPFAIL;
 		m->p = e->p;
 		m->sl = sl;
 		m->class_name = e->class_name;
@@ -368,9 +400,11 @@ sess_data(SMFICTX *ctx)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 
-	if (c && c->m && sess_verify)
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->m && sess_verify)
 		verify_tx_end(sess_verify, &c->m->vtx);
-	return SMFIS_CONTINUE;
+	return mproto_continue(c->proto, SMFIP_NR_DATA);
 }
 
 /* Does p scan the message's content (spamd, clamd)? */
@@ -449,10 +483,12 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
 
+	sfsistat cont = c ? mproto_continue(c->proto, SMFIP_NR_HDR) : SMFIS_CONTINUE;
+
 	if (m && m->vtx && sess_verify) /* an MTA that sent no DATA event */
 		verify_tx_end(sess_verify, &m->vtx);
 	if (m == NULL || m->p == NULL)
-		return SMFIS_CONTINUE;
+		return cont;
 	if (m->nhdr++ == 0)
 		m->auth = auth_msg_new(&m->cfg->global, m->p, sess_qid(ctx));
 	if (m->auth)
@@ -465,14 +501,14 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 	/* Only we write these: inbound they go whether or not this class is
 	 * scanned; outbound only when we scan (and put ours in). */
 	if (sess_strips(m) && spam_strip_header(&m->strip, name))
-		return SMFIS_CONTINUE; /* spamd need not see a forged verdict */
+		return cont; /* spamd need not see a forged verdict */
 	if (!m->scan)
-		return SMFIS_CONTINUE;
+		return cont;
 	sess_append(m, name, strlen(name));
 	sess_append(m, ":", 1);
 	sess_append(m, value, strlen(value));
 	sess_append(m, "\r\n", 2);
-	return SMFIS_CONTINUE;
+	return cont;
 }
 
 static sfsistat
@@ -480,11 +516,13 @@ sess_eoh(SMFICTX *ctx)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 
-	if (c && c->m && c->m->auth)
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->m && c->m->auth)
 		auth_msg_eoh(c->m->auth);
-	if (c && c->m && c->m->scan)
+	if (c->m && c->m->scan)
 		sess_append(c->m, "\r\n", 2);
-	return SMFIS_CONTINUE;
+	return mproto_continue(c->proto, SMFIP_NR_EOH);
 }
 
 static sfsistat
@@ -493,6 +531,8 @@ sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
 
+	if (m && !mproto_wants_body(m->p)) /* SPF alone, or no check of the body */
+		return c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
 	if (m && m->auth)
 		auth_msg_body(m->auth, chunk, len);
 	else if (m == NULL || !m->scan)
@@ -722,20 +762,24 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	       unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	struct sconn *c = xcalloc(1, sizeof(*c));
+	int body, nr;
 
 	rg_metric_add(mm_connections, 1);
 	(void)f2;
 	(void)f3;
-	c->skip_ok = (f1 & SMFIP_SKIP) != 0;
-	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	pthread_mutex_lock(&sess_cfg_lock);
+	body = sess_cfg_body;
+	nr = sess_noreply > 0;
+	pthread_mutex_unlock(&sess_cfg_lock);
+	/* DATA stays on (no reply): it ends the callout session. See mproto.h. */
+	c->proto = mproto_steps(f1, body, nr);
+	c->skip_ok = (c->proto & SMFIP_SKIP) != 0;
+	c->leadspc = (c->proto & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
 	if (f0 & SMFIF_SETSYMLIST)
 		mlimit_negotiate(ctx);
-	/* Steps we do not use are switched off (DATA stays on: it ends the
-	 * callout session); header values keep their leading space so spamd
-	 * sees the message as it is. */
-	*pf1 = f1 & (SMFIP_NOUNKNOWN | SMFIP_SKIP | SMFIP_HDR_LEADSPC);
+	*pf1 = c->proto;
 	*pf2 = 0;
 	*pf3 = 0;
 	return SMFIS_CONTINUE;

@@ -213,7 +213,7 @@ main(int argc, char **argv)
 
 	msg_init("relayguard-policyd", fg, g->syslog_facility);
 	signal(SIGPIPE, SIG_IGN);
-	if ((base = event_base_new()) == NULL)
+	if ((base = psrv_base_new()) == NULL)
 		msg_fatal("cannot create event loop");
 	if (rg_confcheck_rundirs(g, RG_DAEMON_POLICYD, user, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);

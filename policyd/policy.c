@@ -210,6 +210,7 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 {
 	int dry = d->p && d->p->dry_run && strcmp(action, "DUNNO") != 0 && strcmp(action, "OK") != 0;
 	const char *sent = dry ? (d->outbound ? "OK" : "DUNNO") : action;
+	struct policy_snap *snap = d->snap;
 
 	if (d->inbound_rcpt && (dry || strcmp(action, "DUNNO") == 0 || strncmp(action, "PREPEND ", 8) == 0))
 		ratepolicy_remember(d->pol->limits, d->req);
@@ -222,9 +223,9 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 		 d->class_name ? d->class_name : "-", plog_action(action, fields, sizeof(fields)),
 		 detail ? " " : "", detail ? detail : "", *d->note ? " " : "", d->note,
 		 dry ? " dry_run=yes sent=" : "", dry ? plog_action_name(sent) : "");
+	/* d is the connection's scratch: not touched once the reply is sent */
 	psrv_reply(d->conn, sent);
-	policy_snap_unref(d->snap);
-	free(d);
+	policy_snap_unref(snap);
 }
 
 /* buf := reason="<buf>", quoted and escaped (one token). */
@@ -247,9 +248,10 @@ pdec_reason(char *buf, size_t len)
 static void
 pdec_quiet(struct pdec *d, const char *action)
 {
-	psrv_reply(d->conn, action);
-	policy_snap_unref(d->snap);
-	free(d);
+	struct policy_snap *snap = d->snap;
+
+	psrv_reply(d->conn, action); /* d is gone after this (scratch) */
+	policy_snap_unref(snap);
 }
 
 static const char *
@@ -579,7 +581,7 @@ void
 policy_handle(struct pconn *c, const struct preq *req, void *arg)
 {
 	struct policy *pol = arg;
-	struct pdec *d = xcalloc(1, sizeof(*d));
+	struct pdec *d = psrv_scratch(c, sizeof(*d)); /* zeroed; no malloc per request */
 	const char *state = preq_get(req, PREQ_PROTOCOL_STATE);
 	const char *rcpt = preq_get(req, PREQ_RECIPIENT);
 	const char *addr = preq_get(req, PREQ_CLIENT_ADDRESS);

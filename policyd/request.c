@@ -8,26 +8,31 @@
 #include "request.h"
 #include "util.h"
 
-static const char *const preq_names[PREQ_NATTR] = {
-    [PREQ_REQUEST] = "request",
-    [PREQ_PROTOCOL_STATE] = "protocol_state",
-    [PREQ_PROTOCOL_NAME] = "protocol_name",
-    [PREQ_HELO_NAME] = "helo_name",
-    [PREQ_QUEUE_ID] = "queue_id",
-    [PREQ_SENDER] = "sender",
-    [PREQ_RECIPIENT] = "recipient",
-    [PREQ_RECIPIENT_COUNT] = "recipient_count",
-    [PREQ_CLIENT_ADDRESS] = "client_address",
-    [PREQ_CLIENT_NAME] = "client_name",
-    [PREQ_REVERSE_CLIENT_NAME] = "reverse_client_name",
-    [PREQ_INSTANCE] = "instance",
-    [PREQ_SASL_METHOD] = "sasl_method",
-    [PREQ_SASL_USERNAME] = "sasl_username",
-    [PREQ_SIZE] = "size",
-    [PREQ_ENCRYPTION_PROTOCOL] = "encryption_protocol",
-    [PREQ_CLIENT_PORT] = "client_port",
-    [PREQ_SERVER_ADDRESS] = "server_address",
-    [PREQ_SERVER_PORT] = "server_port",
+/* Each name with its length, known at compile time: matching is per line, hot. */
+#define PREQ_NAME(e, n) [e] = {n, sizeof(n) - 1}
+static const struct {
+	const char *name;
+	size_t len;
+} preq_names[PREQ_NATTR] = {
+    PREQ_NAME(PREQ_REQUEST, "request"),
+    PREQ_NAME(PREQ_PROTOCOL_STATE, "protocol_state"),
+    PREQ_NAME(PREQ_PROTOCOL_NAME, "protocol_name"),
+    PREQ_NAME(PREQ_HELO_NAME, "helo_name"),
+    PREQ_NAME(PREQ_QUEUE_ID, "queue_id"),
+    PREQ_NAME(PREQ_SENDER, "sender"),
+    PREQ_NAME(PREQ_RECIPIENT, "recipient"),
+    PREQ_NAME(PREQ_RECIPIENT_COUNT, "recipient_count"),
+    PREQ_NAME(PREQ_CLIENT_ADDRESS, "client_address"),
+    PREQ_NAME(PREQ_CLIENT_NAME, "client_name"),
+    PREQ_NAME(PREQ_REVERSE_CLIENT_NAME, "reverse_client_name"),
+    PREQ_NAME(PREQ_INSTANCE, "instance"),
+    PREQ_NAME(PREQ_SASL_METHOD, "sasl_method"),
+    PREQ_NAME(PREQ_SASL_USERNAME, "sasl_username"),
+    PREQ_NAME(PREQ_SIZE, "size"),
+    PREQ_NAME(PREQ_ENCRYPTION_PROTOCOL, "encryption_protocol"),
+    PREQ_NAME(PREQ_CLIENT_PORT, "client_port"),
+    PREQ_NAME(PREQ_SERVER_ADDRESS, "server_address"),
+    PREQ_NAME(PREQ_SERVER_PORT, "server_port"),
 };
 
 void
@@ -41,10 +46,33 @@ preq_init(struct preq *r, int max_attr, size_t max_bytes)
 void
 preq_reset(struct preq *r)
 {
-	for (int i = 0; i < PREQ_NATTR; i++)
-		r->val[i] = xfree(r->val[i]);
+	for (int i = 0; i < PREQ_NATTR; i++) {
+		if (r->heap & (1u << i))
+			free(r->val[i]);
+		r->val[i] = NULL;
+	}
+	r->heap = 0;
+	r->inl_used = 0;
 	r->nattr = 0;
 	r->bytes = 0;
+}
+
+/* val[i] = a copy of v (n bytes): in inl while it has room, else malloc'd. */
+static void
+preq_set(struct preq *r, int i, const char *v, size_t n)
+{
+	if (r->heap & (1u << i))
+		free(r->val[i]);
+	r->heap &= ~(1u << i);
+	if (n < sizeof(r->inl) - r->inl_used) {
+		r->val[i] = r->inl + r->inl_used;
+		memcpy(r->val[i], v, n);
+		r->val[i][n] = 0;
+		r->inl_used += n + 1;
+	} else {
+		r->val[i] = xstrndup(v, n);
+		r->heap |= 1u << i;
+	}
 }
 
 int
@@ -88,9 +116,8 @@ preq_add_line(struct preq *r, const char *line, size_t len, char *err, size_t er
 		}
 	}
 	for (int i = 0; i < PREQ_NATTR; i++) {
-		if (strlen(preq_names[i]) == nlen && memcmp(preq_names[i], line, nlen) == 0) {
-			free(r->val[i]);
-			r->val[i] = xstrndup(eq + 1, len - nlen - 1);
+		if (preq_names[i].len == nlen && memcmp(preq_names[i].name, line, nlen) == 0) {
+			preq_set(r, i, eq + 1, len - nlen - 1);
 			break;
 		}
 	}

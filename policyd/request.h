@@ -39,8 +39,14 @@ enum preq_attr {
 	PREQ_NATTR
 };
 
+/* Bytes of values kept inside struct preq: a usual request needs no malloc. */
+#define PREQ_INLINE 512
+
 struct preq {
-	char *val[PREQ_NATTR]; /* NULL when absent; owned */
+	char *val[PREQ_NATTR]; /* NULL when absent; in inl, or malloc'd (heap bit) */
+	unsigned heap; /* bit i: val[i] was malloc'd (it did not fit in inl) */
+	size_t inl_used;
+	char inl[PREQ_INLINE];
 	int nattr; /* lines seen, known or not */
 	size_t bytes; /* bytes seen */
 	int max_attr;

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <stdalign.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -25,6 +27,13 @@
 #include "srvint.h"
 #include "util.h"
 
+/* One decision's scratch block (psrv_scratch); pooled per server. */
+struct pscratch {
+	struct pscratch *next; /* in psrv's spare list */
+	size_t size;
+	alignas(max_align_t) unsigned char data[];
+};
+
 struct pconn {
 	struct psrv *s;
 	struct pconn *prev, *next;
@@ -34,6 +43,7 @@ struct pconn {
 	int in_read; /* inside pconn_parse: replies must not recurse */
 	int eof; /* the peer shut down its side: answer, then close */
 	struct event *deadline; /* policyd_request_timeout; armed mid-request */
+	struct pscratch *scratch; /* psrv_scratch: from s->spare, back there at the reply */
 	int timed; /* deadline is armed */
 	char peer[64];
 };
@@ -41,6 +51,17 @@ struct pconn {
 static int pconn_parse(struct pconn *c);
 static void pconn_eventcb(struct bufferevent *bev, short what, void *arg);
 static void pconn_drained(struct bufferevent *bev, void *arg);
+
+/* The decision is over: its scratch block goes back to the server's pool. */
+static void
+pconn_unscratch(struct pconn *c)
+{
+	if (c->scratch) {
+		c->scratch->next = c->s->spare;
+		c->s->spare = c->scratch;
+		c->scratch = NULL;
+	}
+}
 
 static void
 pconn_disarm(struct pconn *c)
@@ -69,6 +90,7 @@ pconn_free(struct pconn *c)
 	s->nconn--;
 	rg_metric_add(pm_connections, -1);
 	preq_reset(&c->req);
+	pconn_unscratch(c);
 	free(c);
 	if (s->draining && s->nconn == 0 && s->drained) {
 		void (*done)(void *) = s->drained;
@@ -138,8 +160,15 @@ pconn_retire(struct pconn *c)
 	return 1;
 }
 
-/* Frame lines; dispatch a request at the empty line. Returns 1 when c was
- * freed (the caller must not touch it), else 0. */
+/*
+ * Frame lines; dispatch a request at the empty line. Returns 1 when c was
+ * freed (the caller must not touch it), else 0.
+ *
+ * Lines are framed in place in the input buffer (made contiguous once) and
+ * what was consumed is drained once per request, not once per line: every
+ * drain runs the buffer's callbacks (the read watermark re-adds the read
+ * event), which cost more than the parsing itself (issue 16 profile).
+ */
 static int
 pconn_parse(struct pconn *c)
 {
@@ -152,11 +181,35 @@ pconn_parse(struct pconn *c)
 	in = bufferevent_get_input(c->bev);
 	c->in_read = 1;
 	while (!c->pending) {
-		size_t n;
-		struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, &n, EVBUFFER_EOL_LF);
-		char *line = s->linebuf;
+		size_t avail = evbuffer_get_length(in), off = 0;
+		const char *buf = avail ? (const char *)evbuffer_pullup(in, -1) : NULL;
+		int dispatch = 0;
 
-		if (eol.pos < 0) {
+		while (off < avail) {
+			const char *line = buf + off, *nl = memchr(line, '\n', avail - off);
+			size_t len;
+
+			if (nl == NULL)
+				break;
+			len = (size_t)(nl - line);
+			if (len > s->max_line) {
+				c->in_read = 0;
+				pconn_trouble(c, "line too long");
+				return 1;
+			}
+			off += len + 1;
+			if (len == 0 || (len == 1 && line[0] == '\r')) {
+				dispatch = 1;
+				break;
+			}
+			if (preq_add_line(&c->req, line, len, err, sizeof(err)) != 0) {
+				c->in_read = 0;
+				pconn_trouble(c, err);
+				return 1;
+			}
+		}
+		evbuffer_drain(in, off);
+		if (!dispatch) {
 			c->in_read = 0;
 			if (evbuffer_get_length(in) > s->max_line) {
 				pconn_trouble(c, "line too long");
@@ -172,38 +225,23 @@ pconn_parse(struct pconn *c)
 			}
 			return 0;
 		}
-		if ((size_t)eol.pos > s->max_line) {
+		if (c->req.nattr == 0) {
 			c->in_read = 0;
-			pconn_trouble(c, "line too long");
+			pconn_trouble(c, "empty request");
 			return 1;
 		}
-		evbuffer_remove(in, line, (size_t)eol.pos);
-		evbuffer_drain(in, n);
-		if (eol.pos == 0 || (eol.pos == 1 && line[0] == '\r')) {
-			if (c->req.nattr == 0) {
-				c->in_read = 0;
-				pconn_trouble(c, "empty request");
-				return 1;
-			}
-			pconn_disarm(c);
-			if (s->closing) {
-				/* stopping: no decision may start now */
-				c->in_read = 0;
-				return pconn_retire(c);
-			}
-			c->pending = 1;
-			s->handler(c, &c->req, s->arg);
-			if (c->bev == NULL && !c->pending) {
-				/* replied synchronously after the peer vanished */
-				c->in_read = 0;
-				pconn_free(c);
-				return 1;
-			}
-			continue;
-		}
-		if (preq_add_line(&c->req, line, (size_t)eol.pos, err, sizeof(err)) != 0) {
+		pconn_disarm(c);
+		if (s->closing) {
+			/* stopping: no decision may start now */
 			c->in_read = 0;
-			pconn_trouble(c, err);
+			return pconn_retire(c);
+		}
+		c->pending = 1;
+		s->handler(c, &c->req, s->arg);
+		if (c->bev == NULL && !c->pending) {
+			/* replied synchronously after the peer vanished */
+			c->in_read = 0;
+			pconn_free(c);
 			return 1;
 		}
 	}
@@ -219,24 +257,58 @@ pconn_drained(struct bufferevent *bev, void *arg)
 		pconn_free(arg);
 }
 
+/*
+ * Queue len bytes for the peer. With nothing queued before them (nearly
+ * always: one request at a time) they go straight to the socket, so no
+ * write event is armed and disarmed per reply (issue 16); what the socket
+ * does not take now, and every error, goes to the output buffer, whose
+ * write event finishes the job or reports the error as usual.
+ */
+static void
+pconn_send(struct pconn *c, const char *buf, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	ssize_t n = 0;
+
+	if (evbuffer_get_length(out) == 0) {
+		n = send(bufferevent_getfd(c->bev), buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0)
+			n = 0;
+	}
+	if ((size_t)n < len)
+		evbuffer_add(out, buf + n, len - (size_t)n);
+}
+
 void
 psrv_reply(struct pconn *c, const char *action)
 {
-	char buf[1024];
+	/* "action=" + the sanitised action (at most 1023 bytes) + "\n\n" */
+	char buf[7 + 1024 + 2];
+	size_t len;
 
 	c->pending = 0;
 	preq_reset(&c->req);
+	pconn_unscratch(c);
 	if (c->bev == NULL) {
 		if (!c->in_read)
 			pconn_free(c);
 		return;
 	}
-	rg_sanitize(buf, sizeof(buf), action, strlen(action));
-	evbuffer_add_printf(bufferevent_get_output(c->bev), "action=%s\n\n", buf);
+	memcpy(buf, "action=", 7);
+	rg_sanitize(buf + 7, 1024, action, strlen(action));
+	len = 7 + strlen(buf + 7);
+	buf[len++] = '\n';
+	buf[len++] = '\n';
+	pconn_send(c, buf, len);
 	if (c->in_read || pconn_parse(c))
 		return;
-	if (c->eof && !c->pending)
-		bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
+	if (c->eof && !c->pending) {
+		/* half-closed peer: free once the answer is out (now, if it went directly) */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			pconn_free(c);
+		else
+			bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
+	}
 }
 
 static void
@@ -327,7 +399,6 @@ psrv_new(struct event_base *base, psrv_handler h, void *arg)
 	s->max_line = 4096;
 	s->max_req = 65536;
 	s->idle.tv_sec = 600;
-	s->linebuf = xmalloc(s->max_line + 1);
 	return s;
 }
 
@@ -349,12 +420,46 @@ psrv_set_limits(struct psrv *s, const struct rg_params *g)
 	}
 	s->max_attr = (int)g->policyd_max_attributes;
 	s->max_line = (size_t)g->policyd_max_line_length;
-	s->linebuf = xrealloc(s->linebuf, s->max_line + 1);
 	s->max_req = (size_t)g->policyd_max_request_size;
 	s->idle.tv_sec = g->policyd_idle_timeout / 1000;
 	s->idle.tv_usec = (g->policyd_idle_timeout % 1000) * 1000;
 	s->req_timeout.tv_sec = g->policyd_request_timeout / 1000;
 	s->req_timeout.tv_usec = (g->policyd_request_timeout % 1000) * 1000;
+}
+
+struct event_base *
+psrv_base_new(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *base;
+
+	if (ec == NULL)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return base;
+}
+
+void *
+psrv_scratch(struct pconn *c, size_t n)
+{
+	struct psrv *s = c->s;
+	struct pscratch *b = c->scratch;
+
+	if (b == NULL && (b = s->spare) != NULL)
+		s->spare = b->next;
+	if (b != NULL && b->size < n) {
+		free(b);
+		b = NULL;
+	}
+	if (b == NULL) {
+		b = xmalloc(sizeof(*b) + n);
+		b->size = n;
+	}
+	c->scratch = b;
+	memset(b->data, 0, n);
+	return b->data;
 }
 
 const char *
@@ -386,7 +491,12 @@ psrv_free(struct psrv *s)
 	while (s->conns)
 		pconn_free(s->conns);
 	event_free(s->resume);
-	free(s->linebuf);
+	while (s->spare) {
+		struct pscratch *b = s->spare;
+
+		s->spare = b->next;
+		free(b);
+	}
 	free(s);
 }
 

@@ -48,6 +48,21 @@ int psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* Reply "action=<action>" to the request pending on c. Control characters
  * in action are replaced, so no reply can carry a second line. */
 void psrv_reply(struct pconn *c, const char *action);
+/*
+ * Per-connection scratch memory for the decision pending on c: n zeroed
+ * bytes (max-aligned), valid until psrv_reply() for c begins -- that call
+ * may free it or hand it to the connection's next request, so the caller
+ * copies out what it still needs first. Blocks are pooled by the server
+ * (no malloc per request; as many as decisions pending at once).
+ */
+void *psrv_scratch(struct pconn *c, size_t n);
+/*
+ * The event loop for the server: epoll's changes are batched per loop turn
+ * (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST), so a Redis or client write event
+ * armed and disarmed within one turn costs no epoll_ctl. Safe here: no
+ * descriptor is ever dup()ed. NULL on failure.
+ */
+struct event_base *psrv_base_new(void);
 /* Text naming the peer for log lines ("unix" or "127.0.0.1:40000"). */
 const char *psrv_peer(const struct pconn *c);
 /* Number of open connections. */

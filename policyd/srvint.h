@@ -53,7 +53,9 @@ struct psrv {
 	int closing; /* past the drain: no more requests are dispatched */
 	void (*drained)(void *);
 	void *drained_arg;
-	char *linebuf; /* max_line + 1 bytes; single-threaded, so shared */
+	/* psrv_scratch blocks not in use: as many as decisions were ever
+	 * pending at once, not one per connection */
+	struct pscratch *spare;
 };
 
 /* server.c: a new connection from a listener. */

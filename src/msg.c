@@ -67,27 +67,43 @@ msg_stderr_prio(int prio)
 	return isatty(STDERR_FILENO) ? "" : pfx[LOG_PRI(prio)];
 }
 
+/*
+ * The line is formatted once, into one buffer: "level: text" (and for
+ * stderr the "prog[pid]: " or journald's "<N>" prefix and the newline),
+ * then handed over in one write(2) or one syslog("%s") call.
+ */
 static void
 msg_vlog(int prio, const char *level, const char *fmt, va_list ap)
 {
-	char buf[2048];
+	char buf[2200];
+	size_t o = 0;
+	int n;
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (msg_stderr) {
 		if (msg_pid == 0)
 			msg_pid = (long)getpid();
 		if (msg_prio_prefix) /* journald adds the name and pid itself */
-			fprintf(stderr, "<%d>%s%s%s\n", LOG_PRI(prio), level ? level : "", level ? ": " : "",
-				buf);
-		else if (level)
-			fprintf(stderr, "%s[%ld]: %s: %s\n", msg_progname, msg_pid, level, buf);
+			n = snprintf(buf, sizeof(buf), "<%d>", LOG_PRI(prio));
 		else
-			fprintf(stderr, "%s[%ld]: %s\n", msg_progname, msg_pid, buf);
+			n = snprintf(buf, sizeof(buf), "%s[%ld]: ", msg_progname, msg_pid);
+		o = n > 0 ? (size_t)n : 0;
+	}
+	if (level) {
+		n = snprintf(buf + o, sizeof(buf) - o, "%s: ", level);
+		o += n > 0 ? (size_t)n : 0;
+	}
+	/* the text itself: at most 2047 bytes, as before */
+	n = vsnprintf(buf + o, 2048, fmt, ap);
+	o += n < 0 ? 0 : n >= 2048 ? 2047 : (size_t)n;
+	if (msg_stderr) {
+		buf[o++] = '\n';
+		fflush(stderr); /* anything stdio still holds goes first */
+		if (write(STDERR_FILENO, buf, o) < 0) {
+			/* nowhere left to report it */
+		}
 	} else {
-		if (level)
-			syslog(prio, "%s: %s", level, buf);
-		else
-			syslog(prio, "%s", buf);
+		buf[o] = 0;
+		syslog(prio, "%s", buf);
 	}
 }
 

@@ -45,6 +45,30 @@ START_TEST(good_request)
 	ck_assert_int_eq(feed(&r, "sender=c@d"), 0);
 	ck_assert_str_eq(preq_get(&r, PREQ_SENDER), "c@d");
 	preq_reset(&r);
+	/* The last attributes of the list are matched too (a length table
+	 * that missed them once made them absent). */
+	ck_assert_int_eq(feed(&r, "client_port=40000"), 0);
+	ck_assert_int_eq(feed(&r, "server_address=192.0.2.25"), 0);
+	ck_assert_int_eq(feed(&r, "server_port=25"), 0);
+	ck_assert_int_eq(feed(&r, "encryption_protocol=TLSv1.3"), 0);
+	ck_assert_str_eq(preq_get(&r, PREQ_CLIENT_PORT), "40000");
+	ck_assert_str_eq(preq_get(&r, PREQ_SERVER_ADDRESS), "192.0.2.25");
+	ck_assert_str_eq(preq_get(&r, PREQ_SERVER_PORT), "25");
+	ck_assert_str_eq(preq_get(&r, PREQ_ENCRYPTION_PROTOCOL), "TLSv1.3");
+	preq_reset(&r);
+	/* Values beyond the inline room are kept whole (and freed at reset). */
+	{
+		char big[1200];
+
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "helo_name=", 10);
+		big[sizeof(big) - 1] = 0;
+		ck_assert_int_eq(preq_add_line(&r, big, strlen(big), (char[64]){0}, 64), 0);
+		ck_assert_uint_eq(strlen(preq_get(&r, PREQ_HELO_NAME)), sizeof(big) - 1 - 10);
+		ck_assert_int_eq(feed(&r, "sender=x@y"), 0);
+		ck_assert_str_eq(preq_get(&r, PREQ_SENDER), "x@y");
+	}
+	preq_reset(&r);
 }
 END_TEST
 
