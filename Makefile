@@ -52,7 +52,7 @@ MIL_OBJ	= $(patsubst %.c,$(B)/%.o,$(MIL_SRC))
 
 PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter
 
-.PHONY: all check unit unit-bin unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools
+.PHONY: all check unit unit-bin unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools soak
 .SUFFIXES:
 
 all: $(PROGS) $(TOOL_BIN)
@@ -178,6 +178,11 @@ bench-quick: all
 
 demo: all
 	scripts/demo
+
+# The fault soak (t/soak/README), as root; not part of check.
+SOAK_SECONDS ?= 120
+soak: all
+	RG_BUILD=$(CURDIR)/$(B) SOAK_SECONDS=$(SOAK_SECONDS) bash t/soak/run
 
 clean:
 	rm -rf build build-asan
