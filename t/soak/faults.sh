@@ -1,5 +1,6 @@
-# faults.sh - the faults of `make soak`: kill (SIGKILL, then a restart) or
-# hang (SIGSTOP, then SIGCONT) one of the services the relay depends on
+# faults.sh - the faults of `make soak`: kill (SIGKILL, then a restart),
+# restart (SIGTERM, then a start) or hang (SIGSTOP, then SIGCONT) one of
+# the services the relay depends on
 # (sourced by t/soak/run, after t/lib/harness.sh).
 #
 # Targets: redis, spamd (the parent and its children), cust (the
@@ -10,7 +11,7 @@
 # Processes are only ever signalled by the pid the harness recorded.
 #
 # Every fault is one line in $SOAK_DIR/faults:
-#   START END ACTION TARGET HOLD_S RESULT PIDS
+#   START END ACTION TARGET HOLD_S RESULT PIDS [exit_ms=N]
 # (START/END: Unix seconds.ms; RESULT ok, or what went wrong).
 #
 # The caller sets: SOAK_DIR, SOAK_CONF (relayguard.conf), SOAK_RUN (the
@@ -95,12 +96,15 @@ soak_restart() {
 	esac
 }
 
-# soak_fault kill|stop TARGET HOLD: one fault.  kill: SIGKILL, wait until
-# the processes are gone, HOLD seconds down, restart (a second try after
-# 2 s if the first fails).  stop: SIGSTOP, HOLD seconds hung, SIGCONT.
+# soak_fault kill|term|stop TARGET HOLD: one fault.  kill: SIGKILL, wait
+# until the processes are gone, HOLD seconds down, restart (a second try
+# after 2 s if the first fails).  term: SIGTERM, wait (15 s at most) until
+# it has exited, restart at once (HOLD unused); the line ends in
+# exit_ms=N, the time it took to exit.  stop: SIGSTOP, HOLD seconds hung,
+# SIGCONT.
 # Returns non-zero if the service could not be brought back.
 soak_fault() {
-	local action=$1 target=$2 hold=$3 t0 pids result=ok p
+	local action=$1 target=$2 hold=$3 t0 pids result=ok p extra=""
 	t0=$(soak_now)
 	# shellcheck disable=SC2207 # pids, one a line
 	pids=($(soak_pids "$target"))
@@ -110,13 +114,35 @@ soak_fault() {
 	fi
 	case $action in
 	kill)
-		soak_signal KILL "${pids[@]}"
-		wait_until 10 soak__gone "${pids[@]}" || result=still-running
-		# reap what this shell started
-		for p in "${pids[@]}"; do
-			[ "${p#-}" = "$p" ] && wait "$p" 2>/dev/null
-		done
+		# (bash's "Killed" notice for its own children goes to /dev/null)
+		{
+			soak_signal KILL "${pids[@]}"
+			wait_until 10 soak__gone "${pids[@]}" || result=still-running
+			# reap what this shell started
+			for p in "${pids[@]}"; do
+				[ "${p#-}" = "$p" ] && wait "$p"
+			done
+		} 2>/dev/null
 		sleep "$hold"
+		if ! soak_restart "$target"; then
+			sleep 2
+			soak_restart "$target" || result=restart-failed
+		fi
+		;;
+	term)
+		# A restart as an admin does it: SIGTERM, the daemon drains and
+		# exits (up to 15 s, else SIGKILL), started again at once.
+		{
+			soak_signal TERM "${pids[@]}"
+			wait_until 15 soak__gone "${pids[@]}" || {
+				result=ignored-sigterm
+				soak_signal KILL "${pids[@]}"
+			}
+			for p in "${pids[@]}"; do
+				[ "${p#-}" = "$p" ] && wait "$p"
+			done
+		} 2>/dev/null
+		extra="exit_ms=$(awk -v a="$t0" -v b="$(soak_now)" 'BEGIN { printf "%d", (b - a) * 1000 }')"
 		if ! soak_restart "$target"; then
 			sleep 2
 			soak_restart "$target" || result=restart-failed
@@ -128,7 +154,7 @@ soak_fault() {
 		soak_signal CONT "${pids[@]}"
 		;;
 	esac
-	echo "$t0 $(soak_now) $action $target $hold $result ${pids[*]}" >>"$SOAK_DIR/faults"
+	echo "$t0 $(soak_now) $action $target $hold $result ${pids[*]}${extra:+ $extra}" >>"$SOAK_DIR/faults"
 	[ "$result" = ok ]
 }
 
