@@ -14,12 +14,20 @@
  * get it: a second SIGHUP sent within the same instant could stop the
  * milter. SIGUSR1, which libmilter ignores, reloads as well and is the
  * race-free choice for scripts (OpenDKIM uses it the same way).
- * SIGHUP/SIGUSR1 reload the configuration and tables; SIGTERM/SIGINT stop.
+ * SIGHUP/SIGUSR1 reload the configuration and tables; SIGTERM/SIGINT stop:
+ * the unix socket leaves its path at once, the sessions open are given up
+ * to drain_timeout to finish, then the listener stops (mdrain.h) and the
+ * process exits.
+ * A unix socket is bound under a temporary name and renamed into place
+ * (daemon.h): a live one is never replaced, and libmilter, which at exit
+ * removes whatever socket is at the path it bound, removes only the
+ * temporary name.
  */
 #include <errno.h>
 #include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +39,8 @@
 #include "confcheck.h"
 #include "config.h"
 #include "daemon.h"
+#include "failpolicy.h"
+#include "mdrain.h"
 #include "msg.h"
 #include "session.h"
 #include "util.h"
@@ -40,6 +50,7 @@
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
 static volatile sig_atomic_t got_hup, got_term;
+static atomic_int milter_done; /* smfi_main returned */
 static int sig_pipe[2];
 static struct verify *verify; /* the recipient callout's shared state */
 
@@ -79,6 +90,7 @@ milter_thread(void *arg)
 	int *rc = arg;
 
 	*rc = smfi_main();
+	atomic_store(&milter_done, 1);
 	got_term = 1;
 	(void)write(sig_pipe[1], "x", 1);
 	return NULL;
@@ -112,7 +124,13 @@ main(int argc, char **argv)
 	const struct rg_params *g;
 	struct sigaction sa;
 	pthread_t tid;
-	char err[512], conn[1100], pidfile[1024];
+	struct rg_pidfile pidfile;
+	struct rg_sockfile sockid = {0};
+	struct mdrain_fds fds;
+	const char *sockpath = NULL;
+	char err[512], conn[1100], bindconn[1100], spath[108], tmp[108];
+	long long drain_ms, t0;
+	int lfd;
 
 	msg_init("relayguard-milter", 1, "mail");
 	while ((ch = getopt(argc, argv, "c:dfntu:vV")) != -1) {
@@ -161,6 +179,8 @@ main(int argc, char **argv)
 		int rc = rg_confcheck_cli("relayguard-milter", cfg, check, print, 0, user, argv + optind,
 					  argc - optind);
 
+		if (check && rc == 0)
+			(void)rg_failpolicy_warn(cfg, "relayguard-milter", stderr);
 		rg_config_unref(cfg);
 		return rc;
 	}
@@ -169,40 +189,60 @@ main(int argc, char **argv)
 		user = g->run_user;
 	msg_init("relayguard-milter", fg, g->syslog_facility);
 	signal(SIGPIPE, SIG_IGN);
+	drain_ms = g->drain_timeout;
 
 	/* Bind as root, then drop: smfi_opensocket does the bind. */
 	if (rg_confcheck_rundirs(g, RG_DAEMON_MILTER, user, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
+	/* Before binding: a second instance stops here, its socket untouched
+	 * (said on stderr too: whoever started it is looking there). */
+	if (rg_pidfile_lock(&pidfile, g->milter_pidfile, err, sizeof(err)) != 0) {
+		if (!fg)
+			fprintf(stderr, "relayguard-milter: fatal: %s\n", err);
+		msg_fatal("%s", err);
+	}
 	/* Any address form; libmilter gets its own spelling of it. */
 	if (rg_endpoint_milter_conn(g->milter_listen_ep, conn, sizeof(conn)) != 0)
 		msg_fatal("milter_listen %s: too long", g->milter_listen);
-	if (smfi_setconn(conn) == MI_FAILURE || smfi_register(*session_filter()) == MI_FAILURE)
+	rg_strlcpy(bindconn, conn, sizeof(bindconn));
+	if (g->milter_listen_ep->kind == RG_EP_UNIX) {
+		rg_strlcpy(spath, g->milter_listen_ep->path, sizeof(spath));
+		sockpath = spath;
+		if (rg_unix_vacant(spath, err, sizeof(err)) != 0 ||
+		    rg_unix_tmpname(spath, tmp, sizeof(tmp), err, sizeof(err)) != 0)
+			msg_fatal("%s", err);
+		snprintf(bindconn, sizeof(bindconn), "unix:%s", tmp);
+	}
+	if (smfi_setconn(bindconn) == MI_FAILURE ||
+	    smfi_register(*mdrain_filter(session_filter())) == MI_FAILURE)
 		msg_fatal("cannot register the filter on %s", conn);
 	smfi_settimeout(600);
+	mdrain_fds_before(&fds);
 	{
 		mode_t old = umask(0777 & ~(mode_t)g->milter_socket_mode);
-		int orc = smfi_opensocket(1);
+		int orc = smfi_opensocket(1); /* 1: removes a stale temporary name */
 
 		umask(old);
 		if (orc == MI_FAILURE)
 			msg_fatal("cannot open milter socket %s", conn);
-		if (strncmp(conn, "unix:", 5) == 0 || strncmp(conn, "local:", 6) == 0) {
-			const char *sock = strchr(conn, ':') + 1;
+		if (sockpath) {
 			struct passwd *pw = user && *user ? getpwnam(user) : NULL;
 
-			(void)chmod(sock, (mode_t)g->milter_socket_mode);
+			(void)chmod(tmp, (mode_t)g->milter_socket_mode);
 			/* Owned by the daemon's user: Postfix gets in through the group. */
-			if (pw && geteuid() == 0 && chown(sock, pw->pw_uid, pw->pw_gid) < 0)
-				msg_fatal("chown %s: %m", sock);
+			if (pw && geteuid() == 0 && chown(tmp, pw->pw_uid, pw->pw_gid) < 0)
+				msg_fatal("chown %s: %m", tmp);
+			if (rg_sockfile_install(tmp, spath, &sockid, err, sizeof(err)) != 0)
+				msg_fatal("%s", err);
 		}
 	}
+	lfd = mdrain_listener(&fds);
 	if (!fg && rg_daemonize(err, sizeof(err)) != 0)
 		msg_fatal("detach: %s", err);
-	if (rg_pidfile_write(g->milter_pidfile, err, sizeof(err)) != 0)
+	if (rg_pidfile_write(&pidfile, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
-	rg_strlcpy(pidfile, g->milter_pidfile, sizeof(pidfile));
 	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
 	verify = verify_new(g);
 	session_set_verify(verify);
@@ -231,15 +271,33 @@ main(int argc, char **argv)
 			reload(path);
 		}
 	}
-	msg_info("stopping");
-	smfi_stop();
+	t0 = rg_mono_ms();
+	msg_info("stopping: %d session(s) open, draining for up to %lld ms", mdrain_open(), drain_ms);
+	/*
+	 * Debian's libmilter runs sessions in a worker pool that smfi_stop
+	 * abandons: so first let the sessions end, with the unix socket moved
+	 * back to its temporary name (Postfix, connecting by path, gets its
+	 * milter_default_action at once; libmilter removes that name when it
+	 * stops), then stop the listener (mdrain.h).
+	 */
+	if (sockpath && rg_sockfile_rename(&sockid, tmp) != 0)
+		sockpath = NULL; /* not ours any more: wake by lfd's address */
+	while (mdrain_open() > 0 && rg_mono_ms() - t0 < drain_ms)
+		usleep(20000);
+	if (mdrain_open() > 0)
+		msg_warn("stop: %d session(s) still open after drain_timeout; Postfix applies "
+			 "milter_default_action to them",
+			 mdrain_open());
+	(void)mdrain_stop(lfd, sockpath ? tmp : NULL, &milter_done, 6000);
 	pthread_join(tid, NULL);
 	/*
 	 * verify is not freed: smfi_main does not wait for the threads of
 	 * sessions still open, and one of them may be inside a callout. The
 	 * process ends now anyway; nothing in it needs an orderly goodbye.
 	 */
-	rg_pidfile_remove(pidfile);
+	rg_sockfile_remove(&sockid);
+	msg_info("stopped after %lld ms", rg_mono_ms() - t0);
+	rg_pidfile_release(&pidfile);
 	session_set_config(NULL);
 	return mrc == MI_SUCCESS ? 0 : 1;
 }

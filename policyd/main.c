@@ -19,6 +19,7 @@
 #include "confcheck.h"
 #include "config.h"
 #include "daemon.h"
+#include "failpolicy.h"
 #include "msg.h"
 #include "policy.h"
 #include "server.h"
@@ -50,21 +51,51 @@ struct sigctx {
 	struct policy *pol;
 	struct psrv *srv;
 	const char *path;
+	struct event *drain; /* the drain_timeout timer */
+	long long stop_ms;
 };
 
+static void
+on_drained(void *arg)
+{
+	event_base_loopbreak(((struct sigctx *)arg)->base);
+}
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopbreak(((struct sigctx *)arg)->base);
+}
+
+/* SIGHUP and SIGUSR1 reload (the milter's reload signals too); SIGTERM and
+ * SIGINT stop: no new connections, the decisions in flight are answered
+ * within drain_timeout, then exit. */
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct sigctx *sc = arg;
+	const struct rg_params *g = policy_globals(sc->pol);
+	struct timeval tv;
 
 	(void)what;
-	if (sig == SIGHUP) {
+	if (sig == SIGHUP || sig == SIGUSR1) {
 		if (policy_reload(sc->pol, sc->path) == 0)
 			psrv_set_limits(sc->srv, policy_globals(sc->pol));
 		return;
 	}
-	msg_info("terminating on signal %d", (int)sig);
-	event_base_loopbreak(sc->base);
+	if (sc->stop_ms) {
+		msg_info("signal %d: already stopping", (int)sig);
+		return;
+	}
+	sc->stop_ms = rg_mono_ms();
+	msg_info("terminating on signal %d: %d connection(s) open, draining for up to %lld ms", (int)sig,
+		 psrv_nconn(sc->srv), g->drain_timeout);
+	tv.tv_sec = g->drain_timeout / 1000;
+	tv.tv_usec = (g->drain_timeout % 1000) * 1000;
+	evtimer_add(sc->drain, &tv);
+	psrv_drain(sc->srv, on_drained, sc);
 }
 
 /* -q: what a client address or a recipient domain resolves to. */
@@ -101,8 +132,9 @@ main(int argc, char **argv)
 	struct event_base *base;
 	struct psrv *srv;
 	struct policy *pol;
-	struct event *ev[3];
-	struct sigctx sc;
+	struct event *ev[4];
+	struct sigctx sc = {0};
+	struct rg_pidfile pidfile;
 	char err[512];
 
 	msg_init("relayguard-policyd", 1, "mail");
@@ -160,6 +192,8 @@ main(int argc, char **argv)
 		int rc = rg_confcheck_cli("relayguard-policyd", cfg, check, print, 0, user, argv + optind,
 					  argc - optind);
 
+		if (check && rc == 0)
+			(void)rg_failpolicy_warn(cfg, "relayguard-policyd", stderr);
 		if (q && rc == 0)
 			rc = query(cfg, q);
 		policy_snap_unref(snap);
@@ -177,6 +211,13 @@ main(int argc, char **argv)
 		msg_fatal("cannot create event loop");
 	if (rg_confcheck_rundirs(g, RG_DAEMON_POLICYD, user, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
+	/* Before binding: a second instance stops here, its socket untouched
+	 * (said on stderr too: whoever started it is looking there). */
+	if (rg_pidfile_lock(&pidfile, g->policyd_pidfile, err, sizeof(err)) != 0) {
+		if (!fg)
+			fprintf(stderr, "relayguard-policyd: fatal: %s\n", err);
+		msg_fatal("%s", err);
+	}
 	srv = psrv_new(base, policy_handle, NULL);
 	psrv_set_limits(srv, g);
 	for (int i = 0; i < g->policyd_listen_ep.n; i++)
@@ -193,7 +234,7 @@ main(int argc, char **argv)
 	}
 	if (!fg && (rg_daemonize(err, sizeof(err)) != 0 || event_reinit(base) != 0))
 		msg_fatal("detach: %s", err);
-	if (rg_pidfile_write(g->policyd_pidfile, err, sizeof(err)) != 0)
+	if (rg_pidfile_write(&pidfile, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
@@ -204,21 +245,31 @@ main(int argc, char **argv)
 	sc.pol = pol;
 	sc.srv = srv;
 	sc.path = path;
+	sc.drain = evtimer_new(base, on_drain_timeout, &sc);
 	ev[0] = evsignal_new(base, SIGTERM, on_signal, &sc);
 	ev[1] = evsignal_new(base, SIGINT, on_signal, &sc);
 	ev[2] = evsignal_new(base, SIGHUP, on_signal, &sc);
-	for (int i = 0; i < 3; i++)
+	ev[3] = evsignal_new(base, SIGUSR1, on_signal, &sc);
+	for (int i = 0; i < 4; i++)
 		event_add(ev[i], NULL);
 	msg_info("starting: version %s, %d listener(s), redis %s", RG_VERSION, g->policyd_listen.argc,
 		 g->redis_server);
 
 	event_base_dispatch(base);
 
-	rg_pidfile_remove(policy_globals(pol)->policyd_pidfile);
+	if (psrv_nconn(srv) > 0)
+		msg_warn("stop: %d connection(s) still waiting after drain_timeout; answering with "
+			 "policy_failure_action",
+			 psrv_nconn(srv));
+	psrv_close(srv);
 	policy_free(pol); /* answers what is pending */
+	psrv_flush(srv, 1000);
 	psrv_free(srv);
-	for (int i = 0; i < 3; i++)
+	msg_info("stopped after %lld ms", sc.stop_ms ? rg_mono_ms() - sc.stop_ms : 0LL);
+	rg_pidfile_release(&pidfile);
+	for (int i = 0; i < 4; i++)
 		event_free(ev[i]);
+	event_free(sc.drain);
 	event_base_free(base);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,31 +17,12 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "daemon.h"
 #include "msg.h"
 #include "endpoint.h"
 #include "server.h"
+#include "srvint.h"
 #include "util.h"
-
-struct plisten {
-	struct plisten *next;
-	struct evconnlistener *lev;
-	char *path; /* unix socket to unlink, or NULL */
-};
-
-struct psrv {
-	struct event_base *base;
-	psrv_handler handler;
-	void *arg;
-	struct plisten *listeners;
-	struct pconn *conns;
-	int nconn;
-	int max_conn;
-	int max_attr;
-	size_t max_line, max_req;
-	struct timeval idle;
-	long long last_full_log;
-	char *linebuf; /* max_line + 1 bytes; single-threaded, so shared */
-};
 
 struct pconn {
 	struct psrv *s;
@@ -50,11 +32,23 @@ struct pconn {
 	int pending; /* a decision is outstanding */
 	int in_read; /* inside pconn_parse: replies must not recurse */
 	int eof; /* the peer shut down its side: answer, then close */
+	struct event *deadline; /* policyd_request_timeout; armed mid-request */
+	int timed; /* deadline is armed */
 	char peer[64];
 };
 
 static int pconn_parse(struct pconn *c);
 static void pconn_eventcb(struct bufferevent *bev, short what, void *arg);
+static void pconn_drained(struct bufferevent *bev, void *arg);
+
+static void
+pconn_disarm(struct pconn *c)
+{
+	if (c->timed) {
+		evtimer_del(c->deadline);
+		c->timed = 0;
+	}
+}
 
 static void
 pconn_free(struct pconn *c)
@@ -63,6 +57,8 @@ pconn_free(struct pconn *c)
 
 	if (c->bev)
 		bufferevent_free(c->bev);
+	if (c->deadline)
+		event_free(c->deadline);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -72,12 +68,19 @@ pconn_free(struct pconn *c)
 	s->nconn--;
 	preq_reset(&c->req);
 	free(c);
+	if (s->draining && s->nconn == 0 && s->drained) {
+		void (*done)(void *) = s->drained;
+
+		s->drained = NULL;
+		done(s->drained_arg);
+	}
 }
 
 /* The peer is gone or misbehaved: close now, or once the decision is in. */
 static void
 pconn_close(struct pconn *c)
 {
+	pconn_disarm(c);
 	if (c->pending) {
 		if (c->bev) {
 			bufferevent_free(c->bev);
@@ -93,6 +96,37 @@ pconn_trouble(struct pconn *c, const char *why)
 {
 	msg_warn("policy: %s: %s; disconnecting without a reply", c->peer, why);
 	pconn_close(c);
+}
+
+/* policyd_request_timeout: a request still incomplete this long after its
+ * first byte (e.g. one byte a second, which keeps the idle timer quiet). */
+static void
+pconn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct pconn *c = arg;
+	char why[96];
+
+	(void)fd;
+	(void)what;
+	c->timed = 0;
+	snprintf(why, sizeof(why), "request not complete within policyd_request_timeout (%ld.%03lds)",
+		 (long)c->s->req_timeout.tv_sec, (long)c->s->req_timeout.tv_usec / 1000);
+	pconn_trouble(c, why);
+}
+
+/* Draining: c has no complete request left; close it once its replies are
+ * out. Returns 1 when c was freed now. */
+static int
+pconn_retire(struct pconn *c)
+{
+	pconn_disarm(c);
+	if (c->bev && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
+		return 0;
+	}
+	pconn_free(c);
+	return 1;
 }
 
 /* Frame lines; dispatch a request at the empty line. Returns 1 when c was
@@ -119,6 +153,14 @@ pconn_parse(struct pconn *c)
 				pconn_trouble(c, "line too long");
 				return 1;
 			}
+			if (s->draining)
+				return pconn_retire(c);
+			if (!c->timed && (c->req.nattr > 0 || evbuffer_get_length(in) > 0)) {
+				if (c->deadline == NULL)
+					c->deadline = evtimer_new(s->base, pconn_deadline, c);
+				evtimer_add(c->deadline, &s->req_timeout);
+				c->timed = 1;
+			}
 			return 0;
 		}
 		if ((size_t)eol.pos > s->max_line) {
@@ -133,6 +175,12 @@ pconn_parse(struct pconn *c)
 				c->in_read = 0;
 				pconn_trouble(c, "empty request");
 				return 1;
+			}
+			pconn_disarm(c);
+			if (s->closing) {
+				/* stopping: no decision may start now */
+				c->in_read = 0;
+				return pconn_retire(c);
 			}
 			c->pending = 1;
 			s->handler(c, &c->req, s->arg);
@@ -202,12 +250,13 @@ pconn_eventcb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT)
 		msg_info("policy: %s: idle timeout, closing", c->peer);
-	else if ((what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != ECONNRESET)
+	else if ((what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() != ECONNRESET &&
+		 EVUTIL_SOCKET_ERROR() != EPIPE) /* the client left: nothing to say */
 		msg_warn("policy: %s: read error: %s", c->peer, strerror(EVUTIL_SOCKET_ERROR()));
 	pconn_close(c);
 }
 
-static void
+void
 psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
 	struct psrv *s = arg;
@@ -215,6 +264,13 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	char host[INET6_ADDRSTRLEN], port[8];
 
 	(void)lev;
+	if (s->pauses > 0) {
+		if (s->pause_logged)
+			msg_info("policy: accepting connections again after %lld ms (%ld pause(s))",
+				 rg_mono_ms() - s->pause_start, s->pauses);
+		s->pauses = 0;
+		s->pause_logged = 0;
+	}
 	if (s->nconn >= s->max_conn) {
 		if (rg_mono_ms() - s->last_full_log > 10000) {
 			s->last_full_log = rg_mono_ms();
@@ -253,6 +309,9 @@ psrv_new(struct event_base *base, psrv_handler h, void *arg)
 	s->base = base;
 	s->handler = h;
 	s->arg = arg;
+	s->fd_cap = (int)rg_fd_budget(PSRV_FD_RESERVE, &s->fd_limit);
+	s->resume = evtimer_new(base, psrv_resume, s);
+	s->req_timeout.tv_sec = 10;
 	s->max_conn = 10000;
 	s->max_attr = 128;
 	s->max_line = 4096;
@@ -272,114 +331,20 @@ void
 psrv_set_limits(struct psrv *s, const struct rg_params *g)
 {
 	s->max_conn = (int)g->policyd_max_connections;
+	if (s->max_conn > s->fd_cap) {
+		msg_warn("policyd_max_connections = %d is more than the descriptor limit allows "
+			 "(RLIMIT_NOFILE %ld, %d kept for other uses): serving at most %d connections",
+			 s->max_conn, s->fd_limit, PSRV_FD_RESERVE, s->fd_cap);
+		s->max_conn = s->fd_cap;
+	}
 	s->max_attr = (int)g->policyd_max_attributes;
 	s->max_line = (size_t)g->policyd_max_line_length;
 	s->linebuf = xrealloc(s->linebuf, s->max_line + 1);
 	s->max_req = (size_t)g->policyd_max_request_size;
 	s->idle.tv_sec = g->policyd_idle_timeout / 1000;
 	s->idle.tv_usec = (g->policyd_idle_timeout % 1000) * 1000;
-}
-
-static int
-psrv_bind_unix(const char *path, int mode, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	int fd;
-	mode_t old;
-
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "%s: socket path too long", path);
-		return -1;
-	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		snprintf(err, errlen, "socket: %s", strerror(errno));
-		return -1;
-	}
-	(void)unlink(path);
-	/* No window in which the socket has wider permissions than asked. */
-	old = umask(0777 & ~(mode_t)mode);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		umask(old);
-		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	umask(old);
-	if (chmod(path, (mode_t)mode) < 0) {
-		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Bind a TCP listener on ep (parsed at load by the endpoint grammar). */
-static int
-psrv_bind_inet(const struct rg_endpoint *ep, char *err, size_t errlen)
-{
-	struct addrinfo *res;
-	char name[300];
-	int fd, on = 1;
-
-	if (rg_endpoint_getaddrinfo(ep, 1, &res, err, errlen) != 0)
-		return -1;
-	rg_endpoint_str(ep, name, sizeof(name));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
-		snprintf(err, errlen, "bind %s: %s", name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
-int
-psrv_listen(struct psrv *s, const struct rg_endpoint *ep, int mode, char *err, size_t errlen)
-{
-	struct plisten *l;
-	char name[300];
-	int fd;
-
-	rg_endpoint_str(ep, name, sizeof(name));
-	if (ep->kind == RG_EP_UNIX)
-		fd = psrv_bind_unix(ep->path, mode, err, errlen);
-	else
-		fd = psrv_bind_inet(ep, err, errlen);
-	if (fd < 0)
-		return -1;
-	evutil_make_socket_nonblocking(fd);
-	l = xcalloc(1, sizeof(*l));
-	l->lev = evconnlistener_new(s->base, psrv_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
-				    1024, fd);
-	if (l->lev == NULL) {
-		snprintf(err, errlen, "%s: listen: %s", name, strerror(errno));
-		close(fd);
-		free(l);
-		return -1;
-	}
-	l->path = ep->kind == RG_EP_UNIX ? xstrdup(ep->path) : NULL;
-	l->next = s->listeners;
-	s->listeners = l;
-	return 0;
-}
-
-int
-psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	for (struct plisten *l = s->listeners; l; l = l->next) {
-		if (l->path && chown(l->path, uid, gid) < 0) {
-			snprintf(err, errlen, "chown %s: %s", l->path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
+	s->req_timeout.tv_sec = g->policyd_request_timeout / 1000;
+	s->req_timeout.tv_usec = (g->policyd_request_timeout % 1000) * 1000;
 }
 
 const char *
@@ -399,17 +364,79 @@ psrv_free(struct psrv *s)
 {
 	struct plisten *l;
 
+	s->drained = NULL;
 	while ((l = s->listeners) != NULL) {
 		s->listeners = l->next;
-		evconnlistener_free(l->lev);
-		if (l->path)
-			(void)unlink(l->path);
-		free(l->path);
+		if (l->lev)
+			evconnlistener_free(l->lev);
+		rg_sockfile_remove(&l->sock);
 		free(l);
 	}
 	/* Callers answer every pending decision first (see server.h). */
 	while (s->conns)
 		pconn_free(s->conns);
+	event_free(s->resume);
 	free(s->linebuf);
 	free(s);
+}
+
+void
+psrv_drain(struct psrv *s, void (*done)(void *), void *arg)
+{
+	struct pconn *c, *next;
+
+	s->draining = 1;
+	s->drained = done;
+	s->drained_arg = arg;
+	evtimer_del(s->resume);
+	for (struct plisten *l = s->listeners; l; l = l->next) {
+		if (l->lev)
+			evconnlistener_free(l->lev); /* closes the socket: new clients are refused */
+		l->lev = NULL;
+	}
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (c->bev)
+			bufferevent_disable(c->bev, EV_READ);
+		if (!c->pending)
+			(void)pconn_parse(c); /* what is buffered, then retire */
+	}
+	if (s->nconn == 0 && s->drained) {
+		s->drained = NULL;
+		done(arg);
+	}
+}
+
+static void
+psrv_flushed(void *arg)
+{
+	event_base_loopbreak(((struct psrv *)arg)->base);
+}
+
+void
+psrv_close(struct psrv *s)
+{
+	if (!s->draining)
+		psrv_drain(s, NULL, NULL);
+	s->closing = 1;
+}
+
+void
+psrv_flush(struct psrv *s, long long ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	struct pconn *c, *next;
+
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		if (!c->pending)
+			(void)pconn_parse(c);
+	}
+	if (s->nconn == 0)
+		return;
+	s->drained = psrv_flushed;
+	s->drained_arg = s;
+	event_base_loopexit(s->base, &tv);
+	event_base_dispatch(s->base);
+	s->drained = NULL;
 }

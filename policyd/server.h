@@ -32,10 +32,14 @@ typedef void (*psrv_handler)(struct pconn *c, const struct preq *req, void *arg)
 struct psrv *psrv_new(struct event_base *base, psrv_handler h, void *arg);
 /* Set the handler's argument (when it exists only after binding). */
 void psrv_set_arg(struct psrv *s, void *arg);
-/* Apply limits from the (re)loaded configuration; affects new requests. */
+/* Apply limits from the (re)loaded configuration; affects new requests.
+ * policyd_max_connections is capped to the descriptor limit (logged). */
 void psrv_set_limits(struct psrv *s, const struct rg_params *g);
 /* Bind one listener of policyd_listen (parsed at load, g->policyd_listen_ep;
- * call before dropping privileges). Returns 0 or -1 with err. */
+ * call before dropping privileges). A unix path another process serves is
+ * refused, a stale one replaced (rg_unix_listen). Returns 0 or -1 with err.
+ * When accept() runs out of descriptors, listeners pause briefly (one log
+ * line an episode). */
 struct rg_endpoint;
 int psrv_listen(struct psrv *s, const struct rg_endpoint *ep, int mode, char *err, size_t errlen);
 /* Give the unix sockets to the daemon's user (mode policyd_socket_mode
@@ -48,7 +52,21 @@ void psrv_reply(struct pconn *c, const char *action);
 const char *psrv_peer(const struct pconn *c);
 /* Number of open connections. */
 int psrv_nconn(const struct psrv *s);
-/* Close listeners and connections; unlinks unix socket paths. Call only
+/*
+ * Stopping (SIGTERM), in three steps:
+ * psrv_drain: close the listeners (new clients are refused), stop reading;
+ *   requests already received are still dispatched and answered; each
+ *   connection closes once its replies are out and no complete request is
+ *   left. done(arg) is called (once, possibly at once) when none is left.
+ * psrv_close: past the drain time: no request is dispatched any more.
+ * psrv_flush: run the loop until every reply written so far (e.g. by the
+ *   failure answers of policy_free) has left, at most ms milliseconds.
+ */
+void psrv_drain(struct psrv *s, void (*done)(void *), void *arg);
+void psrv_close(struct psrv *s);
+void psrv_flush(struct psrv *s, long long ms);
+/* Close listeners and connections; removes the unix sockets this process
+ * created (only while they are still the ones at their paths). Call only
  * after every pending decision was answered (free the Redis client first:
  * that fires its callbacks). */
 void psrv_free(struct psrv *s);
