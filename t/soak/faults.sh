@@ -23,10 +23,11 @@ soak__gen=0
 
 soak_now() { date +%s.%3N; }
 
-# soak_unix_listening PATH: true when a process listens on unix socket PATH
-# (the file alone proves nothing: a killed daemon leaves it behind).
+# soak_unix_listening PATH: true when a connect to unix socket PATH succeeds
+# (the file alone proves nothing: a killed daemon leaves it behind; ss
+# shows the name a socket was bound to, which need not be PATH).
 soak_unix_listening() {
-	ss -Hxl 2>/dev/null | awk -v p="$1" '$5 == p { f = 1 } END { exit !f }'
+	perl -MIO::Socket::UNIX -e 'IO::Socket::UNIX->new(Peer => $ARGV[0], Type => SOCK_STREAM) or exit 1' "$1"
 }
 
 # soak_pids TARGET: the pids to signal, one a line; for cust the negative
