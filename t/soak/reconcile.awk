@@ -3,7 +3,8 @@
 # Inputs, each file preceded by src=NAME on the command line:
 #   src=att  the attempts soak-smtp wrote (tab separated: TOKEN KIND RCPT
 #            ATTEMPT FINAL STAGE CODE MAXWAIT_MS START REPLY)
-#   src=dlv  one TOKEN a line per message file in the customer's Maildirs
+#   src=dlv  "TOKEN MARK" per message file in the customer's Maildirs; MARK
+#            is scanned, unscanned or none (neither header of the milter)
 #   src=que  "QUEUE TOKEN" per message still queued (relay or cust)
 #   src=rej  "TOKEN DIGIT" per reject line in the relay's maillog
 #   src=fnd  "TOKEN FINDING" per positive finding the milter logged
@@ -48,6 +49,7 @@ src == "att" {
 src == "dlv" {
 	split($0, f, " ")
 	ndlv[f[1]]++
+	mark[f[1]] = mark[f[1]] " " f[2]
 	next
 }
 src == "que" {
@@ -78,9 +80,17 @@ END {
 			cls = "delivered"
 			if (ndlv[t] > 1)
 				dups += ndlv[t] - 1
+			if (mark[t] ~ / none/)
+				unmarked++
+			else if (mark[t] ~ / unscanned/)
+				unscanned++
+			else if (kind[t] == "gtube")
+				spam_passed++
+			if (mark[t] ~ / none/ || (kind[t] == "gtube" && mark[t] ~ / scanned/))
+				what = "marks:" mark[t]
 			if (d != "") {
 				refused_but_taken++
-				what = "the client saw " c " " stage[t]
+				what = what " the client saw " c " " stage[t]
 			}
 		} else if (t in inq) {
 			cls = "queued"
@@ -125,5 +135,6 @@ END {
 	    perm["spam"]
 	printf "unlogged4xx=%d\nretried4xx=%d\nduplicates=%d\nrefused_but_taken=%d\n", unlogged4, retried4xx,
 	    dups, refused_but_taken
+	printf "unmarked=%d\nunscanned=%d\nspam_passed=%d\n", unmarked, unscanned, spam_passed
 	printf "attempts=%d\nmaxwait_ms=%d\nmaxwait_where=%s\n", attempts, maxwait, maxwhere
 }
