@@ -34,7 +34,7 @@ LDFLAGS	?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
 	  $(PKG_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
 LDLIBS	= $(PKG_LIBS) -lresolv -lpthread -lm
-MILTER_LIBS = -lmilter
+MILTER_LIBS = -lmilter -lspf2 -lopendkim
 SAN	?=
 
 LIB_SRC	= $(wildcard src/*.c)

@@ -21,8 +21,9 @@
 
 #include "msg.h"
 #include "util.h"
-#include "smtpreply.h"
+#include "callout_reply.h"
 #include "callout.h"
+#include "tsock.h"
 
 /* Safe characters of a domain we send: letters, digits, '.', '-', '_', or an address literal. */
 static int
@@ -102,25 +103,6 @@ deadline(const struct sess *s, int ms)
 	return s->end && s->end < d ? s->end : d;
 }
 
-/* 1 when fd is ready for ev, 0 at the deadline, -1 on error. */
-static int
-wait_fd(int fd, short ev, long long dl)
-{
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = ev};
-		long long left = dl - rg_mono_ms();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return -1;
-	}
-}
-
 /* vsnprintf: a cut reason is fine, and it spares -Wformat-truncation noise. */
 static void RG_PRINTF(2, 3) setwhy(struct sess *s, const char *fmt, ...)
 {
@@ -153,27 +135,13 @@ why_errno(struct sess *s, const char *what, int e)
 static int
 send_all(struct sess *s, const char *line, long long dl)
 {
-	size_t len = strlen(line), done = 0;
-
-	while (done < len) {
-		ssize_t n = send(s->fd, line + done, len - done, MSG_NOSIGNAL);
-
-		if (n > 0) {
-			done += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			why_errno(s, "write", errno);
-			return -1;
-		}
-		if (wait_fd(s->fd, POLLOUT, dl) <= 0) {
-			setwhy(s, "timeout while sending");
-			return -1;
-		}
-	}
-	return 0;
+	if (tsock_send_all(s->fd, line, strlen(line), dl) == 0)
+		return 0;
+	if (errno == ETIMEDOUT)
+		setwhy(s, "timeout while sending");
+	else
+		why_errno(s, "write", errno);
+	return -1;
 }
 
 /* Read one whole reply by dl into *r (valid until the next read); 0, or -1 with s->why. */
@@ -198,7 +166,7 @@ read_reply(struct sess *s, long long dl, const struct smtpreply **r)
 			}
 		}
 		s->off = s->len = 0;
-		switch (wait_fd(s->fd, POLLIN, dl)) {
+		switch (tsock_wait(s->fd, POLLIN, dl)) {
 		case 0:
 			setwhy(s, "timeout while reading reply");
 			return -1;
@@ -280,8 +248,7 @@ static int
 connect_addr(struct sess *s, const struct callout_target *t, const struct addrinfo *ai, long long dl)
 {
 	char addr[NI_MAXHOST] = "?", what[CALLOUT_REPLY_MAX];
-	socklen_t elen = sizeof(int);
-	int fd, e = 0;
+	int fd;
 
 	(void)getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 	snprintf(what, sizeof(what), "connect to %.100s[%.64s]:%u", t->host, addr, t->port);
@@ -290,27 +257,13 @@ connect_addr(struct sess *s, const struct callout_target *t, const struct addrin
 		why_errno(s, what, errno);
 		return 0;
 	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-		if (errno != EINPROGRESS) {
-			why_errno(s, what, errno);
-			close(fd);
-			return 0;
-		}
-		switch (wait_fd(fd, POLLOUT, dl)) {
-		case 0:
+	if (tsock_connect(fd, ai->ai_addr, ai->ai_addrlen, dl) < 0) {
+		if (errno == ETIMEDOUT)
 			setwhy(s, "%s: timeout", what);
-			close(fd);
-			return 0;
-		case -1:
+		else
 			why_errno(s, what, errno);
-			close(fd);
-			return 0;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0 || e != 0) {
-			why_errno(s, what, e ? e : errno);
-			close(fd);
-			return 0;
-		}
+		close(fd);
+		return 0;
 	}
 	s->fd = fd;
 	s->off = s->len = 0;

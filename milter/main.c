@@ -45,7 +45,7 @@
 #include "session.h"
 #include "util.h"
 #include "version.h"
-#include "verify.h"
+#include "callout_verify.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 

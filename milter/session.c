@@ -11,15 +11,19 @@
 #include <time.h>
 
 #include "addr.h"
+#include "auth_msg.h"
 #include "msg.h"
 #include "msgbuf.h"
-#include "scan.h"
+#include "spam_scan.h"
 #include "session.h"
-#include "spamhdr.h"
+#include "slist.h"
+#include "spam_lists.h"
+#include "spam_strip.h"
+#include "spam_hdr.h"
 #include "util.h"
-#include "verify.h"
+#include "callout_verify.h"
+#include "virus_scan.h"
 
-#define SESS_MAX_XSPAM 32 /* distinct X-Spam-* header names we delete */
 /*
  * Longest envelope address taken (bytes, without the brackets). Postfix
  * cuts an SMTP command line at line_length_limit (2048), so nothing it
@@ -43,17 +47,14 @@ struct smsg {
 	char sender[SESS_LOG_ADDR]; /* sanitised, for logs and our Received line */
 	char first_rcpt[SESS_LOG_ADDR]; /* the same */
 	int nrcpt;
-	int scan; /* spam_scan is on: buffer and scan */
-	int too_large; /* grew past spam_max_size: stop buffering */
+	int scan; /* spam_scan or virus_scan is on: buffer and scan */
+	int too_large; /* grew past every scan's size limit: stop buffering */
 	struct msgbuf *mb;
-	int nxspam; /* distinct names in xspam */
-	int xspam_total; /* instances to delete */
-	struct {
-		char name[128];
-		int count; /* instances of this name (any letter case) */
-	} xspam[SESS_MAX_XSPAM];
-	int xspam_overflow; /* more names than we can track: tempfail */
+	struct spam_strip strip; /* the X-Spam-* headers it brought */
 	int buffail; /* the message could not be buffered: not scanned */
+	struct auth_msg *auth; /* SPF/DKIM state, NULL when not checked */
+	int nhdr; /* headers seen */
+	struct rg_slist_res sl; /* the recipients' spam sender lists (all the same) */
 };
 
 /* One SMTP connection. */
@@ -104,6 +105,7 @@ smsg_free(struct smsg *m)
 	if (sess_verify)
 		verify_tx_end(sess_verify, &m->vtx);
 	msgbuf_free(m->mb);
+	auth_msg_free(m->auth);
 	if (m->cfg)
 		rg_config_unref(m->cfg);
 	free(m);
@@ -191,7 +193,10 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 	return a == b ||
 	       (a->spam_scan == b->spam_scan && a->spam_reject == b->spam_reject &&
 		a->spam_tag_score == b->spam_tag_score && a->spam_reject_score == b->spam_reject_score &&
-		a->spam_max_size == b->spam_max_size && a->spam_failure_action == b->spam_failure_action);
+		a->spam_max_size == b->spam_max_size && a->spam_failure_action == b->spam_failure_action &&
+		a->virus_scan == b->virus_scan && a->virus_max_size == b->virus_max_size &&
+		a->virus_failure_action == b->virus_failure_action && a->spf_check == b->spf_check &&
+		a->dkim_check == b->dkim_check && a->spf_fail_action == b->spf_fail_action);
 }
 
 /*
@@ -233,7 +238,7 @@ sess_callout(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entr
 
 	req.rcpt = raw;
 	verify_rcpt(sess_verify, &m->vtx, &req, &out);
-	/* verify.c applies dry_run itself (its log says dry_run=yes). */
+	/* callout_verify.c applies dry_run itself (its log says dry_run=yes). */
 	msg_info("%s: milter: callout: client=%s[%s] recipient=<%s> class=%s %s", sess_qid(ctx), c->name,
 		 c->addr, rcpt, e->class_name, out.log);
 	if (out.action == VERIFY_ACCEPT)
@@ -251,6 +256,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	const char *dom, *arg = argv[0] ? argv[0] : "";
 	char rcpt[SESS_LOG_ADDR], raw[SESS_ADDR_MAX + 1];
 	sfsistat rc;
+	struct rg_slist_res sl;
 
 	if (m == NULL)
 		return SMFIS_CONTINUE;
@@ -271,7 +277,8 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	dom = rg_addr_domain(raw);
 	if (dom == NULL || (e = rg_config_domain(m->cfg, dom)) == NULL)
 		return SMFIS_CONTINUE; /* not a customer's: Postfix's own rules decided */
-	if (m->p != NULL && !sess_same_filtering(m->p, e->p)) {
+	rg_slist_lookup(e->p->spam_scan ? m->cfg->sender_lists : NULL, raw, m->sender, &sl);
+	if (m->p != NULL && (!sess_same_filtering(m->p, e->p) || !rg_slist_same(&m->sl, &sl))) {
 		static const char split[] =
 		    "Recipients with different filtering settings, please send this one separately";
 
@@ -293,6 +300,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		return rc;
 	if (m->p == NULL) {
 		m->p = e->p;
+		m->sl = sl;
 		m->class_name = e->class_name;
 		rg_strlcpy(m->first_rcpt, rcpt, sizeof(m->first_rcpt));
 	}
@@ -311,6 +319,24 @@ sess_data(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* Does p scan the message's content (spamd, clamd)? */
+static int
+sess_scans(const struct rg_params *p)
+{
+	return p->spam_scan || p->virus_scan;
+}
+
+/* Bytes worth buffering: the largest size a scan of p takes. */
+static size_t
+sess_buf_limit(const struct rg_params *p)
+{
+	long long n = p->spam_scan ? p->spam_max_size : 0;
+
+	if (p->virus_scan && p->virus_max_size > n)
+		n = p->virus_max_size;
+	return (size_t)n;
+}
+
 static void
 sess_append(struct smsg *m, const char *data, size_t len)
 {
@@ -318,7 +344,7 @@ sess_append(struct smsg *m, const char *data, size_t len)
 
 	if (!m->scan || m->too_large)
 		return;
-	if (msgbuf_size(m->mb) + len > (size_t)m->p->spam_max_size) {
+	if (msgbuf_size(m->mb) + len > sess_buf_limit(m->p)) {
 		/* Not scanned; free the memory now rather than at the end. */
 		m->too_large = 1;
 		msgbuf_reset(m->mb);
@@ -373,34 +399,19 @@ sess_header(SMFICTX *ctx, char *name, char *value)
 		verify_tx_end(sess_verify, &m->vtx);
 	if (m == NULL || m->p == NULL)
 		return SMFIS_CONTINUE;
-	if (m->p->spam_scan && m->mb == NULL) {
+	if (m->nhdr++ == 0)
+		m->auth = auth_msg_new(&m->cfg->global, m->p, sess_qid(ctx));
+	if (m->auth)
+		auth_msg_header(m->auth, name, value, c->leadspc);
+	if (sess_scans(m->p) && m->mb == NULL) {
 		m->scan = 1;
 		m->mb = msgbuf_new((size_t)m->cfg->global.milter_memory_buffer, m->cfg->global.milter_tmpdir);
 		sess_received(ctx, c, m);
 	}
 	/* Only we write these: inbound they go whether or not this class is
 	 * scanned; outbound only when we scan (and put ours in). */
-	if (sess_strips(m) && spamhdr_is_ours(name)) {
-		/* Count each name's instances (any letter case): all are deleted,
-		 * highest index first, before our verdict is added. */
-		int i;
-
-		for (i = 0; i < m->nxspam; i++)
-			if (strcasecmp(m->xspam[i].name, name) == 0)
-				break;
-		if (i == m->nxspam &&
-		    (m->nxspam == SESS_MAX_XSPAM || strlen(name) >= sizeof(m->xspam[0].name)))
-			m->xspam_overflow = 1;
-		else {
-			if (i == m->nxspam) {
-				rg_strlcpy(m->xspam[i].name, name, sizeof(m->xspam[0].name));
-				m->nxspam++;
-			}
-			m->xspam[i].count++;
-			m->xspam_total++;
-		}
+	if (sess_strips(m) && spam_strip_header(&m->strip, name))
 		return SMFIS_CONTINUE; /* spamd need not see a forged verdict */
-	}
 	if (!m->scan)
 		return SMFIS_CONTINUE;
 	sess_append(m, name, strlen(name));
@@ -415,6 +426,8 @@ sess_eoh(SMFICTX *ctx)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 
+	if (c && c->m && c->m->auth)
+		auth_msg_eoh(c->m->auth);
 	if (c && c->m && c->m->scan)
 		sess_append(c->m, "\r\n", 2);
 	return SMFIS_CONTINUE;
@@ -426,19 +439,84 @@ sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
 
-	if (m == NULL || !m->scan)
+	if (m && m->auth)
+		auth_msg_body(m->auth, chunk, len);
+	else if (m == NULL || !m->scan)
 		return c && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
 	sess_append(m, (const char *)chunk, len);
-	return m->too_large && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
+	return m->too_large && !m->auth && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
-/* Delete the X-Spam-* headers the message brought, highest index first so none shifts. */
-static void
-sess_strip(SMFICTX *ctx, const struct smsg *m)
+/* A refusal by one of the end-of-message checks: set it, or with dry_run only log it. */
+static sfsistat
+sess_refuse(SMFICTX *ctx, const struct sconn *c, const struct smsg *m, sfsistat rc, const char *rcode,
+	    const char *xcode, const char *text)
 {
-	for (int i = 0; i < m->nxspam; i++)
-		for (int k = m->xspam[i].count; k >= 1; k--)
-			smfi_chgheader(ctx, (char *)m->xspam[i].name, k, NULL);
+	if (rc == SMFIS_CONTINUE)
+		return rc;
+	if (m->p->dry_run) {
+		sess_would(ctx, c, rc == SMFIS_REJECT ? "reject message" : "defer message", rcode, xcode,
+			   text);
+		return SMFIS_CONTINUE;
+	}
+	smfi_setreply(ctx, (char *)rcode, (char *)xcode, (char *)text);
+	return rc;
+}
+
+static const char *
+sess_act(sfsistat rc)
+{
+	return rc == SMFIS_REJECT ? "reject" : rc == SMFIS_TEMPFAIL ? "defer" : "accept";
+}
+
+/* SPF and DKIM, and our Authentication-Results header; SMFIS_CONTINUE when it may go on. */
+static sfsistat
+sess_auth(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
+{
+	struct auth_reply r;
+	char log[600];
+	sfsistat rc =
+	    auth_msg_eom(m->auth, ctx, c->addr, c->helo, m->sender, c->leadspc, &r, log, sizeof(log));
+
+	msg_info("%s: milter: auth: client=%s[%s] sender=<%s> recipient=<%s> class=%s %s action=%s%s",
+		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt,
+		 m->class_name ? m->class_name : "-", log, sess_act(rc),
+		 m->p->dry_run && rc != SMFIS_CONTINUE ? " dry_run=yes" : "");
+	return sess_refuse(ctx, c, m, rc, r.rcode, r.xcode, r.text);
+}
+
+/* The virus scan of the buffered message; SMFIS_CONTINUE when it may go on. */
+static sfsistat
+sess_virus(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
+{
+	struct virus_out vo;
+	sfsistat rc = SMFIS_CONTINUE;
+
+	virus_message(&m->cfg->global, m->p, m->mb,
+		      m->too_large || msgbuf_size(m->mb) > (size_t)m->p->virus_max_size ? VIRUS_SKIP_TOO_LARGE
+		      : m->buffail                                                      ? VIRUS_SKIP_ERROR
+											: VIRUS_DO,
+		      &vo);
+	if (vo.action != VIRUS_ACCEPT)
+		rc = vo.action == VIRUS_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	msg_info("%s: milter: virus: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
+		 "action=%s%s",
+		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
+		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), vo.log, sess_act(rc),
+		 m->p->dry_run && rc != SMFIS_CONTINUE ? " dry_run=yes" : "");
+	return sess_refuse(ctx, c, m, rc, vo.rcode, vo.xcode, vo.text);
+}
+
+/* A sender on the recipient's deny list where the class rejects spam. */
+static sfsistat
+sess_denied(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
+{
+	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s list=deny "
+		 "action=reject%s",
+		 sess_qid(ctx), c->name, c->addr, m->sender, m->first_rcpt, m->nrcpt,
+		 m->class_name ? m->class_name : "-", m->p->dry_run ? " dry_run=yes" : "");
+	return sess_refuse(ctx, c, m, SMFIS_REJECT, "550", "5.7.1",
+			   "Message rejected as spam (sender on the recipient's deny list)");
 }
 
 /* Add our headers; X-Spam-Report outbound only with outbound_spam_report. */
@@ -466,17 +544,28 @@ sess_eom(SMFICTX *ctx)
 	struct scan_out *out;
 	sfsistat rc = SMFIS_CONTINUE;
 	const char *act;
+	struct rg_params eff;
 	int dry;
 
-	if (m == NULL || m->p == NULL || !sess_strips(m))
+	if (m == NULL || m->p == NULL || (!sess_strips(m) && !sess_scans(m->p) && m->auth == NULL))
 		return SMFIS_CONTINUE;
 	dry = m->p->dry_run;
+	if (m->auth && (rc = sess_auth(ctx, c, m)) != SMFIS_CONTINUE)
+		goto done;
+	if (sess_scans(m->p) && m->mb == NULL) /* no header at all: still scan the (empty) message */
+		m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
+	if (m->p->virus_scan && (rc = sess_virus(ctx, c, m)) != SMFIS_CONTINUE)
+		goto done;
+	if (!sess_strips(m))
+		goto done;
+	if (m->p->spam_scan && spam_lists_refuse(m->p, &m->sl) &&
+	    (rc = sess_denied(ctx, c, m)) != SMFIS_CONTINUE)
+		goto done;
 	out = xcalloc(1, sizeof(*out));
 	if (m->p->spam_scan) {
-		if (m->mb == NULL) /* no header at all: still scan the (empty) message */
-			m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
-		scan_message(&m->cfg->global, m->p, m->mb,
-			     m->too_large ? SCAN_SKIP_TOO_LARGE
+		scan_message(&m->cfg->global, spam_lists_params(m->p, &m->sl, &eff), m->mb,
+			     m->too_large || msgbuf_size(m->mb) > (size_t)m->p->spam_max_size
+				 ? SCAN_SKIP_TOO_LARGE
 			     : m->buffail ? SCAN_SKIP_ERROR
 					  : SCAN_DO,
 			     out);
@@ -484,39 +573,32 @@ sess_eom(SMFICTX *ctx)
 		/* Not scanned by this class's choice: no mark, only the strip. */
 		out->action = SCAN_ACCEPT;
 		rg_strlcpy(out->log, "scanned=no reason=class", sizeof(out->log));
-		if (m->nxspam == 0 && !m->xspam_overflow) {
+		if (spam_strip_empty(&m->strip)) {
 			free(out);
-			smsg_free(m);
-			c->m = NULL;
-			return SMFIS_CONTINUE;
+			goto done;
 		}
 	}
-	if (m->xspam_overflow && out->action == SCAN_ACCEPT) {
-		/* A forged verdict we cannot delete must not reach the customer. */
-		out->action = SCAN_TEMPFAIL;
-		rg_strlcpy(out->rcode, "451", sizeof(out->rcode));
-		rg_strlcpy(out->xcode, "4.7.1", sizeof(out->xcode));
-		rg_strlcpy(out->text, "Too many X-Spam headers in the message", sizeof(out->text));
-	}
+	spam_strip_guard(&m->strip, out); /* a forged verdict we cannot delete never passes */
 	act = out->action == SCAN_REJECT ? "reject" : out->action == SCAN_TEMPFAIL ? "defer" : "tag";
 	if (out->action != SCAN_ACCEPT && !dry) {
 		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
 		rc = out->action == SCAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 	} else {
-		sess_strip(ctx, m);
+		spam_strip_apply(&m->strip, ctx);
 		sess_add_headers(ctx, c, m, &out->hdrs);
 	}
 	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
-		 "removed=%d%s action=%s%s",
+		 "removed=%d%s list=%s action=%s%s",
 		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
 		 m->class_name ? m->class_name : "-", m->mb ? msgbuf_size(m->mb) : 0, out->log,
-		 m->xspam_total, m->xspam_overflow ? "+" : "", act,
+		 m->strip.total, m->strip.overflow ? "+" : "", rg_slist_verdict_name(m->sl.verdict), act,
 		 dry && out->action != SCAN_ACCEPT ? " dry_run=yes" : "");
 	if (dry && out->action != SCAN_ACCEPT)
 		sess_would(ctx, c, out->action == SCAN_REJECT ? "reject message" : "defer message",
 			   out->rcode, out->xcode, out->text);
 	scan_out_free(out);
 	free(out);
+done:
 	smsg_free(m);
 	c->m = NULL;
 	return rc;

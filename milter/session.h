@@ -12,7 +12,7 @@
  * customer's settings never decide another customer's mail.
  *
  * Recipient callout (recipient_callout = yes for the recipient's domain):
- * verify.h decides at RCPT, before that recipient may decide the message's
+ * callout_verify.h decides at RCPT, before that recipient may decide the message's
  * settings; the message's callout session closes at DATA (or at the first
  * header, end of message, abort).
  *

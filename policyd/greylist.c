@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "addr.h"
-#include "cidr.h"
 #include "greylist.h"
 #include "lua_scripts.h"
 #include "util.h"
@@ -23,30 +22,37 @@ greylist_script(struct rg_redis *r)
 }
 
 int
-greylist_keys(const struct rg_params *p, const char *prefix, const char *delims, const char *client_addr,
-	      const char *sender, const char *rcpt, char *tkey, size_t tlen, char *nkey, size_t nlen)
+greylist_keys(const struct rg_params *p, const struct rg_params *g, const char *client_addr,
+	      const char *sender, const char *rcpt, struct greylist_triplet *t)
 {
-	struct rg_addr a;
-	char net[80], *snd, *rc;
+	struct rkeys k;
+	char net[80];
 	size_t sndlen = strlen(sender) + 3; /* "" becomes "<>" */
-	unsigned long long h;
 
-	if (rg_addr_parse(client_addr, &a) != 0)
+	t->sender = t->rcpt = NULL;
+
+	if (rkeys_network(client_addr, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net,
+			  sizeof(net)) < 0)
 		return -1;
-	rg_addr_net_text(&a, (int)p->greylist_ipv4_prefix, (int)p->greylist_ipv6_prefix, net, sizeof(net));
+	rkeys_from_params(&k, g);
 	/* Whole addresses, never cut: two long addresses that share a prefix
 	 * are two triplets. */
-	snd = xmalloc(sndlen);
-	rg_addr_greynorm(sender, delims, snd, sndlen);
-	rc = rg_lowercase(xstrdup(rcpt));
-	/* NUL separates the two parts, so "a@b"+"c" never equals "a@"+"bc". */
-	h = rg_hash64(snd, strlen(snd) + 1, RG_HASH64_SEED);
-	h = rg_hash64(rc, strlen(rc), h);
-	free(snd);
-	free(rc);
-	snprintf(tkey, tlen, "%sg:{%s}:%016llx", prefix, net, h);
-	snprintf(nkey, nlen, "%sa:{%s}", prefix, net);
+	t->sender = xmalloc(sndlen);
+	rg_addr_greynorm(sender, g->recipient_delimiter, t->sender, sndlen);
+	t->rcpt = rg_lowercase(xstrdup(rcpt));
+	if (rkeys_greylist(&k, net, t->sender, t->rcpt, t->tkey, sizeof(t->tkey)) < 0 ||
+	    rkeys_awl(&k, net, t->nkey, sizeof(t->nkey)) < 0) {
+		greylist_triplet_free(t);
+		return -1;
+	}
 	return 0;
+}
+
+void
+greylist_triplet_free(struct greylist_triplet *t)
+{
+	t->sender = xfree(t->sender);
+	t->rcpt = xfree(t->rcpt);
 }
 
 static void
@@ -82,12 +88,12 @@ gl_reply(const redisReply *reply, const char *err, void *arg)
 }
 
 void
-greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, const char *tkey,
-	       const char *nkey, greylist_cb cb, void *arg)
+greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, struct greylist_triplet *t,
+	       greylist_cb cb, void *arg)
 {
 	struct gl_call *call = xmalloc(sizeof(*call));
 	char now[4], delay[24], retry[24], life[24], awl[24];
-	const char *argv[7];
+	const char *argv[9];
 
 	call->cb = cb;
 	call->arg = arg;
@@ -96,14 +102,17 @@ greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *
 	snprintf(retry, sizeof(retry), "%lld", p->greylist_retry_window / 1000);
 	snprintf(life, sizeof(life), "%lld", p->greylist_whitelist_lifetime / 1000);
 	snprintf(awl, sizeof(awl), "%lld", p->greylist_auto_whitelist);
-	argv[0] = tkey;
-	argv[1] = nkey;
+	argv[0] = t->tkey;
+	argv[1] = t->nkey;
 	argv[2] = now;
 	argv[3] = delay;
 	argv[4] = retry;
 	argv[5] = life;
 	argv[6] = awl;
-	rg_redis_eval(r, s, 2, 7, argv, NULL, gl_reply, call);
+	argv[7] = t->sender;
+	argv[8] = t->rcpt;
+	rg_redis_eval(r, s, 2, 9, argv, NULL, gl_reply, call); /* copies argv */
+	greylist_triplet_free(t);
 }
 
 const char *

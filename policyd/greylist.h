@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "redis.h"
+#include "rkeys.h"
 
 enum greylist_state {
 	GREYLIST_ERROR, /* Redis failed: apply policy_failure_action */
@@ -27,19 +28,31 @@ typedef void (*greylist_cb)(enum greylist_state st, long long seconds, const cha
 /* Register the script with the Redis client (once per client). */
 struct rg_script *greylist_script(struct rg_redis *r);
 
-/*
- * Build the triplet key: <prefix>g:{<net>}:<16 hex of hash(sender, rcpt)>
- * and the network key <prefix>a:{<net>}. net from the client address and
- * greylist_ipv4_prefix/greylist_ipv6_prefix. The sender is normalised
- * (addr.h), the recipient lower-cased. Returns 0, or -1 when client_addr
- * is not an address.
- */
-int greylist_keys(const struct rg_params *p, const char *prefix, const char *delims, const char *client_addr,
-		  const char *sender, const char *rcpt, char *tkey, size_t tlen, char *nkey, size_t nlen);
+/* One triplet as the script sees it (src/rkeys.h names the keys). */
+struct greylist_triplet {
+	char tkey[RKEYS_MAX]; /* <prefix>g:{<net>}:<keyed hash of sender, rcpt> */
+	char nkey[RKEYS_MAX]; /* <prefix>a:{<net>} */
+	char *sender; /* normalised (addr.h), whole: kept in the triplet's hash */
+	char *rcpt; /* lower-cased, whole */
+};
 
-/* Run the check. */
-void greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p, const char *tkey,
-		    const char *nkey, greylist_cb cb, void *arg);
+/*
+ * Fill t for a request: net from the client address and p's
+ * greylist_ipv4_prefix/greylist_ipv6_prefix, the sender normalised with
+ * g's recipient_delimiter, keys with g's redis_key_prefix and
+ * redis_key_secret. Returns 0 (t's strings allocated: greylist_check or
+ * greylist_triplet_free releases them), or -1 when client_addr is not an
+ * address (nothing to release).
+ */
+int greylist_keys(const struct rg_params *p, const struct rg_params *g, const char *client_addr,
+		  const char *sender, const char *rcpt, struct greylist_triplet *t);
+
+/* Run the check; t's strings are released (the command has its own copy). */
+void greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_params *p,
+		    struct greylist_triplet *t, greylist_cb cb, void *arg);
+
+/* Release t's strings (when greylist_keys succeeded but no check follows). */
+void greylist_triplet_free(struct greylist_triplet *t);
 
 /* "state" name for log lines. */
 const char *greylist_state_name(enum greylist_state st);

@@ -252,8 +252,9 @@ main(int argc, char **argv)
 	ev[3] = evsignal_new(base, SIGUSR1, on_signal, &sc);
 	for (int i = 0; i < 4; i++)
 		event_add(ev[i], NULL);
-	msg_info("starting: version %s, %d listener(s), redis %s", RG_VERSION, g->policyd_listen.argc,
-		 g->redis_server);
+	msg_info("starting: version %s, %d listener(s), redis %s%s", RG_VERSION, g->policyd_listen.argc,
+		 g->redis_sentinels.argc ? "through Sentinel, master " : "",
+		 g->redis_sentinels.argc ? g->redis_sentinel_master : g->redis_server);
 
 	event_base_dispatch(base);
 

@@ -165,8 +165,8 @@ policy_reload(struct policy *pol, const char *path)
 		return -1;
 	}
 	rg_diag_free(&diag);
-	if (strcmp(cfg->global.redis_server, pol->snap->cfg->global.redis_server) != 0)
-		msg_warn("reload: a new redis_server takes effect only after a restart");
+	/* New Redis settings: new requests use them, those in flight finish on the old connection. */
+	(void)rg_redis_reconfigure(pol->redis, &cfg->global);
 	policy_snap_unref(pol->snap);
 	pol->snap = snap;
 	msg_info("reload: configuration %s loaded", path);
@@ -311,7 +311,8 @@ pdec_greylist(struct pdec *d)
 {
 	const struct preq *q = d->req;
 	const struct policy_snap *snap = d->snap;
-	char tkey[256], nkey[128], detail[240];
+	struct greylist_triplet t;
+	char detail[240];
 
 	if (!d->p->greylisting) {
 		pdec_done(d, "policy", "DUNNO", "direction=inbound");
@@ -322,13 +323,12 @@ pdec_greylist(struct pdec *d)
 		pdec_done(d, "greylist", "DUNNO", detail);
 		return;
 	}
-	if (greylist_keys(d->p, snap->cfg->global.redis_key_prefix, snap->cfg->global.recipient_delimiter,
-			  preq_get(q, PREQ_CLIENT_ADDRESS), preq_get(q, PREQ_SENDER),
-			  preq_get(q, PREQ_RECIPIENT), tkey, sizeof(tkey), nkey, sizeof(nkey)) != 0) {
+	if (greylist_keys(d->p, &snap->cfg->global, preq_get(q, PREQ_CLIENT_ADDRESS),
+			  preq_get(q, PREQ_SENDER), preq_get(q, PREQ_RECIPIENT), &t) != 0) {
 		pdec_done(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
 		return;
 	}
-	greylist_check(d->pol->redis, d->pol->gl_script, d->p, tkey, nkey, pdec_greylisted, d);
+	greylist_check(d->pol->redis, d->pol->gl_script, d->p, &t, pdec_greylisted, d);
 }
 
 static void

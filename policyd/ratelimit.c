@@ -9,49 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
 #include "ratelimit.h"
-
-static int
-subject_byte_ok(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c != 0 && strchr(".@:_+=-", c) != NULL);
-}
+#include "rkeys.h"
+#include "util.h"
 
 int
 ratelimit_key(char *buf, size_t size, const char *prefix, const char *kind, const char *subject,
 	      const struct rg_rate *rate, char *err, size_t errlen)
 {
-	char esc[RATELIMIT_SUBJECT_MAX + 1];
-	size_t o = 0;
-	int n;
+	struct rkeys k;
 
-	if (strpbrk(prefix, "{}") != NULL) {
-		snprintf(err, errlen, "key prefix may not contain { or }");
+	/* The key's name is src/rkeys.c's, shared with relayguardctl. */
+	if (rkeys_init(&k, prefix, "", err, errlen) < 0)
 		return -1;
-	}
-	if (*kind == 0 || strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(kind)) {
-		snprintf(err, errlen, "bad subject kind");
-		return -1;
-	}
-	for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
-		if (o + (subject_byte_ok(*p) ? 1 : 3) > RATELIMIT_SUBJECT_MAX) {
-			snprintf(err, errlen, "subject longer than %d bytes escaped", RATELIMIT_SUBJECT_MAX);
-			return -1;
-		}
-		if (subject_byte_ok(*p))
-			esc[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(esc + o, 4, "%%%02X", *p);
-	}
-	esc[o] = 0;
-	n = snprintf(buf, size, "%sr:{%s:%s}:%lld/%lld", prefix, kind, esc, rate->count, rate->window_ms);
-	if (n < 0 || (size_t)n >= size) {
-		snprintf(err, errlen, "key longer than %zu bytes", size ? size - 1 : 0);
-		return -1;
-	}
-	return n;
+	return rkeys_rate(&k, kind, subject, rate->count, rate->window_ms, buf, size, err, errlen);
 }
 
 /* Append s (len bytes, copied into c->buf when copy) as the next argument. */

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "endpoint.h"
 #include "patlist.h"
+#include "table.h"
 #include "util.h"
 
 int
@@ -24,7 +25,8 @@ rg_confcheck_secret(const char *name)
 {
 	size_t n = strlen(name);
 
-	return n >= 8 && strcmp(name + n - 8, "password") == 0;
+	return (n >= 8 && strcmp(name + n - 8, "password") == 0) ||
+	       (n >= 6 && strcmp(name + n - 6, "secret") == 0);
 }
 
 /* Report against the line that set name, or the file when it is a default. */
@@ -150,6 +152,26 @@ check_patterns(const struct rg_config *cfg, struct rg_diag *diag, int *nerr)
 	}
 }
 
+/* The milter's SPF/DKIM resolver takes IPv4 name servers only (res_state). */
+static void
+check_auth_dns(const struct rg_config *cfg, struct rg_diag *diag, int *nerr)
+{
+	const struct rg_endpoint *ep = cfg->global.dns_server_ep;
+	int used = cfg->global.spf_check || cfg->global.dkim_check, i;
+
+	for (i = 0; i < cfg->nclasses && !used; i++)
+		used = cfg->class_params[i]->spf_check || cfg->class_params[i]->dkim_check;
+	for (i = 0; cfg->domains && i < rg_table_count(cfg->domains) && !used; i++)
+		used =
+		    rg_table_at(cfg->domains, i)->p->spf_check || rg_table_at(cfg->domains, i)->p->dkim_check;
+	for (i = 0; cfg->clients && i < rg_table_count(cfg->clients) && !used; i++)
+		used =
+		    rg_table_at(cfg->clients, i)->p->spf_check || rg_table_at(cfg->clients, i)->p->dkim_check;
+	if (used && ep && strchr(ep->host, ':'))
+		report(cfg, diag, nerr, "dns_server", "%s: SPF and DKIM checks need an IPv4 name server",
+		       ep->host, NULL);
+}
+
 int
 rg_confcheck(const struct rg_config *cfg, const char *user, struct rg_diag *diag)
 {
@@ -173,6 +195,7 @@ rg_confcheck(const struct rg_config *cfg, const char *user, struct rg_diag *diag
 		report(cfg, diag, &nerr, "milter_tmpdir", "directory %s is not writable", g->milter_tmpdir,
 		       NULL);
 	check_patterns(cfg, diag, &nerr);
+	check_auth_dns(cfg, diag, &nerr);
 	return nerr;
 }
 

@@ -59,7 +59,7 @@ int rg_confcheck_print_defaults(FILE *fp, char *const *names, int n, struct rg_d
 int rg_confcheck_cli(const char *prog, const struct rg_config *cfg, int check, int print, int defaults,
 		     const char *user, char *const *names, int n);
 
-/* Is name a parameter whose value is a secret (redis_password, any *_password)? */
+/* Is name a parameter whose value is a secret (any *_password, redis_key_secret)? */
 int rg_confcheck_secret(const char *name);
 
 #endif

@@ -22,6 +22,7 @@
 #include "confcheck.h"
 #include "confint.h"
 #include "msg.h"
+#include "slist.h"
 #include "table.h"
 #include "util.h"
 
@@ -285,6 +286,7 @@ snap_free(struct snap *sn)
 {
 	rg_table_free(sn->pub.domains);
 	rg_table_free(sn->pub.clients);
+	rg_slist_free(sn->pub.sender_lists);
 	rg_cidrlist_free(sn->trusted);
 	rg_arena_free(sn->arena);
 	free(sn);
@@ -325,6 +327,10 @@ rg_config_load(const char *path, struct rg_diag *diag_arg)
 		goto fail;
 	setup_classes(sn, s, n);
 	check_settings(sn, s, n, diag, &nerr);
+	if (cfg->global.redis_sentinels.argc > 0 && cfg->global.redis_sentinel_master[0] == 0) {
+		rg_diag_add(diag, cfg->path, 0, "redis_sentinels is set but redis_sentinel_master is not");
+		nerr++;
+	}
 	sort_diag(diag, before, cfg->path);
 	if (cfg->global.myhostname[0] == 0) {
 		char host[256] = "localhost";
@@ -347,6 +353,11 @@ rg_config_load(const char *path, struct rg_diag *diag_arg)
 		cfg->clients = rg_table_load(
 		    RG_TABLE_CLIENT, table_path(sn->arena, path, cfg->global.client_table), cfg, diag);
 		nerr += cfg->clients == NULL;
+	}
+	if (cfg->global.spam_sender_lists[0]) {
+		cfg->sender_lists =
+		    rg_slist_load(table_path(sn->arena, path, cfg->global.spam_sender_lists), diag);
+		nerr += cfg->sender_lists == NULL;
 	}
 	if (nerr)
 		goto fail;

@@ -72,6 +72,8 @@ enum rg_policy_failure_action {
 enum rg_spam_failure_action { RG_SPAM_FAIL_ACCEPT, RG_SPAM_FAIL_TEMPFAIL };
 enum rg_callout_unknown_action { RG_CALLOUT_UNKNOWN_ACCEPT, RG_CALLOUT_UNKNOWN_TEMPFAIL };
 enum rg_rate_limit_unit { RG_RATE_UNIT_MESSAGE, RG_RATE_UNIT_RECIPIENT };
+enum rg_virus_failure_action { RG_VIRUS_FAIL_TEMPFAIL, RG_VIRUS_FAIL_ACCEPT };
+enum rg_spf_fail_action { RG_SPF_FAIL_TAG, RG_SPF_FAIL_REJECT };
 
 #define RG_CTYPE_BOOL int
 #define RG_CTYPE_INT long long
@@ -129,6 +131,7 @@ struct rg_entry {
 };
 
 struct rg_table; /* opaque, see table.h */
+struct rg_slist; /* opaque, see slist.h */
 
 struct rg_config {
 	const char *path;
@@ -138,6 +141,7 @@ struct rg_config {
 	const struct rg_params **class_params; /* nclasses resolved parameter sets */
 	struct rg_table *domains; /* NULL when domain_table is empty */
 	struct rg_table *clients; /* NULL when client_table is empty */
+	struct rg_slist *sender_lists; /* NULL when spam_sender_lists is empty (slist.h) */
 	void *priv; /* owned storage; do not touch */
 };
 

@@ -42,6 +42,13 @@ fp_class(const struct rg_config *cfg, const char *who, const struct rg_params *p
 			prog, who);
 		n++;
 	}
+	if (p->virus_scan && p->virus_failure_action == RG_VIRUS_FAIL_ACCEPT) {
+		fprintf(fp,
+			"%s: warning: %s: virus_scan = yes, but virus_failure_action = accept: while clamd "
+			"fails its mail is delivered without a virus scan (fail-open)\n",
+			prog, who);
+		n++;
+	}
 	if (p->recipient_callout && p->callout_unknown_action == RG_CALLOUT_UNKNOWN_ACCEPT) {
 		fprintf(fp,
 			"%s: warning: %s: recipient_callout = yes, but callout_unknown_action = accept: "

@@ -4,8 +4,9 @@
  * Lifetimes: a command (struct rg_cmd) is referenced by our deadline timer
  * and, while sent, by hiredis' reply queue; it is freed when both are done
  * with it. A hiredis context is freed by hiredis after its disconnect
- * callback, or by us (rg_redis_drop) - r->ac is cleared before that so
- * stray callbacks for an old context are recognised and ignored.
+ * callback, or by us (redis_drop) - r->ac is cleared before that so stray
+ * callbacks for an old context are recognised and ignored; a context we
+ * let go of (reload, a new master) has its data pointer cleared too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,76 +18,24 @@
 
 #include "msg.h"
 #include "redis.h"
-#include "redisaddr.h"
+#include "redisint.h"
+#include "rsentinel.h"
 #include "util.h"
 
-struct rg_script {
-	struct rg_script *next;
-	const char *name;
-	const char *body;
-	char sha[41]; /* empty until SCRIPT LOAD answered */
-};
+#define REDIS_CONSEQUENCE "answering with the failure action"
 
-struct rg_cmd {
-	struct rg_redis *r;
-	struct rg_cmd *prev, *next; /* r->cmds, while not done */
-	struct rg_script *s;
-	rg_redis_cb cb;
-	void *arg;
-	struct event *timer;
-	const char *fail; /* preset failure reported by the timer */
-	int done; /* callback fired */
-	int in_redis; /* hiredis holds a reference */
-	int retried; /* NOSCRIPT fallback used */
-	int pinned; /* inside our own timer callback: not freed under it */
-	int nkeys, argc;
-	char **argv;
-	size_t *argvlen;
-};
-
-struct rg_redis {
-	struct event_base *base;
-	redisAsyncContext *ac; /* NULL while disconnected */
-	int connected;
-	char *server; /* for log lines */
-	char *host, *path;
-	int port;
-	char *password;
-	int db;
-	long long connect_ms, timeout_ms, max_backoff_ms, backoff_ms;
-	struct event *retry_ev, *conn_ev;
-	struct rg_cmd *cmds;
-	struct rg_script *scripts;
-	int down;
-	long long down_since;
-	unsigned long failed;
-	long long last_err_log;
-	int freeing;
-};
-
-static void redis_connect(struct rg_redis *r);
-
-static void
-redis_outage(struct rg_redis *r, const char *why)
+void
+rg_redis__outage(struct rg_redis *r, const char *why)
 {
-	r->failed++;
-	if (r->down)
-		return;
-	r->down = 1;
-	r->down_since = rg_mono_ms();
-	msg_warn("redis: server %s unavailable: %s; answering with the failure action until it is back",
-		 r->server, why);
+	rcore_health_fail(&r->h, &r->conf, why);
 }
 
+/* Sentinel: ask where the master is now. */
 static void
-redis_back(struct rg_redis *r)
+redis_rediscover(struct rg_redis *r)
 {
-	if (!r->down)
-		return;
-	msg_info("redis: server %s is back after %llds; %lu requests got the failure action", r->server,
-		 (rg_mono_ms() - r->down_since) / 1000, r->failed);
-	r->down = 0;
-	r->failed = 0;
+	if (r->agent && r->conf.nsentinels)
+		rsentinel_request(r->agent);
 }
 
 static void
@@ -121,6 +70,20 @@ cmd_finish(struct rg_cmd *c, const redisReply *reply, const char *err)
 	c->cb(reply, err, c->arg);
 }
 
+static void
+redis_schedule_retry(struct rg_redis *r)
+{
+	long long ms;
+	struct timeval tv;
+
+	if (r->freeing)
+		return;
+	ms = rcore_backoff_next(&r->h);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(r->retry_ev, &tv);
+}
+
 /* Drop the current connection and plan a reconnect. */
 static void
 redis_drop(struct rg_redis *r, const char *why)
@@ -132,25 +95,10 @@ redis_drop(struct rg_redis *r, const char *why)
 	r->ac = NULL;
 	r->connected = 0;
 	event_del(r->conn_ev);
-	redis_outage(r, why);
+	rg_redis__outage(r, why);
 	redisAsyncFree(ac); /* pending replies fire with NULL */
-	if (!r->freeing) {
-		struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
-
-		evtimer_add(r->retry_ev, &tv);
-		r->backoff_ms = r->backoff_ms * 2 > r->max_backoff_ms ? r->max_backoff_ms : r->backoff_ms * 2;
-	}
-}
-
-static void
-redis_schedule_retry(struct rg_redis *r)
-{
-	struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
-
-	if (r->freeing)
-		return;
-	evtimer_add(r->retry_ev, &tv);
-	r->backoff_ms = r->backoff_ms * 2 > r->max_backoff_ms ? r->max_backoff_ms : r->backoff_ms * 2;
+	redis_schedule_retry(r);
+	redis_rediscover(r);
 }
 
 static int cmd_send(struct rg_cmd *c, int use_eval);
@@ -159,6 +107,7 @@ static void
 cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 {
 	struct rg_cmd *c = priv;
+	struct rg_redis *r = c->r;
 	redisReply *reply = rv;
 	char buf[256];
 
@@ -168,23 +117,35 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 		cmd_maybe_free(c);
 		return;
 	}
+	if (reply)
+		rcore_health_reply(&r->h, rcore_now_us() - c->sent_us, reply->type == REDIS_REPLY_ERROR);
 	if (reply == NULL) {
+		rcore_health_affected(&r->h);
 		cmd_finish(c, NULL, "connection lost");
 	} else if (reply->type == REDIS_REPLY_ERROR) {
-		if (!c->retried && c->s && strncmp(reply->str, "NOSCRIPT", 8) == 0 && c->r->ac) {
+		if (!c->retried && c->s && rcore_error_class(reply) == RCORE_ERR_NOSCRIPT && r->ac) {
 			/* Script cache lost (restart, failover): EVAL re-caches it. */
 			c->retried = 1;
 			if (cmd_send(c, 1) == 0)
 				return;
 		}
 		rg_sanitize(buf, sizeof(buf), reply->str, reply->len);
-		if (rg_mono_ms() - c->r->last_err_log > 10000) {
-			c->r->last_err_log = rg_mono_ms();
-			msg_warn("redis: server %s: error reply: %s", c->r->server, buf);
+		if (rcore_error_rediscover(rcore_error_class(reply))) {
+			/* A replica now (failover), or one without its master. */
+			rcore_health_affected(&r->h);
+			cmd_finish(c, NULL, buf);
+			if (c->ac == r->ac)
+				redis_drop(r, buf);
+			cmd_maybe_free(c);
+			return;
+		}
+		if (rg_mono_ms() - r->last_err_log > 10000) {
+			r->last_err_log = rg_mono_ms();
+			msg_warn("redis: server %s: error reply: %s", r->conf.server, buf);
 		}
 		cmd_finish(c, NULL, buf);
 	} else {
-		redis_back(c->r);
+		rcore_health_ok(&r->h, &r->conf);
 		cmd_finish(c, reply, NULL);
 	}
 	cmd_maybe_free(c);
@@ -201,20 +162,13 @@ cmd_send(struct rg_cmd *c, int use_eval)
 
 	if (r->ac == NULL)
 		return -1;
-	use_eval = use_eval || c->s->sha[0] == 0;
-	av[0] = use_eval ? "EVAL" : "EVALSHA";
-	av[1] = use_eval ? c->s->body : c->s->sha;
-	snprintf(nk, sizeof(nk), "%d", c->nkeys);
-	av[2] = nk;
-	for (int i = 0; i < c->argc; i++) {
-		av[i + 3] = c->argv[i];
-		avl[i + 3] = c->argvlen[i];
-	}
-	for (int i = 0; i < 3; i++)
-		avl[i] = strlen(av[i]);
+	n = rcore_script_argv(c->s->cs, use_eval, c->nkeys, c->argc, (const char **)c->argv, c->argvlen, av,
+			      avl, nk);
 	if (redisAsyncCommandArgv(r->ac, cmd_reply, c, n, av, avl) != REDIS_OK)
 		return -1;
 	c->in_redis = 1;
+	c->ac = r->ac;
+	c->sent_us = rcore_now_us();
 	return 0;
 }
 
@@ -230,13 +184,16 @@ cmd_timer(evutil_socket_t fd, short what, void *arg)
 	/* redis_drop fires hiredis' pending callbacks, ours among them:
 	 * keep c alive until this function is done with it. */
 	c->pinned = 1;
+	rcore_health_affected(&r->h);
 	if (c->fail) {
 		cmd_finish(c, NULL, c->fail);
 	} else {
-		snprintf(why, sizeof(why), "no answer within %lldms", r->timeout_ms);
+		snprintf(why, sizeof(why), "no answer within %lldms", r->conf.timeout_ms);
 		cmd_finish(c, NULL, why);
-		/* A server that does not answer in time is treated as gone. */
-		redis_drop(r, why);
+		/* A server that does not answer in time is treated as gone
+		 * (unless c went out on a connection already let go of). */
+		if (c->ac == r->ac)
+			redis_drop(r, why);
 	}
 	c->pinned = 0;
 	cmd_maybe_free(c);
@@ -247,7 +204,7 @@ rg_redis_eval(struct rg_redis *r, struct rg_script *s, int nkeys, int argc, cons
 	      const size_t *argvlen, rg_redis_cb cb, void *arg)
 {
 	struct rg_cmd *c = xcalloc(1, sizeof(*c));
-	struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+	struct timeval tv = {r->conf.timeout_ms / 1000, (r->conf.timeout_ms % 1000) * 1000};
 
 	c->r = r;
 	c->s = s;
@@ -270,9 +227,11 @@ rg_redis_eval(struct rg_redis *r, struct rg_script *s, int nkeys, int argc, cons
 	if (r->cmds)
 		r->cmds->prev = c;
 	r->cmds = c;
-	if (r->ac == NULL) {
+	if (s == NULL) {
+		c->fail = "no such script";
+		event_active(c->timer, EV_TIMEOUT, 0);
+	} else if (r->ac == NULL) {
 		c->fail = "not connected";
-		r->failed++;
 		event_active(c->timer, EV_TIMEOUT, 0);
 	} else if (cmd_send(c, 0) != 0) {
 		c->fail = "cannot send command";
@@ -282,27 +241,19 @@ rg_redis_eval(struct rg_redis *r, struct rg_script *s, int nkeys, int argc, cons
 	}
 }
 
-static void
-script_loaded(redisAsyncContext *ac, void *rv, void *priv)
-{
-	struct rg_script *s = priv;
-	redisReply *reply = rv;
-
-	(void)ac;
-	if (reply && reply->type == REDIS_REPLY_STRING && reply->len == 40)
-		memcpy(s->sha, reply->str, 41);
-}
-
+/* The reply to setup command number (intptr_t)priv. */
 static void
 setup_reply(redisAsyncContext *ac, void *rv, void *priv)
 {
 	struct rg_redis *r = ac->data;
-	redisReply *reply = rv;
-	char buf[200];
+	char err[256];
+	int i = (int)(intptr_t)priv;
 
-	if (reply && reply->type == REDIS_REPLY_ERROR && r->ac == ac) {
-		rg_sanitize(buf, sizeof(buf), reply->str, reply->len);
-		msg_warn("redis: server %s: %s failed: %s", r->server, (const char *)priv, buf);
+	if (r == NULL || r->ac != ac || rv == NULL)
+		return;
+	if (rcore_setup_check(&r->setup, i, rv, err, sizeof(err)) != 0) {
+		msg_warn("redis: server %s: %s", r->conf.server, err);
+		redis_drop(r, err);
 	}
 }
 
@@ -319,16 +270,16 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 		snprintf(why, sizeof(why), "connect: %s", ac->errstr[0] ? ac->errstr : "failed");
 		r->ac = NULL; /* hiredis frees it after this callback */
 		event_del(r->conn_ev);
-		redis_outage(r, why);
+		rg_redis__outage(r, why);
 		redis_schedule_retry(r);
+		redis_rediscover(r);
 		return;
 	}
 	r->connected = 1;
 	event_del(r->conn_ev);
-	r->backoff_ms = 100;
 	/* Not "back" yet: a hung server accepts connections too. The first
-	 * answer (redis_back in cmd_reply) ends the outage. */
-	msg_debug("redis: connected to %s", r->server);
+	 * answer (rcore_health_ok in cmd_reply) ends the outage. */
+	msg_debug("redis: connected to %s", r->conf.server);
 }
 
 static void
@@ -344,8 +295,9 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	r->connected = 0;
 	event_del(r->conn_ev);
 	snprintf(why, sizeof(why), "connection lost: %s", ac->errstr[0] ? ac->errstr : "closed by server");
-	redis_outage(r, why);
+	rg_redis__outage(r, why);
 	redis_schedule_retry(r);
+	redis_rediscover(r);
 }
 
 static void
@@ -357,7 +309,7 @@ redis_conn_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (r->ac && !r->connected) {
-		snprintf(why, sizeof(why), "connect: no answer within %lldms", r->connect_ms);
+		snprintf(why, sizeof(why), "connect: no answer within %lldms", r->conf.connect_ms);
 		redis_drop(r, why);
 	}
 }
@@ -367,24 +319,23 @@ redis_retry(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	redis_connect(arg);
+	rg_redis__connect(arg);
 }
 
 static void
-redis_connect(struct rg_redis *r)
+redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_master)
 {
 	redisAsyncContext *ac;
-	struct timeval tv = {r->connect_ms / 1000, (r->connect_ms % 1000) * 1000};
-	char nbuf[16];
+	struct timeval tv = {r->conf.connect_ms / 1000, (r->conf.connect_ms % 1000) * 1000};
 
-	ac = r->path ? redisAsyncConnectUnix(r->path) : redisAsyncConnect(r->host, r->port);
+	ac = a->kind == RG_EP_UNIX ? redisAsyncConnectUnix(a->path) : redisAsyncConnect(a->host, a->port);
 	if (ac == NULL || ac->err) {
 		char why[200];
 
 		snprintf(why, sizeof(why), "connect: %s", ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
-		redis_outage(r, why);
+		rg_redis__outage(r, why);
 		redis_schedule_retry(r);
 		return;
 	}
@@ -395,21 +346,37 @@ redis_connect(struct rg_redis *r)
 	r->ac = ac;
 	r->connected = 0;
 	evtimer_add(r->conn_ev, &tv);
-	if (r->password && *r->password)
-		redisAsyncCommand(ac, setup_reply, "AUTH", "AUTH %s", r->password);
-	if (r->db) {
-		snprintf(nbuf, sizeof(nbuf), "%d", r->db);
-		redisAsyncCommand(ac, setup_reply, "SELECT", "SELECT %s", nbuf);
-	}
-	for (struct rg_script *s = r->scripts; s; s = s->next)
-		redisAsyncCommand(ac, script_loaded, s, "SCRIPT LOAD %s", s->body);
+	rcore_setup_build(&r->conf, confirm_master, &r->setup);
+	for (int i = 0; i < r->setup.n; i++)
+		redisAsyncCommandArgv(ac, setup_reply, (void *)(intptr_t)i, r->setup.cmd[i].argc,
+				      r->setup.cmd[i].argv, NULL);
 }
 
-/* Split redis_server (redisaddr.h); the configuration check has vetted it. */
-static void
-redis_parse_server(struct rg_redis *r, const char *spec)
+/* Connect to redis_server, or to the master Sentinel named (none yet: wait for the agent). */
+void
+rg_redis__connect(struct rg_redis *r)
 {
-	rg_redis_addr_split(spec, &r->host, &r->path, &r->port);
+	if (!r->conf.master_known)
+		return;
+	redis_connect_to(r, &r->conf.addr, r->conf.nsentinels > 0);
+}
+
+/* Let go of the current connection: what is on the wire still gets its answer. */
+void
+rg_redis__let_go(struct rg_redis *r)
+{
+	redisAsyncContext *ac = r->ac;
+
+	if (ac == NULL)
+		return;
+	r->ac = NULL;
+	r->connected = 0;
+	event_del(r->conn_ev);
+	ac->data = NULL;
+	if (ac->c.flags & REDIS_CONNECTED)
+		redisAsyncDisconnect(ac);
+	else
+		redisAsyncFree(ac);
 }
 
 struct rg_redis *
@@ -418,48 +385,74 @@ rg_redis_new(struct event_base *base, const struct rg_params *g)
 	struct rg_redis *r = xcalloc(1, sizeof(*r));
 
 	r->base = base;
-	r->server = xstrdup(g->redis_server);
-	redis_parse_server(r, g->redis_server);
-	r->password = g->redis_password && *g->redis_password ? xstrdup(g->redis_password) : NULL;
-	r->db = (int)g->redis_database;
-	r->connect_ms = g->redis_connect_timeout;
-	r->timeout_ms = g->redis_timeout;
-	r->max_backoff_ms = g->redis_reconnect_max_backoff;
-	r->backoff_ms = 100;
+	rcore_conf_init(&r->conf, g, REDIS_CONSEQUENCE);
+	rcore_health_init(&r->h, &r->conf);
 	r->retry_ev = evtimer_new(base, redis_retry, r);
 	r->conn_ev = evtimer_new(base, redis_conn_deadline, r);
-	redis_connect(r);
+	if (r->conf.nsentinels)
+		rg_redis__sentinel_first(r);
+	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
+	rg_redis__connect(r);
 	return r;
+}
+
+int
+rg_redis_reconfigure(struct rg_redis *r, const struct rg_params *g)
+{
+	struct rcore_conf c;
+
+	rcore_conf_init(&c, g, REDIS_CONSEQUENCE);
+	if (rcore_conf_same(&c, &r->conf))
+		return 0;
+	/* With Sentinels the current connection serves on until the agent
+	 * names the master under the new settings (redis_note_read). */
+	if (c.nsentinels == 0 || r->ac == NULL)
+		rg_redis__let_go(r);
+	event_del(r->retry_ev);
+	r->conf = c;
+	r->h.max_backoff_ms = c.max_backoff_ms;
+	rcore_backoff_reset(&r->h);
+	r->h.st.switches++;
+	rg_strlcpy(r->h.st.master, c.server, sizeof(r->h.st.master));
+	msg_info("reload: redis: new requests use %s", c.server);
+	if (c.nsentinels || r->agent)
+		rg_redis__sentinel_start(r); /* the agent answers on the loop; until then: not connected */
+	rg_redis__connect(r);
+	return 1;
 }
 
 struct rg_script *
 rg_redis_script_new(struct rg_redis *r, const char *name, const char *body)
 {
-	struct rg_script *s = xcalloc(1, sizeof(*s));
+	const struct rcore_script *cs = rcore_script_get(&r->reg, name, body);
+	struct rg_script *s;
 
-	s->name = name;
-	s->body = body;
-	s->next = r->scripts;
-	r->scripts = s;
-	if (r->ac)
-		redisAsyncCommand(r->ac, script_loaded, s, "SCRIPT LOAD %s", s->body);
+	if (cs == NULL)
+		return NULL;
+	s = &r->scripts[cs - r->reg.s];
+	s->cs = cs;
 	return s;
 }
 
 int
 rg_redis_up(const struct rg_redis *r)
 {
-	return r->ac != NULL && r->connected && !r->down;
+	return r->ac != NULL && r->connected && !r->h.down;
+}
+
+void
+rg_redis_stats(const struct rg_redis *r, struct rg_redis_stats *st)
+{
+	rcore_health_stats(&r->h, st);
 }
 
 void
 rg_redis_free(struct rg_redis *r)
 {
-	struct rg_script *s;
-
 	if (r == NULL)
 		return;
 	r->freeing = 1;
+	rsentinel_stop(r->agent); /* no more answers from the agent after this */
 	while (r->cmds) {
 		struct rg_cmd *c = r->cmds;
 
@@ -474,13 +467,6 @@ rg_redis_free(struct rg_redis *r)
 	}
 	event_free(r->retry_ev);
 	event_free(r->conn_ev);
-	while ((s = r->scripts) != NULL) {
-		r->scripts = s->next;
-		free(s);
-	}
-	free(r->server);
-	free(r->host);
-	free(r->path);
-	free(r->password);
+	rg_redis__sentinel_free(r);
 	free(r);
 }

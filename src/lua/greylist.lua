@@ -1,9 +1,12 @@
 -- greylist.lua: one greylisting decision, atomically, in one round trip.
--- KEYS[1] triplet key   rg:g:{net}:<hash>   hash: f = first seen, p = passed
+-- KEYS[1] triplet key   rg:g:{net}:<hash>   hash: f = first seen, p = passed,
+--                                           s = sender, r = recipient (plain
+--                                           text, for relayguardctl)
 -- KEYS[2] network key   rg:a:{net}          passed-triplet count (auto-whitelist)
+-- Both keys carry the {net} hash tag: one Redis Cluster slot (src/rkeys.h).
 -- ARGV: now (s; 0 = use Redis TIME, so every relay node shares one clock),
 --       delay (s), retry window (s), whitelist lifetime (s),
---       auto-whitelist threshold (0 = off)
+--       auto-whitelist threshold (0 = off), sender, recipient
 -- Returns {state, seconds}:
 --   {"new", delay}       first attempt: defer
 --   {"early", remaining} retried before the delay was over: defer
@@ -30,7 +33,7 @@ end
 local v = redis.call('HMGET', KEYS[1], 'f', 'p')
 local first = tonumber(v[1])
 if first == nil then
-  redis.call('HSET', KEYS[1], 'f', now)
+  redis.call('HSET', KEYS[1], 'f', now, 's', ARGV[6] or '', 'r', ARGV[7] or '')
   -- a pending triplet lives for the retry window, counted from first sight
   redis.call('EXPIRE', KEYS[1], math.max(retry, delay + 1))
   return {'new', delay}

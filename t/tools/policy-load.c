@@ -17,6 +17,11 @@
  * against one server do not replay each other's "new" triplets; one seed
  * gives every server the same request stream.
  *
+ * -R RATE paces the load: RATE requests/s in all, spread over the
+ * connections (a steady load instead of as fast as the server answers).
+ * -q's summary also counts answers that reject (5xx, REJECT) and gives the
+ * slowest answer (max_ms).
+ *
  * -H SECONDS (idle mode): each connection sends one request, then stays
  * open and silent; once every connection has its answer the tool prints
  * "holding N" and keeps them open for SECONDS (to measure a server's memory
@@ -41,7 +46,8 @@ struct load {
 	struct event_base *base;
 	const char *server;
 	const char *workload;
-	long nreq, sent, done, errors, deferred;
+	long nreq, sent, done, errors, deferred, rejected;
+	double interval, max_lat; /* -R: seconds between two requests on one connection */
 	int conns, known_pct, nknown, warm;
 	double deadline;
 	double *lat;
@@ -59,6 +65,7 @@ struct lconn {
 	double t0;
 	int id;
 	int eom_next; /* rate workload: END-OF-MESSAGE follows RCPT */
+	struct event *pace;
 	char inst[32];
 	char client[32];
 };
@@ -170,6 +177,10 @@ lconn_read(struct bufferevent *bev, void *arg)
 		L->errors++;
 	else if (strncasecmp(line + 7, "DEFER", 5) == 0 || line[7] == '4')
 		L->deferred++;
+	else if (strncasecmp(line + 7, "REJECT", 6) == 0 || line[7] == '5')
+		L->rejected++;
+	if (now_s() - c->t0 > L->max_lat)
+		L->max_lat = now_s() - c->t0;
 	if (L->done < L->nreq * 2)
 		L->lat[L->done] = now_s() - c->t0;
 	L->done++;
@@ -177,7 +188,27 @@ lconn_read(struct bufferevent *bev, void *arg)
 		idle_next(L);
 		return;
 	}
+	if (L->interval > 0) {
+		double wait = c->t0 + L->interval - now_s();
+		struct timeval tv = {0, 0};
+
+		if (wait > 0) {
+			tv.tv_sec = (long)wait;
+			tv.tv_usec = (long)((wait - (double)tv.tv_sec) * 1e6);
+		}
+		evtimer_add(c->pace, &tv);
+		return;
+	}
 	lconn_send(c);
+}
+
+static void
+lconn_pace(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (((struct lconn *)arg)->bev)
+		lconn_send(arg);
 }
 
 static void
@@ -245,6 +276,8 @@ lconn_open(struct load *L, struct lconn *c)
 	int len = sizeof(ss);
 
 	memset(&ss, 0, sizeof(ss));
+	if (c->pace == NULL)
+		c->pace = evtimer_new(L->base, lconn_pace, c);
 	c->bev = bufferevent_socket_new(L->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, lconn_read, NULL, lconn_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -267,15 +300,15 @@ main(int argc, char **argv)
 {
 	struct load L = {0};
 	struct lconn *cs;
-	int ch, quiet = 0, nconn = 1;
-	double secs = 30, t0, el;
+	int ch, quiet = 0, nconn = 1, ncs;
+	double secs = 30, t0, el, rate = 0;
 
 	L.workload = "greylist";
 	L.nreq = 10000;
 	L.known_pct = 80;
 	L.nknown = 1000;
 	L.rnd = 0x9e3779b97f4a7c15ULL;
-	while ((ch = getopt(argc, argv, "s:c:n:T:w:k:K:WS:H:q")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:T:w:k:K:WS:H:qR:")) != -1) {
 		switch (ch) {
 		case 's':
 			L.server = optarg;
@@ -308,6 +341,9 @@ main(int argc, char **argv)
 		case 'H':
 			L.hold = atof(optarg);
 			break;
+		case 'R':
+			rate = atof(optarg);
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -326,8 +362,11 @@ main(int argc, char **argv)
 	L.base = event_base_new();
 	L.lat = calloc((size_t)L.nreq * 2 + 1, sizeof(double));
 	cs = calloc((size_t)nconn, sizeof(*cs));
+	ncs = nconn;
 	L.conns = nconn;
 	L.deadline = now_s() + secs;
+	if (rate > 0)
+		L.interval = nconn / rate;
 	t0 = now_s();
 	for (int i = 0; i < nconn; i++) {
 		cs[i].L = &L;
@@ -362,9 +401,9 @@ main(int argc, char **argv)
 		if (quiet)
 			printf("requests=%ld seconds=%.3f rps=%.0f p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f "
 			       "errors=%ld "
-			       "deferred=%ld\n",
+			       "deferred=%ld rejected=%ld max_ms=%.3f\n",
 			       L.done, el, L.done / el, p50 * 1e3, p99 * 1e3, p999 * 1e3, L.errors,
-			       L.deferred);
+			       L.deferred, L.rejected, L.max_lat * 1e3);
 		else
 			printf("%ld requests on %d connections in %.3f s: %.0f requests/s\n"
 			       "latency: p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms; deferred %ld; errors %ld\n",
@@ -372,6 +411,9 @@ main(int argc, char **argv)
 			       L.errors);
 	}
 	free(L.lat);
+	for (int i = 0; i < ncs; i++)
+		if (cs[i].pace)
+			event_free(cs[i].pace);
 	free(cs);
 	event_base_free(L.base);
 	return L.errors ? 1 : 0;

@@ -827,6 +827,8 @@ START_TEST(test_shipped_example)
 	uncomment(path, "domains");
 	snprintf(path, sizeof(path), "%s/conf/clients", t_srcdir());
 	uncomment(path, "clients");
+	snprintf(path, sizeof(path), "%s/conf/sender_lists", t_srcdir());
+	uncomment(path, "sender_lists");
 	t_write("whitelist_clients", "");
 	t_write("dynamic_ip_patterns", "");
 	cfg = rg_config_load("relayguard.conf", &d);

@@ -8,17 +8,21 @@
 #include "config.h"
 #include "greylist.h"
 
-static struct rg_params p;
+static struct rg_params p, g;
 
 static void
 key(const char *sender, const char *rcpt, char *tkey)
 {
-	char nkey[128];
+	struct greylist_triplet t;
 
 	p.greylist_ipv4_prefix = 24;
 	p.greylist_ipv6_prefix = 64;
-	ck_assert_int_eq(
-	    greylist_keys(&p, "rg:", "+", "198.51.100.7", sender, rcpt, tkey, 256, nkey, sizeof(nkey)), 0);
+	g.redis_key_prefix = "rg:";
+	g.redis_key_secret = "test";
+	g.recipient_delimiter = "+";
+	ck_assert_int_eq(greylist_keys(&p, &g, "198.51.100.7", sender, rcpt, &t), 0);
+	strcpy(tkey, t.tkey);
+	greylist_triplet_free(&t);
 }
 
 START_TEST(long_addresses_are_distinct)

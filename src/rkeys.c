@@ -1,0 +1,269 @@
+/*
+ * rkeys - see rkeys.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cidr.h"
+#include "msg.h"
+#include "rkeys.h"
+#include "util.h"
+
+#define RKEYS_SUBJECT_MAX 512 /* escaped subject bytes */
+
+int
+rkeys_init(struct rkeys *k, const char *prefix, const char *secret, char *err, size_t errlen)
+{
+	if (strpbrk(prefix, "{}") != NULL || strlen(prefix) > RKEYS_PREFIX_MAX) {
+		snprintf(err, errlen, "redis_key_prefix: at most %d bytes, no { or }", RKEYS_PREFIX_MAX);
+		return -1;
+	}
+	rg_strlcpy(k->prefix, prefix, sizeof(k->prefix));
+	rg_siphash_key(&k->sip, secret ? secret : "");
+	return 0;
+}
+
+void
+rkeys_from_params(struct rkeys *k, const struct rg_params *g)
+{
+	char err[128];
+
+	if (rkeys_init(k, g->redis_key_prefix ? g->redis_key_prefix : "rg:", g->redis_key_secret, err,
+		       sizeof(err)) < 0)
+		(void)rkeys_init(k, "rg:", g->redis_key_secret, err, sizeof(err));
+}
+
+/* snprintf's result as a key length, -1 when it did not fit. */
+static int
+fits(int n, size_t size)
+{
+	return n >= 0 && (size_t)n < size ? n : -1;
+}
+
+int
+rkeys_network(const char *client_addr, int v4len, int v6len, char *buf, size_t size)
+{
+	struct rg_addr a;
+
+	if (rg_addr_parse(client_addr, &a) != 0 || size < 50)
+		return -1;
+	rg_addr_net_text(&a, v4len, v6len, buf, size);
+	return (int)strlen(buf);
+}
+
+unsigned long long
+rkeys_triplet_hash(const struct rkeys *k, const char *sender, const char *rcpt)
+{
+	size_t sl = strlen(sender), rl = strlen(rcpt);
+	char *buf = xmalloc(sl + 1 + rl);
+	unsigned long long h;
+
+	/* Whole texts; NUL separates the two, so "a@b"+"c" never equals "a@"+"bc". */
+	memcpy(buf, sender, sl);
+	buf[sl] = 0;
+	memcpy(buf + sl + 1, rcpt, rl);
+	h = rg_siphash(&k->sip, buf, sl + 1 + rl);
+	free(buf);
+	return h;
+}
+
+/* A hash-tag body must hold no braces; the callers' texts are checked or mapped. */
+static int
+tag_ok(const char *s)
+{
+	return *s && strpbrk(s, "{}") == NULL;
+}
+
+int
+rkeys_greylist(const struct rkeys *k, const char *net, const char *sender, const char *rcpt, char *buf,
+	       size_t size)
+{
+	if (!tag_ok(net))
+		return -1;
+	return fits(
+	    snprintf(buf, size, "%sg:{%s}:%016llx", k->prefix, net, rkeys_triplet_hash(k, sender, rcpt)),
+	    size);
+}
+
+int
+rkeys_awl(const struct rkeys *k, const char *net, char *buf, size_t size)
+{
+	if (!tag_ok(net))
+		return -1;
+	return fits(snprintf(buf, size, "%sa:{%s}", k->prefix, net), size);
+}
+
+static int
+subject_byte_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr(".@:_+=-", c) != NULL);
+}
+
+/* kind ":" escaped subject, into esc; -1 with err. */
+static int
+rate_tag(const char *kind, const char *subject, char *esc, size_t size, char *err, size_t errlen)
+{
+	size_t o, base;
+
+	if (*kind == 0 || strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(kind) ||
+	    strlen(kind) + 2 + RKEYS_SUBJECT_MAX + 4 > size) {
+		snprintf(err, errlen, "bad subject kind");
+		return -1;
+	}
+	o = base = (size_t)snprintf(esc, size, "%s:", kind);
+	for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
+		if (o - base + (subject_byte_ok(*p) ? 1 : 3) > RKEYS_SUBJECT_MAX || o + 4 > size) {
+			snprintf(err, errlen, "subject longer than %d bytes escaped", RKEYS_SUBJECT_MAX);
+			return -1;
+		}
+		if (subject_byte_ok(*p))
+			esc[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(esc + o, 4, "%%%02X", *p);
+	}
+	esc[o] = 0;
+	return (int)o;
+}
+
+int
+rkeys_rate(const struct rkeys *k, const char *kind, const char *subject, long long count, long long window_ms,
+	   char *buf, size_t size, char *err, size_t errlen)
+{
+	char tag[RKEYS_SUBJECT_MAX + 40];
+	int n;
+
+	if (rate_tag(kind, subject, tag, sizeof(tag), err, errlen) < 0)
+		return -1;
+	n = fits(snprintf(buf, size, "%sr:{%s}:%lld/%lld", k->prefix, tag, count, window_ms), size);
+	if (n < 0)
+		snprintf(err, errlen, "key longer than %zu bytes", size ? size - 1 : 0);
+	return n;
+}
+
+int
+rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size)
+{
+	const char *at = strrchr(rcpt, '@');
+	const char *dom = at ? at + 1 : "";
+	char d[256], *low;
+	size_t rl = strlen(rcpt), dl = strnlen(dom, sizeof(d) - 1);
+	unsigned long long h;
+
+	if (rl == 0)
+		return -1;
+	low = rg_lowercase(xstrdup(rcpt)); /* the whole address, however long */
+	h = rg_siphash(&k->sip, low, rl);
+	free(low);
+	for (size_t i = 0; i < dl; i++) {
+		char c = dom[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		d[i] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
+			   ? c
+			   : '_';
+	}
+	d[dl] = 0;
+	return fits(snprintf(buf, size, "%sc:{%s}:%016llx", k->prefix, d, h), size);
+}
+
+int
+rkeys_hopdown(const struct rkeys *k, const char *hop, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%scd:{", k->prefix);
+	size_t o;
+
+	if (fits(n, size) < 0)
+		return -1;
+	o = (size_t)n;
+	for (const char *s = hop; *s; s++) {
+		if (o + 2 >= size)
+			return -1;
+		buf[o++] = (*s == '{' || *s == '}') ? '_' : *s;
+	}
+	buf[o++] = '}';
+	buf[o] = 0;
+	return (int)o;
+}
+
+int
+rkeys_harvest(const struct rkeys *k, const char *addr, long long window_ms, char *buf, size_t size)
+{
+	size_t len = strlen(addr);
+
+	if (len == 0 || len > 45 || strspn(addr, "0123456789abcdefABCDEF:.") != len)
+		return -1;
+	return fits(snprintf(buf, size, "%sh:{%s}:%lld", k->prefix, addr, window_ms), size);
+}
+
+/* Copy s into buf at *o with the glob characters of SCAN MATCH escaped. */
+static int
+glob_escape(char *buf, size_t size, size_t *o, const char *s)
+{
+	for (; *s; s++) {
+		if (strchr("*?[]\\^", *s) && *o + 1 < size)
+			buf[(*o)++] = '\\';
+		if (*o + 1 >= size)
+			return -1;
+		buf[(*o)++] = *s;
+	}
+	buf[*o] = 0;
+	return 0;
+}
+
+int
+rkeys_greylist_pattern(const struct rkeys *k, const char *net, char *buf, size_t size)
+{
+	size_t o = 0;
+	char head[RKEYS_MAX];
+
+	if (!tag_ok(net) ||
+	    fits(snprintf(head, sizeof(head), "%sg:{%s}:", k->prefix, net), sizeof(head)) < 0 ||
+	    glob_escape(buf, size, &o, head) < 0 || o + 2 > size)
+		return -1;
+	buf[o++] = '*';
+	buf[o] = 0;
+	return (int)o;
+}
+
+int
+rkeys_rate_pattern(const struct rkeys *k, const char *kind, const char *subject, char *buf, size_t size)
+{
+	char tag[RKEYS_SUBJECT_MAX + 40], head[RKEYS_MAX], err[80];
+	size_t o = 0;
+
+	if (rate_tag(kind, subject, tag, sizeof(tag), err, sizeof(err)) < 0 ||
+	    fits(snprintf(head, sizeof(head), "%sr:{%s}:", k->prefix, tag), sizeof(head)) < 0 ||
+	    glob_escape(buf, size, &o, head) < 0 || o + 2 > size)
+		return -1;
+	buf[o++] = '*';
+	buf[o] = 0;
+	return (int)o;
+}
+
+static unsigned
+crc16(const char *p, size_t len)
+{
+	unsigned crc = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		crc ^= (unsigned)(unsigned char)p[i] << 8;
+		for (int b = 0; b < 8; b++)
+			crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+	}
+	return crc;
+}
+
+unsigned
+rkeys_slot(const char *key, size_t len)
+{
+	const char *open = memchr(key, '{', len), *close;
+
+	/* Redis Cluster: the first {...} with something inside is the tag. */
+	if (open && (close = memchr(open + 1, '}', len - (size_t)(open + 1 - key))) != NULL &&
+	    close > open + 1)
+		return crc16(open + 1, (size_t)(close - open - 1)) & 16383;
+	return crc16(key, len) & 16383;
+}
