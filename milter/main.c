@@ -44,6 +44,7 @@
 #include "msg.h"
 #include "session.h"
 #include "util.h"
+#include "mlimit.h"
 #include "version.h"
 #include "callout_verify.h"
 
@@ -108,6 +109,7 @@ reload(const char *path)
 		msg_warn("reload failed: keeping the previous configuration");
 	} else {
 		verify_reload(verify, &cfg->global);
+		mlimit_reload(&cfg->global);
 		session_set_config(cfg);
 		msg_info("reload: configuration %s loaded", path);
 	}
@@ -246,6 +248,7 @@ main(int argc, char **argv)
 	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
 	verify = verify_new(g);
 	session_set_verify(verify);
+	mlimit_start(g);
 	session_set_config(cfg); /* from here on, g may go with a reload */
 
 	if (pipe(sig_pipe) != 0)

@@ -13,6 +13,9 @@
 #include "addr.h"
 #include "auth_msg.h"
 #include "msg.h"
+#include "greylist.h"
+#include "mgrey.h"
+#include "mlimit.h"
 #include "msgbuf.h"
 #include "spam_scan.h"
 #include "session.h"
@@ -44,6 +47,8 @@ struct smsg {
 	const char *class_name;
 	int outbound;
 	struct verify_tx *vtx; /* the recipient callout's open session, if any */
+	struct mlimit_msg *lim; /* rate-limit accounting (mlimit.h), or NULL */
+	char xgrey[300]; /* X-Greylist value once a recipient passed greylisting here */
 	char sender[SESS_LOG_ADDR]; /* sanitised, for logs and our Received line */
 	char first_rcpt[SESS_LOG_ADDR]; /* the same */
 	int nrcpt;
@@ -104,6 +109,7 @@ smsg_free(struct smsg *m)
 		return;
 	if (sess_verify)
 		verify_tx_end(sess_verify, &m->vtx);
+	mlimit_msg_end(&m->lim, 0, "NOQUEUE"); /* not ended at eom: give the places back */
 	msgbuf_free(m->mb);
 	auth_msg_free(m->auth);
 	if (m->cfg)
@@ -183,10 +189,11 @@ sess_envfrom(SMFICTX *ctx, char **argv)
 		m->p = e->p;
 		m->class_name = e->class_name;
 	}
+	m->lim = mlimit_msg_new(ctx, m->cfg, c->addr, m->outbound ? m->p : NULL, m->sender);
 	return SMFIS_CONTINUE;
 }
 
-/* Do two settings scan a message the same way? */
+/* Do two settings scan (and greylist) a message the same way? */
 static int
 sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 {
@@ -196,7 +203,8 @@ sess_same_filtering(const struct rg_params *a, const struct rg_params *b)
 		a->spam_max_size == b->spam_max_size && a->spam_failure_action == b->spam_failure_action &&
 		a->virus_scan == b->virus_scan && a->virus_max_size == b->virus_max_size &&
 		a->virus_failure_action == b->virus_failure_action && a->spf_check == b->spf_check &&
-		a->dkim_check == b->dkim_check && a->spf_fail_action == b->spf_fail_action);
+		a->dkim_check == b->dkim_check && a->spf_fail_action == b->spf_fail_action &&
+		mgrey_same_settings(a, b));
 }
 
 /*
@@ -247,6 +255,37 @@ sess_callout(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entr
 	return out.action == VERIFY_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* Greylisting after the callout (mgrey.h); SMFIS_CONTINUE when the recipient may go on. */
+static sfsistat
+sess_greylist(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_entry *e, const char *rcpt)
+{
+	const char *sasl = smfi_getsymval(ctx, "{auth_authen}");
+	struct mgrey_req req = {.cfg = m->cfg,
+				.p = e->p,
+				.client_addr = c->addr,
+				.client_name = c->name,
+				.sasl_user = sasl ? sasl : "",
+				.sender = m->sender,
+				.rcpt = rcpt};
+	struct mgrey_out out;
+
+	if (mlimit_redis() == NULL)
+		return SMFIS_CONTINUE;
+	mgrey_rcpt(mlimit_redis(), &req, &out);
+	msg_info("%s: milter: greylist: client=%s[%s] sender=<%s> recipient=<%s> class=%s %s", sess_qid(ctx),
+		 c->name, c->addr, m->sender, rcpt, e->class_name, out.log);
+	if (out.action == MGREY_DEFER && e->p->dry_run) {
+		sess_would(ctx, c, "defer recipient", "450", "4.7.1", out.text);
+	} else if (out.action == MGREY_DEFER) {
+		smfi_setreply(ctx, "450", "4.7.1", out.text);
+		return SMFIS_TEMPFAIL;
+	}
+	if (out.delayed >= 0 && m->xgrey[0] == 0)
+		greylist_header_value(out.delayed, "relayguard-milter", m->cfg->global.myhostname, m->xgrey,
+				      sizeof(m->xgrey));
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat
 sess_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -263,6 +302,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	sess_unbracket(arg, rcpt, sizeof(rcpt));
 	if (m->outbound) {
 		m->nrcpt++;
+		mlimit_rcpt(m->lim, NULL, NULL, 1);
 		return SMFIS_CONTINUE;
 	}
 	/* Decisions read the whole address as sent; rcpt is for the log only. */
@@ -289,6 +329,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		    e->p->dry_run ? " dry_run=yes" : "");
 		if (!e->p->dry_run) {
 			smfi_setreply(ctx, "452", "4.5.3", (char *)split);
+			mlimit_rcpt(m->lim, dom, e->p, 0);
 			return SMFIS_TEMPFAIL;
 		}
 		/* dry_run: it joins the message, filtered as the first recipient. */
@@ -296,8 +337,16 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 	}
 	/* Called out before it may decide the message's settings: a rejected one never does. */
 	if (e->p->recipient_callout && sess_verify &&
-	    (rc = sess_callout(ctx, c, m, e, raw, rcpt)) != SMFIS_CONTINUE)
+	    (rc = sess_callout(ctx, c, m, e, raw, rcpt)) != SMFIS_CONTINUE) {
+		mlimit_rcpt(m->lim, dom, e->p, 0);
 		return rc;
+	}
+	/* With the callout on, policyd left greylisting to us: known recipients only. */
+	if (e->p->recipient_callout && e->p->greylisting &&
+	    (rc = sess_greylist(ctx, c, m, e, rcpt)) != SMFIS_CONTINUE) {
+		mlimit_rcpt(m->lim, dom, e->p, 0);
+		return rc;
+	}
 	if (m->p == NULL) {
 		m->p = e->p;
 		m->sl = sl;
@@ -305,6 +354,7 @@ sess_envrcpt(SMFICTX *ctx, char **argv)
 		rg_strlcpy(m->first_rcpt, rcpt, sizeof(m->first_rcpt));
 	}
 	m->nrcpt++;
+	mlimit_rcpt(m->lim, dom, e->p, 1);
 	return SMFIS_CONTINUE;
 }
 
@@ -537,7 +587,7 @@ sess_add_headers(SMFICTX *ctx, const struct sconn *c, const struct smsg *m, cons
 }
 
 static sfsistat
-sess_eom(SMFICTX *ctx)
+sess_eom_scan(SMFICTX *ctx)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 	struct smsg *m = c ? c->m : NULL;
@@ -604,6 +654,37 @@ done:
 	return rc;
 }
 
+/* The verdict, then the rate limits: an accepted message counts, any other
+ * gives its reservation back. */
+static sfsistat
+sess_eom(SMFICTX *ctx)
+{
+	struct sconn *c = smfi_getpriv(ctx);
+	struct mlimit_msg *lim = NULL;
+	char qid[64], xgrey[300] = "";
+	sfsistat rc;
+
+	rg_strlcpy(qid, sess_qid(ctx), sizeof(qid));
+	if (c && c->m) {
+		lim = c->m->lim;
+		c->m->lim = NULL;
+		rg_strlcpy(xgrey, c->m->xgrey, sizeof(xgrey));
+	}
+	rc = sess_eom_scan(ctx);
+	if (*xgrey && (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT)) {
+		char *sp = NULL;
+
+		/* With SMFIP_HDR_LEADSPC the MTA takes the value as is. */
+		if (c->leadspc && asprintf(&sp, " %s", xgrey) > 0)
+			smfi_addheader(ctx, "X-Greylist", sp);
+		else
+			smfi_addheader(ctx, "X-Greylist", xgrey);
+		free(sp);
+	}
+	mlimit_msg_end(&lim, rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT, qid);
+	return rc;
+}
+
 static sfsistat
 sess_abort(SMFICTX *ctx)
 {
@@ -640,7 +721,9 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 	c->skip_ok = (f1 & SMFIP_SKIP) != 0;
 	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	smfi_setpriv(ctx, c);
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
+	if (f0 & SMFIF_SETSYMLIST)
+		mlimit_negotiate(ctx);
 	/* Steps we do not use are switched off (DATA stays on: it ends the
 	 * callout session); header values keep their leading space so spamd
 	 * sees the message as it is. */
@@ -653,7 +736,7 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 static struct smfiDesc sess_desc = {
     .xxfi_name = "relayguard-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
     .xxfi_connect = sess_connect,
     .xxfi_helo = sess_helo,
     .xxfi_envfrom = sess_envfrom,

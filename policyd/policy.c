@@ -49,6 +49,9 @@ struct pdec {
 	int exempt; /* trusted, authenticated or whitelisted: no dynip/greylist */
 	char why_exempt[200];
 	char client[300], sender[300], rcpt[300];
+	/* inbound: what to answer once the rate-limit reservation passes */
+	const char *pass_check;
+	char pass_action[512], pass_detail[240];
 };
 
 /* Resolve a whitelist file name relative to the configuration's folder. */
@@ -242,35 +245,24 @@ pdec_outbound_failure_action(const struct pdec *d)
 	return "DEFER 4.3.0 Policy service temporarily unavailable, try again later";
 }
 
-/* greylist_defer_text with $delay replaced. */
-static void
-pdec_defer_text(const struct pdec *d, long long secs, char *buf, size_t len)
-{
-	const char *t = d->p->greylist_defer_text, *v;
-	char num[24];
-	size_t o;
+static void pdec_limited(int over, const char *reply, const char *err, void *arg);
 
-	snprintf(num, sizeof(num), "%lld", secs);
-	o = (size_t)snprintf(buf, len, "DEFER_IF_PERMIT 4.7.1 ");
-	while (*t && o + 1 < len) {
-		if (strncmp(t, "$delay", 6) == 0 || strncmp(t, "${delay}", 8) == 0) {
-			for (v = num; *v && o + 1 < len; v++)
-				buf[o++] = *v;
-			t += t[1] == '{' ? 8 : 6;
-		} else {
-			buf[o++] = *t++;
-		}
-	}
-	buf[o] = 0;
+/* Inbound, last step: the recipient passed every check; reserve its place
+ * in the rate limits and answer action (logged as check, detail) if it fits. */
+static void
+pdec_reserve(struct pdec *d, const char *check, const char *action, const char *detail)
+{
+	d->pass_check = check;
+	rg_strlcpy(d->pass_action, action, sizeof(d->pass_action));
+	rg_strlcpy(d->pass_detail, detail, sizeof(d->pass_detail));
+	ratepolicy_check(d->pol->limits, d->req, d->p, 0, &d->snap->cfg->global, pdec_limited, d);
 }
 
 static void
 pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *arg)
 {
 	struct pdec *d = arg;
-	char action[512], detail[160], date[64];
-	time_t now;
-	struct tm tm;
+	char action[512], detail[160];
 
 	switch (st) {
 	case GREYLIST_ERROR:
@@ -279,33 +271,32 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 		return;
 	case GREYLIST_NEW:
 	case GREYLIST_EARLY:
-		pdec_defer_text(d, secs, action, sizeof(action));
+		greylist_defer_text(d->p, secs, 1, action, sizeof(action));
 		snprintf(detail, sizeof(detail), "delay=%lld state=%s", secs, greylist_state_name(st));
 		pdec_done(d, "greylist", action, detail);
 		return;
 	case GREYLIST_PASS:
 		snprintf(detail, sizeof(detail), "delayed=%lld state=pass", secs);
 		if (!d->p->greylist_header) {
-			pdec_done(d, "greylist", "DUNNO", detail);
+			pdec_reserve(d, "greylist", "DUNNO", detail);
 			return;
 		}
-		now = time(NULL);
-		localtime_r(&now, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-		snprintf(action, sizeof(action),
-			 "PREPEND X-Greylist: delayed %lld seconds by relayguard-policyd at %s; %s", secs,
-			 d->snap->cfg->global.myhostname, date);
-		pdec_done(d, "greylist", action, detail);
+		snprintf(action, sizeof(action), "PREPEND X-Greylist: ");
+		greylist_header_value(secs, "relayguard-policyd", d->snap->cfg->global.myhostname,
+				      action + 20, sizeof(action) - 20);
+		pdec_reserve(d, "greylist", action, detail);
 		return;
 	case GREYLIST_KNOWN:
 	case GREYLIST_AWL:
 		snprintf(detail, sizeof(detail), "state=%s", greylist_state_name(st));
-		pdec_done(d, "greylist", "DUNNO", detail);
+		pdec_reserve(d, "greylist", "DUNNO", detail);
 		return;
 	}
 }
 
-/* Last inbound step: greylisting. */
+/* Inbound: greylisting, then the rate-limit reservation. With
+ * recipient_callout the milter greylists, after the callout: an unknown
+ * recipient hears 550 at once and leaves no greylist state. */
 static void
 pdec_greylist(struct pdec *d)
 {
@@ -315,17 +306,21 @@ pdec_greylist(struct pdec *d)
 	char detail[240];
 
 	if (!d->p->greylisting) {
-		pdec_done(d, "policy", "DUNNO", "direction=inbound");
+		pdec_reserve(d, "policy", "DUNNO", "direction=inbound");
 		return;
 	}
 	if (d->exempt) {
 		snprintf(detail, sizeof(detail), "reason=%s", d->why_exempt);
-		pdec_done(d, "greylist", "DUNNO", detail);
+		pdec_reserve(d, "greylist", "DUNNO", detail);
+		return;
+	}
+	if (d->p->recipient_callout) {
+		pdec_reserve(d, "policy", "DUNNO", "direction=inbound greylist=milter");
 		return;
 	}
 	if (greylist_keys(d->p, &snap->cfg->global, preq_get(q, PREQ_CLIENT_ADDRESS),
 			  preq_get(q, PREQ_SENDER), preq_get(q, PREQ_RECIPIENT), &t) != 0) {
-		pdec_done(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
+		pdec_reserve(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
 		return;
 	}
 	greylist_check(d->pol->redis, d->pol->gl_script, d->p, &t, pdec_greylisted, d);
@@ -346,7 +341,7 @@ pdec_limited(int over, const char *reply, const char *err, void *arg)
 	} else if (d->outbound) {
 		pdec_done(d, "relay", "OK", "direction=outbound");
 	} else {
-		pdec_greylist(d);
+		pdec_done(d, d->pass_check, d->pass_action, d->pass_detail);
 	}
 }
 
@@ -367,8 +362,7 @@ pdec_dnsbl_done(int listed, const char *zone, const char *answer, void *arg)
 		pdec_done(d, "dynip", action, detail);
 		return;
 	}
-	ratepolicy_check(d->pol->limits, d->req, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited,
-			 d);
+	pdec_greylist(d);
 }
 
 /* Inbound: dynamic-IP checks (local names first, DNSBL after), then limits. */
@@ -382,8 +376,7 @@ pdec_dynip(struct pdec *d)
 	enum dynip_class c;
 
 	if (!d->p->dynamic_ip_blocking || d->exempt) {
-		ratepolicy_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix,
-				 pdec_limited, d);
+		pdec_greylist(d);
 		return;
 	}
 	c = dynip_check(d->snap->dynip, name, preq_get(q, PREQ_CLIENT_ADDRESS), reason, sizeof(reason));
@@ -417,7 +410,7 @@ pdec_dynip(struct pdec *d)
 			    pdec_dnsbl_done, d);
 		return;
 	}
-	ratepolicy_check(d->pol->limits, q, d->p, 0, d->snap->cfg->global.redis_key_prefix, pdec_limited, d);
+	pdec_greylist(d);
 }
 
 /* Is the message (declared or actual) bigger than this class allows? */
@@ -501,8 +494,7 @@ pdec_end_of_message(struct pdec *d)
 				return;
 		}
 	}
-	ratepolicy_count(d->pol->limits, d->snap->cfg, q, d->snap->cfg->global.redis_key_prefix, pdec_counted,
-			 d);
+	ratepolicy_count(d->pol->limits, d->snap->cfg, q, pdec_counted, d);
 }
 
 void
@@ -559,8 +551,7 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 		d->outbound = 1;
 		if (pdec_too_big(d, e->p->message_size_limit, "client"))
 			return;
-		ratepolicy_check(pol->limits, req, e->p, 1, d->snap->cfg->global.redis_key_prefix,
-				 pdec_limited, d);
+		ratepolicy_check(pol->limits, req, e->p, 1, &d->snap->cfg->global, pdec_limited, d);
 		return;
 	}
 	dom = rg_addr_domain(rcpt);

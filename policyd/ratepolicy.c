@@ -1,6 +1,7 @@
 /*
- * ratepolicy - see limits.h.
+ * ratepolicy - see ratepolicy.h.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,10 @@
 #include "lua_scripts.h"
 #include "msg.h"
 #include "ratelimit.h"
+#include "ratespec.h"
+#include "ratetx.h"
 #include "util.h"
 
-#define LIM_MAX_SUBJECTS 4
 #define LIM_MAX_DOMAINS 8
 #define LIM_BUCKETS 65536
 #define LIM_MAX_INSTANCES 100000
@@ -38,23 +40,18 @@ struct ratepolicy {
 	int ninst;
 };
 
-struct lim_subject {
-	const char *kind, *what;
-	char subject[256];
-	struct rg_rate rates[RG_RATE_MAX];
-	int nrates;
-	long long incr;
-	const char *unit;
-};
-
 struct lim_job {
 	struct ratepolicy *l;
 	enum ratelimit_mode mode;
 	char prefix[64];
+	char id[RATETX_ID_MAX], tag[128];
+	long long lifetime_ms;
 	int n, next;
-	struct lim_subject subj[LIM_MAX_SUBJECTS + LIM_MAX_DOMAINS];
 	ratepolicy_cb cb;
 	void *arg;
+	/* Last, and not zeroed: only [0, n) is ever read. */
+	struct ratetx_subject subj[RATETX_MAX_SUBJECTS];
+	long long incr[RATETX_MAX_SUBJECTS];
 };
 
 struct ratepolicy *
@@ -137,44 +134,13 @@ ratepolicy_free(struct ratepolicy *l)
 	free(l);
 }
 
-/* Add a subject when its list has limits. Returns 1 if added. */
-static int
-lim_add(struct lim_job *j, const struct rg_rates *spec, const char *kind, const char *what,
-	const char *subject, long long incr, const char *unit)
-{
-	struct lim_subject *s = &j->subj[j->n];
-
-	if (spec->n <= 0 || *subject == 0 || j->n >= (int)(sizeof(j->subj) / sizeof(j->subj[0])))
-		return 0;
-	/* Parsed once at load (struct rg_rates, config.h). */
-	memcpy(s->rates, spec->v, (size_t)spec->n * sizeof(s->rates[0]));
-	s->nrates = spec->n;
-	s->kind = kind;
-	s->what = what;
-	s->incr = incr;
-	s->unit = unit;
-	if (strlen(subject) < sizeof(s->subject)) {
-		rg_strlcpy(s->subject, subject, sizeof(s->subject));
-		rg_lowercase(s->subject);
-	} else {
-		/* Never cut: two long subjects sharing a prefix are two counters. */
-		char *t = rg_lowercase(xstrdup(subject));
-
-		snprintf(s->subject, sizeof(s->subject), "%.200s...#%016llx", t,
-			 rg_hash64(t, strlen(t), RG_HASH64_SEED));
-		free(t);
-	}
-	j->n++;
-	return 1;
-}
-
 static void lim_run(struct lim_job *j);
 
 static void
 lim_reply(const redisReply *reply, const char *err, void *arg)
 {
 	struct lim_job *j = arg;
-	struct lim_subject *s = &j->subj[j->next];
+	struct ratetx_subject *s = &j->subj[j->next];
 	struct ratelimit_result res;
 	char perr[160], text[512];
 	int rc;
@@ -190,8 +156,9 @@ lim_reply(const redisReply *reply, const char *err, void *arg)
 		free(j);
 		return;
 	}
-	if (rc == 1 && j->mode == RATELIMIT_CHECK) {
-		ratelimit_reply_text(text, sizeof(text), &res, s->unit, s->what, s->subject);
+	if (rc == 1 && j->mode == RATELIMIT_RESERVE) {
+		ratelimit_reply_text(text, sizeof(text), &res, s->per_rcpt ? "recipient" : "message", s->what,
+				     s->subject);
 		j->cb(1, text, NULL, j->arg);
 		free(j);
 		return;
@@ -203,8 +170,9 @@ lim_reply(const redisReply *reply, const char *err, void *arg)
 static void
 lim_run(struct lim_job *j)
 {
-	struct ratelimit_call *c;
-	struct lim_subject *s;
+	struct ratelimit_call call, *c = &call; /* used before rg_redis_eval returns */
+	struct ratetx_subject *s;
+	struct ratelimit_tx tx = {.id = j->id, .tag = j->tag, .lifetime_ms = j->lifetime_ms};
 	char err[160];
 
 	if (j->next >= j->n) {
@@ -213,10 +181,9 @@ lim_run(struct lim_job *j)
 		return;
 	}
 	s = &j->subj[j->next];
-	c = xmalloc(sizeof(*c));
-	if (ratelimit_build(c, "EVALSHA", "-", j->prefix, s->kind, s->subject, j->mode, 0, s->incr, s->rates,
-			    s->nrates, err, sizeof(err)) != 0) {
-		free(c);
+	tx.per_rcpt = s->per_rcpt;
+	if (ratelimit_build_tx(c, "EVALSHA", "-", j->prefix, s->kind, s->subject, j->mode, 0,
+			       j->incr[j->next], s->rates, s->nrates, &tx, err, sizeof(err)) != 0) {
 		char safe[300];
 
 		msg_warn("ratelimit: %s %s: %s", s->kind,
@@ -226,48 +193,67 @@ lim_run(struct lim_job *j)
 		return;
 	}
 	rg_redis_eval(j->l->r, j->l->s, c->nkeys, c->argc - 3, c->argv + 3, c->argvlen + 3, lim_reply, j);
-	free(c);
 }
 
+/*
+ * The message's transaction (ratetx.h): the SMTP connection as Postfix
+ * describes it, tagged with the instance. Without client_port (an older
+ * Postfix, a test client) the instance alone names it: policyd's own
+ * commit still works, a milter's cannot find it (the lifetime ends it).
+ */
 static struct lim_job *
-lim_job_new(struct ratepolicy *l, enum ratelimit_mode mode, const char *prefix, ratepolicy_cb cb, void *arg)
+lim_job_new(struct ratepolicy *l, enum ratelimit_mode mode, const struct rg_params *g, const struct preq *q,
+	    ratepolicy_cb cb, void *arg)
 {
-	struct lim_job *j = xcalloc(1, sizeof(*j));
+	struct lim_job *j = xmalloc(sizeof(*j));
+	const char *inst = preq_get(q, PREQ_INSTANCE);
 
+	memset(j, 0, offsetof(struct lim_job, subj));
 	j->l = l;
 	j->mode = mode;
-	rg_strlcpy(j->prefix, prefix, sizeof(j->prefix));
+	rg_strlcpy(j->prefix, g->redis_key_prefix, sizeof(j->prefix));
+	j->lifetime_ms = g->rate_limit_reservation_lifetime;
+	if (strspn(inst, "0123456789abcdefABCDEF.") == strlen(inst))
+		rg_strlcpy(j->tag, inst, sizeof(j->tag));
+	if (ratetx_id(j->id, sizeof(j->id), g->myhostname, preq_get(q, PREQ_SERVER_ADDRESS),
+		      preq_get(q, PREQ_SERVER_PORT), preq_get(q, PREQ_CLIENT_ADDRESS),
+		      preq_get(q, PREQ_CLIENT_PORT)) != 0) {
+		static int warned; /* single-threaded: once per process is enough */
+
+		snprintf(j->id, sizeof(j->id), "%s|instance:%s", g->myhostname, *j->tag ? j->tag : "-");
+		if (!warned && g->rate_limit_commit == RG_RATE_COMMIT_MILTER) {
+			warned = 1;
+			msg_warn(
+			    "ratelimit: policy requests carry no client_port/server_address/server_port: "
+			    "the milter cannot end these reservations (they end by their lifetime)");
+		}
+	}
 	j->cb = cb;
 	j->arg = arg;
 	return j;
 }
 
+/* Every subject gets the same increment. */
 static void
-lim_outbound(struct lim_job *j, const struct preq *q, const struct rg_params *p, long long incr)
+lim_set_incr(struct lim_job *j, int from, long long incr)
 {
-	const char *unit = p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT ? "recipient" : "message";
-	const char *sdom = rg_addr_domain(preq_get(q, PREQ_SENDER));
-
-	lim_add(j, &p->rate_limits_rates, "client", "client", preq_get(q, PREQ_CLIENT_ADDRESS), incr, unit);
-	lim_add(j, &p->sasl_rate_limits_rates, "sasl", "SASL user", preq_get(q, PREQ_SASL_USERNAME), incr,
-		unit);
-	if (sdom)
-		lim_add(j, &p->sender_domain_rate_limits_rates, "sender", "sender domain", sdom, incr, unit);
+	for (int i = from; i < j->n; i++)
+		j->incr[i] = incr;
 }
 
 void
 ratepolicy_check(struct ratepolicy *l, const struct preq *q, const struct rg_params *p, int outbound,
-		 const char *prefix, ratepolicy_cb cb, void *arg)
+		 const struct rg_params *g, ratepolicy_cb cb, void *arg)
 {
-	struct lim_job *j = lim_job_new(l, RATELIMIT_CHECK, prefix, cb, arg);
+	struct lim_job *j = lim_job_new(l, RATELIMIT_RESERVE, g, q, cb, arg);
 	const char *dom;
-	const char *unit = p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT ? "recipient" : "message";
 
-	if (outbound) {
-		lim_outbound(j, q, p, 1);
-	} else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL) {
-		lim_add(j, &p->inbound_rate_limits_rates, "domain", "recipient domain", dom, 1, unit);
-	}
+	if (outbound)
+		j->n = ratetx_outbound(p, preq_get(q, PREQ_CLIENT_ADDRESS), preq_get(q, PREQ_SASL_USERNAME),
+				       preq_get(q, PREQ_SENDER), j->subj, 0, RATETX_MAX_SUBJECTS);
+	else if ((dom = rg_addr_domain(preq_get(q, PREQ_RECIPIENT))) != NULL)
+		j->n = ratetx_inbound(p, dom, j->subj, 0, RATETX_MAX_SUBJECTS);
+	lim_set_incr(j, 0, 1);
 	lim_run(j);
 }
 
@@ -302,29 +288,35 @@ ratepolicy_instance_domains(struct ratepolicy *l, const char *instance, const ch
 }
 
 void
-ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct preq *q, const char *prefix,
-		 ratepolicy_cb cb, void *arg)
+ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct preq *q, ratepolicy_cb cb,
+		 void *arg)
 {
-	struct lim_job *j = lim_job_new(l, RATELIMIT_ADD, prefix, cb, arg);
+	const struct rg_params *g = &cfg->global;
+	int commit = g->rate_limit_commit == RG_RATE_COMMIT_POLICYD;
+	struct lim_job *j = lim_job_new(l, RATELIMIT_COMMIT, g, q, cb, arg);
 	const struct rg_entry *e;
 	struct lim_inst *in;
 	long long nrcpt = atoll(preq_get(q, PREQ_RECIPIENT_COUNT));
 
 	if ((e = rg_config_client(cfg, preq_get(q, PREQ_CLIENT_ADDRESS))) != NULL) {
-		int per_rcpt = e->p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT;
-
-		lim_outbound(j, q, e->p, per_rcpt && nrcpt > 0 ? nrcpt : 1);
+		if (commit) {
+			j->n = ratetx_outbound(e->p, preq_get(q, PREQ_CLIENT_ADDRESS),
+					       preq_get(q, PREQ_SASL_USERNAME), preq_get(q, PREQ_SENDER),
+					       j->subj, 0, RATETX_MAX_SUBJECTS);
+			lim_set_incr(j, 0, ratetx_per_rcpt(e->p) && nrcpt > 0 ? nrcpt : 1);
+		}
 	} else if (*preq_get(q, PREQ_INSTANCE) &&
 		   (in = lim_inst_find(l, preq_get(q, PREQ_INSTANCE), 0)) != NULL) {
-		for (int i = 0; i < in->ndom; i++) {
+		for (int i = 0; commit && i < in->ndom; i++) {
+			int before = j->n;
+
 			if ((e = rg_config_domain(cfg, in->dom[i])) == NULL)
 				continue;
-			int per_rcpt = e->p->rate_limit_unit == RG_RATE_UNIT_RECIPIENT;
-
-			lim_add(j, &e->p->inbound_rate_limits_rates, "domain", "recipient domain", in->dom[i],
-				per_rcpt ? in->nrcpt[i] : 1, per_rcpt ? "recipient" : "message");
+			j->n = ratetx_inbound(e->p, in->dom[i], j->subj, j->n, RATETX_MAX_SUBJECTS);
+			lim_set_incr(j, before, ratetx_per_rcpt(e->p) ? in->nrcpt[i] : 1);
 		}
 		lim_inst_drop(l, in);
 	}
+	/* rate_limit_commit = milter: the milter counts after its verdict. */
 	lim_run(j);
 }

@@ -1,11 +1,11 @@
 /*
- * ratepolicy - rate limits as the policy pipeline applies them: checked at RCPT
- * (so a client over its limit hears 450 before DATA), counted once per
- * message at END-OF-MESSAGE.
+ * ratepolicy - rate limits as the policy pipeline applies them: checked and
+ * reserved at RCPT in one step (so a client over its limit hears 450 before
+ * DATA, and messages in flight on any node hold their places), counted at
+ * END-OF-MESSAGE only with rate_limit_commit = policyd (else the milter
+ * counts after its verdict; see ratetx.h for the transaction both name).
  *
- * Subjects: outbound client IP (rate_limits), SASL user (sasl_rate_limits),
- * sender domain (sender_domain_rate_limits); inbound recipient domain
- * (inbound_rate_limits). At END-OF-MESSAGE Postfix sends no recipient, so
+ * Subjects: see ratetx.h. At END-OF-MESSAGE Postfix sends no recipient, so
  * the inbound domains seen at RCPT are remembered per message "instance"
  * (bounded table, entries expire after an hour; see ratepolicy_remember).
  *
@@ -28,12 +28,14 @@ struct ratepolicy *ratepolicy_new(struct rg_redis *r);
 void ratepolicy_free(struct ratepolicy *l);
 
 /*
- * RCPT stage: check every subject that applies. outbound: p is the client's
- * settings; inbound: p is the recipient domain's. Remembers inbound domains
- * for the message's instance.
+ * RCPT stage: check and reserve every subject that applies (one EVALSHA
+ * each). outbound: p is the client's settings; inbound: p is the recipient
+ * domain's. g: the global settings (key prefix, myhostname, lifetime).
+ * Call it last in the pipeline: nothing after it may refuse the recipient
+ * but Postfix and the milter (which gives the reservation back).
  */
 void ratepolicy_check(struct ratepolicy *l, const struct preq *q, const struct rg_params *p, int outbound,
-		      const char *prefix, ratepolicy_cb cb, void *arg);
+		      const struct rg_params *g, ratepolicy_cb cb, void *arg);
 
 /*
  * Remember an accepted inbound recipient's domain for its message instance
@@ -47,8 +49,9 @@ void ratepolicy_remember(struct ratepolicy *l, const struct preq *q);
  * ratepolicy_count). Returns how many were written to doms (at most max). */
 int ratepolicy_instance_domains(struct ratepolicy *l, const char *instance, const char **doms, int max);
 
-/* END-OF-MESSAGE: count the message against every subject that applies. */
+/* END-OF-MESSAGE: with rate_limit_commit = policyd, count the message against
+ * every subject that applies (and end its reservations); forget its instance. */
 void ratepolicy_count(struct ratepolicy *l, const struct rg_config *cfg, const struct preq *q,
-		      const char *prefix, ratepolicy_cb cb, void *arg);
+		      ratepolicy_cb cb, void *arg);
 
 #endif

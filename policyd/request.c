@@ -25,6 +25,9 @@ static const char *const preq_names[PREQ_NATTR] = {
     [PREQ_SASL_USERNAME] = "sasl_username",
     [PREQ_SIZE] = "size",
     [PREQ_ENCRYPTION_PROTOCOL] = "encryption_protocol",
+    [PREQ_CLIENT_PORT] = "client_port",
+    [PREQ_SERVER_ADDRESS] = "server_address",
+    [PREQ_SERVER_PORT] = "server_port",
 };
 
 void

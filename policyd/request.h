@@ -33,6 +33,9 @@ enum preq_attr {
 	PREQ_SASL_USERNAME,
 	PREQ_SIZE,
 	PREQ_ENCRYPTION_PROTOCOL,
+	PREQ_CLIENT_PORT, /* with the server's address and port: the SMTP connection (ratetx.h) */
+	PREQ_SERVER_ADDRESS,
+	PREQ_SERVER_PORT,
 	PREQ_NATTR
 };
 

@@ -72,6 +72,7 @@ enum rg_policy_failure_action {
 enum rg_spam_failure_action { RG_SPAM_FAIL_ACCEPT, RG_SPAM_FAIL_TEMPFAIL };
 enum rg_callout_unknown_action { RG_CALLOUT_UNKNOWN_ACCEPT, RG_CALLOUT_UNKNOWN_TEMPFAIL };
 enum rg_rate_limit_unit { RG_RATE_UNIT_MESSAGE, RG_RATE_UNIT_RECIPIENT };
+enum rg_rate_limit_commit { RG_RATE_COMMIT_MILTER, RG_RATE_COMMIT_POLICYD };
 enum rg_virus_failure_action { RG_VIRUS_FAIL_TEMPFAIL, RG_VIRUS_FAIL_ACCEPT };
 enum rg_spf_fail_action { RG_SPF_FAIL_TAG, RG_SPF_FAIL_REJECT };
 

@@ -94,20 +94,20 @@ static void idle_next(struct load *L);
 
 static void
 emit(struct evbuffer *out, struct load *L, const char *state, const char *client, const char *sender,
-     const char *rcpt, const char *inst)
+     const char *rcpt, const char *inst, int conn)
 {
 	evbuffer_add_printf(
 	    out,
 	    "request=smtpd_access_policy\nprotocol_state=%s\nprotocol_name=ESMTP\n"
 	    "helo_name=mail.sender-%u.example\nqueue_id=\nsender=%s\nrecipient=%s\n"
-	    "recipient_count=0\nclient_address=%s\nclient_name=mail.sender.example\n"
+	    "recipient_count=0\nclient_address=%s\nclient_port=%d\nclient_name=mail.sender.example\n"
 	    "reverse_client_name=mail.sender.example\ninstance=%s\nsasl_method=\nsasl_username=\n"
 	    "sasl_sender=\nsize=%u\nccert_subject=\nccert_issuer=\nccert_fingerprint=\n"
 	    "ccert_pubkey_fingerprint=\nencryption_protocol=TLSv1.3\nencryption_cipher=TLS_AES_256_GCM_"
 	    "SHA384\n"
 	    "encryption_keysize=256\netrn_domain=\nstress=\nserver_address=127.0.0.1\nserver_port=25\n"
 	    "policy_context=\ncompatibility_level=3.6\nmail_version=3.7.11\n\n",
-	    state, rnd(L) % 1000, sender, rcpt, client, inst, 1000 + rnd(L) % 50000);
+	    state, rnd(L) % 1000, sender, rcpt, client, 10000 + conn, inst, 1000 + rnd(L) % 50000);
 }
 
 static void
@@ -127,7 +127,8 @@ lconn_send(struct lconn *c)
 	c->t0 = now_s();
 	if (strcmp(L->workload, "rate") == 0) {
 		if (c->eom_next) {
-			emit(out, L, "END-OF-MESSAGE", c->client, "sender@customer.example", "", c->inst);
+			emit(out, L, "END-OF-MESSAGE", c->client, "sender@customer.example", "", c->inst,
+			     c->id);
 			c->eom_next = 0;
 			return;
 		}
@@ -135,7 +136,7 @@ lconn_send(struct lconn *c)
 			 1 + (unsigned)(L->sent % L->nknown) % 250);
 		snprintf(c->inst, sizeof(c->inst), "%x.%lx", c->id, L->counter++);
 		snprintf(rcpt, sizeof(rcpt), "user%u@remote%u.example", rnd(L) % 1000, rnd(L) % 100);
-		emit(out, L, "RCPT", c->client, "sender@customer.example", rcpt, c->inst);
+		emit(out, L, "RCPT", c->client, "sender@customer.example", rcpt, c->inst, c->id);
 		c->eom_next = 1;
 		L->sent++;
 		return;
@@ -153,7 +154,7 @@ lconn_send(struct lconn *c)
 		snprintf(client, sizeof(client), "203.0.%u.%u", rnd(L) % 250, 1 + rnd(L) % 250);
 	}
 	snprintf(c->inst, sizeof(c->inst), "%x.%lx", c->id, L->counter++);
-	emit(out, L, "RCPT", client, sender, rcpt, c->inst);
+	emit(out, L, "RCPT", client, sender, rcpt, c->inst, c->id);
 	L->sent++;
 }
 

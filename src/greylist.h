@@ -1,12 +1,19 @@
 /*
  * greylist - the greylisting check of one (client network, sender,
- * recipient) triplet against Redis, with one EVALSHA of greylist.lua.
+ * recipient) triplet against Redis, with one EVALSHA of greylist.lua: one
+ * implementation and one key schema for both daemons. relayguard-policyd
+ * greylists at RCPT (greylist_check, asynchronous); relayguard-milter
+ * greylists right after the recipient callout for domains with
+ * recipient_callout = yes (greylist_argv + greylist_parse with its own
+ * synchronous client), so an unknown recipient hears the callout's 550 and
+ * leaves no greylist state.
  *
- * Contract: single-threaded (event loop). The callback fires exactly once,
- * from the event loop. The strings passed in are copied as needed.
+ * Contract: greylist_check is single-threaded (event loop), its callback
+ * fires exactly once, from the event loop. The other functions are pure
+ * and thread-safe. The strings passed in are copied as needed.
  */
-#ifndef RG_POLICYD_GREYLIST_H
-#define RG_POLICYD_GREYLIST_H
+#ifndef RG_GREYLIST_H
+#define RG_GREYLIST_H
 
 #include <stddef.h>
 
@@ -53,6 +60,28 @@ void greylist_check(struct rg_redis *r, struct rg_script *s, const struct rg_par
 
 /* Release t's strings (when greylist_keys succeeded but no check follows). */
 void greylist_triplet_free(struct greylist_triplet *t);
+
+/* The script's 9 arguments (KEYS tkey, nkey; ARGV now, delay, retry window,
+ * lifetime, auto-whitelist, sender, rcpt) into argv, pointing into t and
+ * into nums; keep both alive while argv is used. */
+struct greylist_args {
+	const char *argv[9];
+	char nums[5][24];
+};
+void greylist_argv(struct greylist_args *a, const struct rg_params *p, const struct greylist_triplet *t);
+
+/* The script's reply: the state (GREYLIST_ERROR with *err when malformed)
+ * and its seconds. */
+enum greylist_state greylist_parse(const redisReply *reply, long long *secs, const char **err);
+
+/*
+ * The defer text: "DEFER_IF_PERMIT 4.7.1 " (when with_action) then
+ * greylist_defer_text with $delay (or ${delay}) replaced by secs.
+ */
+void greylist_defer_text(const struct rg_params *p, long long secs, int with_action, char *buf, size_t len);
+
+/* The X-Greylist header value: "delayed N seconds by <who> at <host>; <date>". */
+void greylist_header_value(long long secs, const char *who, const char *host, char *buf, size_t len);
 
 /* "state" name for log lines. */
 const char *greylist_state_name(enum greylist_state st);

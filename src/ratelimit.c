@@ -1,5 +1,5 @@
 /*
- * ratelimit - keys, command and reply text for src/lua/ratelimit.lua; see
+ * ratelimit - keys, commands and reply text for src/lua/ratelimit.lua; see
  * ratelimit.h for the contract and the script's KEYS/ARGV/reply.
  *
  * Keys are escaped rather than hashed: the subjects are short (addresses,
@@ -52,13 +52,33 @@ add_num(struct ratelimit_call *c, size_t *used, long long v)
 	return add_arg(c, used, num, (size_t)n, 1);
 }
 
-int
-ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
-		const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
-		long long incr, const struct rg_rate *rates, int nrates, char *err, size_t errlen)
+static const char *
+mode_name(enum ratelimit_mode mode)
+{
+	switch (mode) {
+	case RATELIMIT_CHECK:
+		return "check";
+	case RATELIMIT_ADD:
+		return "add";
+	case RATELIMIT_RESERVE:
+		return "reserve";
+	case RATELIMIT_COMMIT:
+		return "commit";
+	case RATELIMIT_RELEASE:
+		return "release";
+	}
+	return "check";
+}
+
+static int
+build(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix, const char *kind,
+      const char *subject, enum ratelimit_mode mode, long long now_ms, long long incr,
+      const struct rg_rate *rates, int nrates, const struct ratelimit_tx *tx, char *err, size_t errlen)
 {
 	size_t used = 0;
 	int rc = 0;
+	char key[RATELIMIT_KEY_MAX], num[24];
+	int n;
 
 	c->argc = 0;
 	c->nkeys = nrates;
@@ -68,11 +88,8 @@ ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, c
 	}
 	rc |= add_arg(c, &used, cmd, strlen(cmd), 0);
 	rc |= add_arg(c, &used, script, strlen(script), 0);
-	rc |= add_num(c, &used, nrates);
+	rc |= add_num(c, &used, c->nkeys);
 	for (int i = 0; i < nrates && rc == 0; i++) {
-		char key[RATELIMIT_KEY_MAX];
-		int n;
-
 		if (rates[i].count < 1 || rates[i].window_ms < 1) {
 			snprintf(err, errlen, "limit %d: count and window must be >= 1", i + 1);
 			return -1;
@@ -81,12 +98,21 @@ ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, c
 			return -1;
 		rc |= add_arg(c, &used, key, (size_t)n, 1);
 	}
-	rc |= add_arg(c, &used, mode == RATELIMIT_ADD ? "add" : "check", mode == RATELIMIT_ADD ? 3 : 5, 0);
+	rc |= add_arg(c, &used, mode_name(mode), strlen(mode_name(mode)), 0);
 	rc |= add_num(c, &used, now_ms);
 	rc |= add_num(c, &used, incr);
 	for (int i = 0; i < nrates && rc == 0; i++) {
 		rc |= add_num(c, &used, rates[i].count);
 		rc |= add_num(c, &used, rates[i].window_ms);
+	}
+	if (tx) {
+		const char *unit = tx->per_rcpt ? "recipient" : "message";
+
+		rc |= add_arg(c, &used, tx->id, strlen(tx->id), 1);
+		rc |= add_arg(c, &used, tx->tag, strlen(tx->tag), 1);
+		rc |= add_arg(c, &used, unit, strlen(unit), 0);
+		snprintf(num, sizeof(num), "%lld", tx->lifetime_ms);
+		rc |= add_arg(c, &used, num, strlen(num), 1);
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "rate-limit command does not fit");
@@ -94,6 +120,40 @@ ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, c
 		return -1;
 	}
 	return 0;
+}
+
+int
+ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
+		const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
+		long long incr, const struct rg_rate *rates, int nrates, char *err, size_t errlen)
+{
+	if (mode != RATELIMIT_CHECK && mode != RATELIMIT_ADD) {
+		snprintf(err, errlen, "reservation modes need a transaction");
+		c->argc = 0;
+		return -1;
+	}
+	return build(c, cmd, script, prefix, kind, subject, mode, now_ms, incr, rates, nrates, NULL, err,
+		     errlen);
+}
+
+int
+ratelimit_build_tx(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
+		   const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
+		   long long incr, const struct rg_rate *rates, int nrates, const struct ratelimit_tx *tx,
+		   char *err, size_t errlen)
+{
+	c->argc = 0;
+	if (mode != RATELIMIT_RESERVE && mode != RATELIMIT_COMMIT && mode != RATELIMIT_RELEASE) {
+		snprintf(err, errlen, "not a reservation mode");
+		return -1;
+	}
+	if (tx == NULL || tx->id == NULL || *tx->id == 0 || strlen(tx->id) > RATELIMIT_ID_MAX ||
+	    tx->tag == NULL || strlen(tx->tag) > RATELIMIT_ID_MAX || tx->lifetime_ms < 1) {
+		snprintf(err, errlen, "bad transaction for a reservation");
+		return -1;
+	}
+	return build(c, cmd, script, prefix, kind, subject, mode, now_ms, incr, rates, nrates, tx, err,
+		     errlen);
 }
 
 int

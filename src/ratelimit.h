@@ -3,10 +3,18 @@
  * Redis I/O: key naming, the command for src/lua/ratelimit.lua (all limits
  * of one subject in one EVALSHA), reading its reply, and the 450 text.
  *
+ * Shared by relayguard-policyd (reserve at RCPT; count at END-OF-MESSAGE
+ * when it commits) and relayguard-milter (commit or release at the end of
+ * the message), so both send the same script the same keys.
+ *
  * Script contract (see src/lua/ratelimit.lua):
  *   KEYS     one hash per limit: <prefix>r:{<kind>:<subject>}:<count>/<window_ms>
- *   ARGV     mode ("check" | "add"), now_ms (0 = Redis TIME), increment,
- *            then count, window_ms for each key
+ *            (the first also holds the subject's reservations, fields
+ *            "r:<transaction id>")
+ *   ARGV     mode ("check" | "add" | "reserve" | "commit" | "release"),
+ *            now_ms (0 = Redis TIME), increment, then count, window_ms for
+ *            each limit; reserve/commit/release add: transaction id, tag,
+ *            unit ("message" | "recipient"), lifetime_ms
  *   reply    {0} when under every limit, else {index (1-based), current,
  *            count, window_ms, retry_after_ms (-1: never fits)}
  *
@@ -24,11 +32,26 @@
 
 #include "ratespec.h"
 
-enum ratelimit_mode { RATELIMIT_CHECK, RATELIMIT_ADD };
+enum ratelimit_mode {
+	RATELIMIT_CHECK,
+	RATELIMIT_ADD,
+	RATELIMIT_RESERVE,
+	RATELIMIT_COMMIT,
+	RATELIMIT_RELEASE
+};
+
+/* The transaction a reservation belongs to (modes RESERVE, COMMIT, RELEASE). */
+struct ratelimit_tx {
+	const char *id; /* the SMTP connection, see ratetx.h; not empty */
+	const char *tag; /* the message within it ("" when unknown: the milter) */
+	int per_rcpt; /* rate_limit_unit = recipient: each RCPT reserves one more */
+	long long lifetime_ms; /* rate_limit_reservation_lifetime */
+};
 
 #define RATELIMIT_SUBJECT_MAX 512 /* escaped subject bytes in a key */
 #define RATELIMIT_KEY_MAX 640 /* one key, NUL included */
-#define RATELIMIT_ARGC_MAX (3 + RG_RATE_MAX + 3 + 2 * RG_RATE_MAX)
+#define RATELIMIT_ID_MAX 400 /* transaction id or tag bytes */
+#define RATELIMIT_ARGC_MAX (3 + RG_RATE_MAX + 3 + 2 * RG_RATE_MAX + 4)
 
 /* A complete command for redisCommandArgv()/redisAsyncCommandArgv(). */
 struct ratelimit_call {
@@ -36,7 +59,8 @@ struct ratelimit_call {
 	const char *argv[RATELIMIT_ARGC_MAX];
 	size_t argvlen[RATELIMIT_ARGC_MAX];
 	int nkeys;
-	char buf[RG_RATE_MAX * RATELIMIT_KEY_MAX + 512]; /* what argv points into */
+	char buf[(RG_RATE_MAX + 1) * RATELIMIT_KEY_MAX + 2 * RATELIMIT_ID_MAX +
+		 512]; /* what argv points into */
 };
 
 /* What the script said; index 0: under every limit. */
@@ -66,6 +90,17 @@ int ratelimit_key(char *buf, size_t size, const char *prefix, const char *kind, 
 int ratelimit_build(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
 		    const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
 		    long long incr, const struct rg_rate *rates, int nrates, char *err, size_t errlen);
+
+/*
+ * The same for a reservation mode: the limits' keys, and after the limits
+ * tx's id, tag, unit and lifetime.
+ * Returns 0, or -1 with err (also for a mode that is not RESERVE, COMMIT
+ * or RELEASE, or an id or tag over RATELIMIT_ID_MAX bytes).
+ */
+int ratelimit_build_tx(struct ratelimit_call *c, const char *cmd, const char *script, const char *prefix,
+		       const char *kind, const char *subject, enum ratelimit_mode mode, long long now_ms,
+		       long long incr, const struct rg_rate *rates, int nrates, const struct ratelimit_tx *tx,
+		       char *err, size_t errlen);
 
 /*
  * Read the script's reply (nrates as built). Returns 0 under every limit,
