@@ -40,6 +40,7 @@ SAN	?=
 LIB_SRC	= $(wildcard src/*.c)
 POL_SRC	= $(filter-out policyd/main.c,$(wildcard policyd/*.c))
 MIL_SRC	= $(filter-out milter/main.c,$(wildcard milter/*.c))
+CTL_SRC	= $(wildcard ctl/*.c)
 LUA	= $(wildcard src/lua/*.lua)
 UNIT_SRC = $(wildcard t/unit/check_*.c)
 UNIT_BIN = $(patsubst t/unit/%.c,$(B)/t/%,$(UNIT_SRC))
@@ -49,8 +50,9 @@ TOOL_BIN = $(patsubst t/tools/%.c,$(B)/t/tools/%,$(TOOL_SRC))
 LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/gen/lua_scripts.o
 POL_OBJ	= $(patsubst %.c,$(B)/%.o,$(POL_SRC))
 MIL_OBJ	= $(patsubst %.c,$(B)/%.o,$(MIL_SRC))
+CTL_OBJ	= $(patsubst %.c,$(B)/%.o,$(CTL_SRC))
 
-PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter
+PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter $(B)/relayguardctl
 
 .PHONY: all check unit unit-bin unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools soak
 .SUFFIXES:
@@ -88,6 +90,8 @@ $(B)/librgmilter.a: $(MIL_OBJ) $(B)/gen/lua_scripts.o
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/relayguardctl: $(CTL_OBJ) $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
@@ -144,7 +148,7 @@ check: deps
 	$(MAKE) integration
 	$(MAKE) integration-asan
 
-CFILES	= $(wildcard src/*.c src/*.h policyd/*.c policyd/*.h milter/*.c milter/*.h t/unit/*.c t/unit/*.h t/tools/*.c)
+CFILES	= $(wildcard src/*.c src/*.h policyd/*.c policyd/*.h milter/*.c milter/*.h ctl/*.c ctl/*.h t/unit/*.c t/unit/*.h t/tools/*.c)
 format:
 	clang-format -i $(CFILES)
 format-check:

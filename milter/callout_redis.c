@@ -120,6 +120,25 @@ vredis_down_left(struct rg_redis_pool *r, const struct rg_params *g, const char 
 	return left;
 }
 
+int
+vredis_down_cleared(struct rg_redis_pool *r, const struct rg_params *g, const char *hop)
+{
+	char key[RKEYS_MAX], err[256];
+	redisReply *rep;
+	int cleared;
+	struct rkeys k;
+
+	rkeys_from_params(&k, g);
+	if (rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
+		return 0;
+	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){"EXISTS", key}, NULL, err, sizeof(err))) ==
+	    NULL)
+		return 0;
+	cleared = rep->type == REDIS_REPLY_INTEGER && rep->integer == 0;
+	freeReplyObject(rep);
+	return cleared;
+}
+
 void
 vredis_down_set(struct rg_redis_pool *r, const struct rg_params *g, const char *hop, long long ms)
 {

@@ -49,6 +49,9 @@ int vredis_harvest(struct rg_redis_pool *r, const struct rg_params *g, const cha
 /* ms the cluster-wide down mark of hop has left, 0 if none (or Redis is silent). */
 long long vredis_down_left(struct rg_redis_pool *r, const struct rg_params *g, const char *hop);
 
+/* 1 when Redis answered that hop has no down mark (relayguardctl hop up removed it, or it expired). */
+int vredis_down_cleared(struct rg_redis_pool *r, const struct rg_params *g, const char *hop);
+
 /* Set hop's down mark for ms, unless one is set already. */
 void vredis_down_set(struct rg_redis_pool *r, const struct rg_params *g, const char *hop, long long ms);
 

@@ -33,6 +33,7 @@
 #include "callout_reply.h"
 #include "callout_verify.h"
 #include "callout_redis.h"
+#include "mmetrics.h"
 
 #define VERIFY_HOPS_MAX 1024
 #define VERIFY_WORKERS 2
@@ -92,6 +93,12 @@ verify_reload(struct verify *v, const struct rg_params *g)
 {
 	/* New settings take effect for new calls; calls on the wire finish on the old connections. */
 	(void)rg_redis_pool_reconfigure(v->redis, g);
+}
+
+struct rg_redis_pool *
+verify_redis(struct verify *v)
+{
+	return v->redis;
 }
 
 static double
@@ -164,7 +171,14 @@ hop_down(struct verify *v, const struct rg_params *g, const char *hop)
 {
 	long long left = hopstate_down_left(v->hops, hop);
 
-	if (left > 0 || g->callout_down_backoff <= 0)
+	if (g->callout_down_backoff <= 0)
+		return left;
+	/* The cluster's mark is the truth while Redis answers: gone ("relayguardctl hop up"), the hop is up here too. */
+	if (left > 0 && vredis_down_cleared(v->redis, g, hop)) {
+		hopstate_result(v->hops, hop, 0, 0);
+		left = 0;
+	}
+	if (left > 0)
 		return left;
 	if ((left = vredis_down_left(v->redis, g, hop)) > 0)
 		hopstate_result(v->hops, hop, 1, left); /* spare the next recipients the round trip */
@@ -427,22 +441,27 @@ verify_rcpt(struct verify *v, struct verify_tx **txp, const struct verify_req *r
 	}
 	result = verdict_name(res.verdict);
 	decide(v, req, res.verdict, res.reply, out);
-done : {
-	int n =
-	    snprintf(out->log, sizeof(out->log), "nexthop=%s result=%s cache=%s latency_ms=%.3f action=%s",
-		     hop, result, cache, elapsed_ms(&t0), action_name(out->action));
+done:
+	rg_metric_inc(mm_callout, result, cache);
+	rg_metric_observe(mm_callout_latency, elapsed_ms(&t0) / 1000.0);
+	if (strcmp(result, "harvest") == 0)
+		rg_metric_inc(mm_harvest);
+	{
+		int n = snprintf(out->log, sizeof(out->log),
+				 "nexthop=%s result=%s cache=%s latency_ms=%.3f action=%s", hop, result,
+				 cache, elapsed_ms(&t0), action_name(out->action));
 
-	if (res.verdict == CALLOUT_INVALID && n > 0 && (size_t)n < sizeof(out->log))
-		n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reply=\"%s\"",
-			      rg_sanitize(safe, sizeof(safe), res.reply, strlen(res.reply)));
-	if (*why && n > 0 && (size_t)n < sizeof(out->log))
-		n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reason=\"%s\"",
-			      rg_sanitize(safe, sizeof(safe), why, strlen(why)));
-	if (p->dry_run && out->action != VERIFY_ACCEPT && n > 0 && (size_t)n < sizeof(out->log)) {
-		snprintf(out->log + n, sizeof(out->log) - (size_t)n, " dry_run=yes");
-		out->action = VERIFY_ACCEPT;
+		if (res.verdict == CALLOUT_INVALID && n > 0 && (size_t)n < sizeof(out->log))
+			n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reply=\"%s\"",
+				      rg_sanitize(safe, sizeof(safe), res.reply, strlen(res.reply)));
+		if (*why && n > 0 && (size_t)n < sizeof(out->log))
+			n += snprintf(out->log + n, sizeof(out->log) - (size_t)n, " reason=\"%s\"",
+				      rg_sanitize(safe, sizeof(safe), why, strlen(why)));
+		if (p->dry_run && out->action != VERIFY_ACCEPT && n > 0 && (size_t)n < sizeof(out->log)) {
+			snprintf(out->log + n, sizeof(out->log) - (size_t)n, " dry_run=yes");
+			out->action = VERIFY_ACCEPT;
+		}
 	}
-}
 }
 
 void

@@ -49,6 +49,8 @@ struct verify *verify_new(const struct rg_params *g);
 void verify_free(struct verify *v);
 /* Say so when a reloaded configuration changes what only a restart applies. */
 void verify_reload(struct verify *v, const struct rg_params *g);
+/* The Redis pool (for the health check of mmetrics); lives as long as v. */
+struct rg_redis_pool *verify_redis(struct verify *v);
 
 struct verify_req {
 	struct rg_config *cfg; /* the message's snapshot (a background re-check takes its own reference) */

@@ -47,6 +47,7 @@
 #include "mlimit.h"
 #include "version.h"
 #include "callout_verify.h"
+#include "mmetrics.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
@@ -103,6 +104,7 @@ reload(const char *path)
 	struct rg_diag diag = {0};
 	struct rg_config *cfg = rg_config_load(path, &diag);
 
+	rgm_reloaded(cfg != NULL);
 	if (cfg == NULL) {
 		for (int i = 0; i < diag.count; i++)
 			msg_error("%s", diag.msgs[i]);
@@ -172,7 +174,7 @@ main(int argc, char **argv)
 					argc - optind);
 	if ((cfg = rg_config_load(path, &diag)) == NULL) {
 		for (int i = 0; i < diag.count; i++)
-			fprintf(stderr, "relayguard-milter: error: %s\n", diag.msgs[i]);
+			fprintf(stderr, "%srelayguard-milter: error: %s\n", msg_stderr_prio(3), diag.msgs[i]);
 		rg_diag_free(&diag);
 		return 1;
 	}
@@ -200,7 +202,7 @@ main(int argc, char **argv)
 	 * (said on stderr too: whoever started it is looking there). */
 	if (rg_pidfile_lock(&pidfile, g->milter_pidfile, err, sizeof(err)) != 0) {
 		if (!fg)
-			fprintf(stderr, "relayguard-milter: fatal: %s\n", err);
+			fprintf(stderr, "%srelayguard-milter: fatal: %s\n", msg_stderr_prio(2), err);
 		msg_fatal("%s", err);
 	}
 	/* Any address form; libmilter gets its own spelling of it. */
@@ -246,7 +248,12 @@ main(int argc, char **argv)
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
+	if (g->milter_metrics_listen_ep)
+		mmetrics_init(RG_VERSION);
 	verify = verify_new(g);
+	if (g->milter_metrics_listen_ep &&
+	    mmetrics_start(g->milter_metrics_listen_ep, verify_redis(verify), err, sizeof(err)) != 0)
+		msg_fatal("%s", err);
 	session_set_verify(verify);
 	mlimit_start(g);
 	session_set_config(cfg); /* from here on, g may go with a reload */

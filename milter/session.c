@@ -26,6 +26,7 @@
 #include "util.h"
 #include "callout_verify.h"
 #include "virus_scan.h"
+#include "mmetrics.h"
 
 /*
  * Longest envelope address taken (bytes, without the brackets). Postfix
@@ -143,8 +144,10 @@ sess_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
 	struct sconn *c = smfi_getpriv(ctx);
 
-	if (c == NULL)
+	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
+		rg_metric_add(mm_connections, 1);
+	}
 	rg_sanitize(c->name, sizeof(c->name), hostname ? hostname : "unknown", 255);
 	if (sa && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6))
 		getnameinfo(
@@ -597,6 +600,8 @@ sess_eom_scan(SMFICTX *ctx)
 	struct rg_params eff;
 	int dry;
 
+	if (m)
+		rg_metric_inc(mm_messages, m->outbound ? "outbound" : m->p ? "inbound" : "other");
 	if (m == NULL || m->p == NULL || (!sess_strips(m) && !sess_scans(m->p) && m->auth == NULL))
 		return SMFIS_CONTINUE;
 	dry = m->p->dry_run;
@@ -706,6 +711,7 @@ sess_close(SMFICTX *ctx)
 		smsg_free(c->m);
 		free(c);
 		smfi_setpriv(ctx, NULL);
+		rg_metric_add(mm_connections, -1);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -716,6 +722,7 @@ sess_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f
 {
 	struct sconn *c = xcalloc(1, sizeof(*c));
 
+	rg_metric_add(mm_connections, 1);
 	(void)f2;
 	(void)f3;
 	c->skip_ok = (f1 & SMFIP_SKIP) != 0;

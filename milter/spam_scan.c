@@ -8,6 +8,7 @@
 #include "spam_scan.h"
 #include "spam_spamd.h"
 #include "util.h"
+#include "mmetrics.h"
 
 static void
 scan_log_tests(char *buf, size_t len, const char *tests)
@@ -50,6 +51,7 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	in.host = g->myhostname;
 	if (skip == SCAN_SKIP_TOO_LARGE) {
 		in.scan = SPAMHDR_SKIP_TOO_LARGE;
+		rg_metric_inc(mm_spam, "unscanned");
 		snprintf(out->log, sizeof(out->log), "scanned=no reason=too-large limit=%lld",
 			 p->spam_max_size);
 		spamhdr_build(&in, &out->hdrs);
@@ -57,6 +59,7 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	}
 	if (skip == SCAN_SKIP_ERROR) {
 		in.scan = SPAMHDR_SKIP_ERROR;
+		rg_metric_inc(mm_spam, "unscanned");
 		snprintf(out->log, sizeof(out->log),
 			 "scanned=no reason=\"message not buffered\" failure_action=%s", SCAN_FA(p));
 		scan_failure_action(p, out);
@@ -69,9 +72,16 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	if (fd >= 0 && filelen)
 		seg[nseg++] = spamd_seg_file(fd, 0, filelen);
 	r = xmalloc(sizeof(*r));
-	spamd_check_ep(g->spamd_server_ep, (int)g->spamd_timeout, g->spamd_user, seg, nseg,
-		       (size_t)p->spam_max_size, r);
+	{
+		double t0 = rg_metric_now();
+
+		spamd_check_ep(g->spamd_server_ep, (int)g->spamd_timeout, g->spamd_user, seg, nseg,
+			       (size_t)p->spam_max_size, r);
+		rg_metric_observe(mm_spamd_latency, rg_metric_now() - t0);
+	}
 	if (r->status != SPAMD_OK) {
+		rg_metric_inc(mm_spamd_errors, mmetrics_spamd_status(r->status));
+		rg_metric_inc(mm_spam, "unscanned");
 		/* ETOOBIG is "too large" only when the message is; a reply over
 		 * the cap is spamd misbehaving. */
 		in.scan = r->status == SPAMD_ETOOBIG && msgbuf_size(mb) > (size_t)p->spam_max_size
@@ -96,6 +106,9 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	scan_log_tests(tests, sizeof(tests), in.tests);
 	snprintf(out->log, sizeof(out->log), "score=%s required=%s spam=%s tests=%s", score, req,
 		 spamhdr_is_spam(r->score, p->spam_tag_score) ? "yes" : "no", tests);
+	rg_metric_inc(mm_spam, p->spam_reject && r->score >= p->spam_reject_score ? "reject"
+			       : spamhdr_is_spam(r->score, p->spam_tag_score)     ? "spam"
+										  : "ham");
 	if (p->spam_reject && r->score >= p->spam_reject_score) {
 		out->action = SCAN_REJECT;
 		rg_strlcpy(out->rcode, "550", sizeof(out->rcode));

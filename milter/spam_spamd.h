@@ -124,6 +124,12 @@ enum spamd_status spamd_check_ep(const struct rg_endpoint *ep, int timeout_ms, c
 				 struct spamd_result *res);
 
 /*
+ * PING the spamd at ep (the health check): SPAMD_OK when it answers PONG
+ * within timeout_ms, else the failure with res->error set.
+ */
+enum spamd_status spamd_ping(const struct rg_endpoint *ep, int timeout_ms, struct spamd_result *res);
+
+/*
  * Parse a complete spamd reply to REPORT held in buf[0..len). A reply
  * without the rule table (CHECK, or a custom report template) still gives
  * the verdict, with tests_known = 0. An EX_ error line gives SPAMD_ESERVER

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "failpolicy.h"
 #include "msg.h"
+#include "pmetrics.h"
 #include "policy.h"
 #include "server.h"
 #include "util.h"
@@ -81,7 +82,10 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP || sig == SIGUSR1) {
-		if (policy_reload(sc->pol, sc->path) == 0)
+		int ok = policy_reload(sc->pol, sc->path) == 0;
+
+		rgm_reloaded(ok);
+		if (ok)
 			psrv_set_limits(sc->srv, policy_globals(sc->pol));
 		return;
 	}
@@ -135,6 +139,7 @@ main(int argc, char **argv)
 	struct event *ev[4];
 	struct sigctx sc = {0};
 	struct rg_pidfile pidfile;
+	struct pmetrics_srv *mon = NULL;
 	char err[512];
 
 	msg_init("relayguard-policyd", 1, "mail");
@@ -181,7 +186,8 @@ main(int argc, char **argv)
 	snap = cfg ? policy_snap_new(rg_config_ref(cfg), &diag) : NULL;
 	if (snap == NULL) {
 		for (int i = 0; i < diag.count; i++)
-			fprintf(stderr, "relayguard-policyd: error: %s\n", diag.msgs[i]);
+			fprintf(stderr, "%srelayguard-policyd: error: %s\n", msg_stderr_prio(3),
+				diag.msgs[i]);
 		rg_diag_free(&diag);
 		if (cfg)
 			rg_config_unref(cfg);
@@ -215,7 +221,7 @@ main(int argc, char **argv)
 	 * (said on stderr too: whoever started it is looking there). */
 	if (rg_pidfile_lock(&pidfile, g->policyd_pidfile, err, sizeof(err)) != 0) {
 		if (!fg)
-			fprintf(stderr, "relayguard-policyd: fatal: %s\n", err);
+			fprintf(stderr, "%srelayguard-policyd: fatal: %s\n", msg_stderr_prio(2), err);
 		msg_fatal("%s", err);
 	}
 	srv = psrv_new(base, policy_handle, NULL);
@@ -239,8 +245,14 @@ main(int argc, char **argv)
 	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
 		msg_fatal("%s", err);
 
+	if (g->policyd_metrics_listen_ep)
+		pmetrics_init(RG_VERSION);
 	pol = policy_new(base, snap);
 	psrv_set_arg(srv, pol);
+	if (g->policyd_metrics_listen_ep &&
+	    (mon = pmetrics_start(base, g->policyd_metrics_listen_ep, policy_redis(pol), err, sizeof(err))) ==
+		NULL)
+		msg_fatal("%s", err);
 	sc.base = base;
 	sc.pol = pol;
 	sc.srv = srv;
@@ -265,6 +277,7 @@ main(int argc, char **argv)
 	psrv_close(srv);
 	policy_free(pol); /* answers what is pending */
 	psrv_flush(srv, 1000);
+	pmetrics_free(mon);
 	psrv_free(srv);
 	msg_info("stopped after %lld ms", sc.stop_ms ? rg_mono_ms() - sc.stop_ms : 0LL);
 	rg_pidfile_release(&pidfile);

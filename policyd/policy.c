@@ -16,6 +16,8 @@
 #include "ratepolicy.h"
 #include "msg.h"
 #include "patlist.h"
+#include "plog.h"
+#include "pmetrics.h"
 #include "policy.h"
 #include "redis.h"
 #include "util.h"
@@ -153,6 +155,12 @@ policy_globals(const struct policy *pol)
 	return &pol->snap->cfg->global;
 }
 
+struct rg_redis *
+policy_redis(const struct policy *pol)
+{
+	return pol->redis;
+}
+
 int
 policy_reload(struct policy *pol, const char *path)
 {
@@ -201,12 +209,33 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 	if (d->inbound_rcpt && (dry || strcmp(action, "DUNNO") == 0 || strncmp(action, "PREPEND ", 8) == 0))
 		ratepolicy_remember(d->pol->limits, d->req);
 
-	msg_info("%s: client=%s sender=<%s> recipient=<%s> class=%s action=%s%s%s%s%s", check, d->client,
-		 d->sender, d->rcpt, d->class_name ? d->class_name : "-", action, detail ? " " : "",
-		 detail ? detail : "", dry ? " dry_run=yes sent=" : "", dry ? sent : "");
+	char qid[40], fields[1200];
+
+	rg_metric_inc(pm_decisions, check, plog_action_name(action), d->class_name ? d->class_name : "none");
+	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s%s",
+		 plog_qid(d->req, qid, 40), check, d->client, d->sender, d->rcpt,
+		 d->class_name ? d->class_name : "-", plog_action(action, fields, sizeof(fields)),
+		 detail ? " " : "", detail ? detail : "", dry ? " dry_run=yes sent=" : "",
+		 dry ? plog_action_name(sent) : "");
 	psrv_reply(d->conn, sent);
 	policy_snap_unref(d->snap);
 	free(d);
+}
+
+/* buf := reason="<buf>", quoted and escaped (one token). */
+static void
+pdec_reason(char *buf, size_t len)
+{
+	char q[300];
+	size_t n;
+
+	if (len < 10)
+		return;
+	/* Sized to fit after "reason=": the closing quote is never cut off. */
+	plog_quote(buf, q, len - 7 < sizeof(q) ? len - 7 : sizeof(q));
+	n = strlen(q);
+	memcpy(buf, "reason=", 7);
+	memcpy(buf + 7, q, n + 1);
 }
 
 /* Answer without a log line (nothing was decided). */
@@ -264,9 +293,13 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 	struct pdec *d = arg;
 	char action[512], detail[160];
 
+	rg_metric_inc(pm_greylist, greylist_state_name(st));
+	if (st == GREYLIST_ERROR)
+		rg_metric_inc(pm_failure, "greylist");
 	switch (st) {
 	case GREYLIST_ERROR:
-		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err ? err : "error");
+		snprintf(detail, sizeof(detail), "redis: %s", err ? err : "error");
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "greylist", pdec_failure_action(d), detail);
 		return;
 	case GREYLIST_NEW:
@@ -333,7 +366,9 @@ pdec_limited(int over, const char *reply, const char *err, void *arg)
 	char detail[300];
 
 	if (err) {
-		snprintf(detail, sizeof(detail), "reason=\"redis: %s\"", err);
+		rg_metric_inc(pm_failure, "ratelimit");
+		snprintf(detail, sizeof(detail), "redis: %s", err);
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "ratelimit",
 			  d->outbound ? pdec_outbound_failure_action(d) : pdec_failure_action(d), detail);
 	} else if (over) {
@@ -401,7 +436,8 @@ pdec_dynip(struct pdec *d)
 				 "450 4.7.25 Client host [%s] has no reverse DNS name; "
 				 "mail servers need one, end-user lines are not accepted",
 				 preq_get(q, PREQ_CLIENT_ADDRESS));
-		snprintf(detail, sizeof(detail), "reason=\"%s\"", reason);
+		rg_strlcpy(detail, reason, sizeof(detail));
+		pdec_reason(detail, sizeof(detail));
 		pdec_done(d, "dynip", action, detail);
 		return;
 	}
@@ -460,10 +496,21 @@ pdec_counted(int over, const char *reply, const char *err, void *arg)
 
 	(void)over;
 	(void)reply;
-	if (err)
-		msg_warn("ratelimit: message from %s not counted: redis: %s", d->client, err);
-	/* Counting never rejects: the message was accepted at RCPT. */
-	pdec_quiet(d, "DUNNO");
+	if (err) {
+		char qid[40];
+
+		msg_warn("%s: ratelimit: message from %s not counted: redis: %s", plog_qid(d->req, qid, 40),
+			 d->client, err);
+	}
+	/* Counting never rejects: the message was accepted at RCPT. The line
+	 * ties the message's queue id to relayguard in the log. */
+	{
+		char detail[80];
+
+		snprintf(detail, sizeof(detail), "size=%lld nrcpt=%d", atoll(preq_get(d->req, PREQ_SIZE)),
+			 atoi(preq_get(d->req, PREQ_RECIPIENT_COUNT)));
+		pdec_done(d, "message", "DUNNO", detail);
+	}
 }
 
 /* END-OF-MESSAGE: the actual size, then count the message. */
@@ -521,11 +568,14 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 	rg_sanitize(d->rcpt, sizeof(d->rcpt), rcpt, 512);
 
 	if (strcmp(preq_get(req, PREQ_REQUEST), "smtpd_access_policy") != 0) {
-		msg_warn("policy: %s: unknown request type \"%s\"", psrv_peer(c),
-			 rg_sanitize(n, sizeof(n), preq_get(req, PREQ_REQUEST), 200));
+		char qid[40];
+
+		msg_warn("%s: policy: %s: unknown request type \"%s\"", plog_qid(req, qid, sizeof(qid)),
+			 psrv_peer(c), rg_sanitize(n, sizeof(n), preq_get(req, PREQ_REQUEST), 200));
 		pdec_quiet(d, "DUNNO");
 		return;
 	}
+	rg_metric_inc(pm_requests, pmetrics_state(state));
 	if (msg_verbose) {
 		char st[64], in[128], sz[64];
 

@@ -37,6 +37,8 @@ void policy_handle(struct pconn *c, const struct preq *req, void *arg);
 int policy_reload(struct policy *pol, const char *path);
 /* Current global parameters. */
 const struct rg_params *policy_globals(const struct policy *pol);
+/* The Redis client (for the health check). */
+struct rg_redis *policy_redis(const struct policy *pol);
 void policy_free(struct policy *pol);
 
 #endif

@@ -15,6 +15,7 @@
 #include "ratespec.h"
 #include "ratetx.h"
 #include "util.h"
+#include "pmetrics.h"
 
 #define LIM_MAX_DOMAINS 8
 #define LIM_BUCKETS 65536
@@ -157,6 +158,7 @@ lim_reply(const redisReply *reply, const char *err, void *arg)
 		return;
 	}
 	if (rc == 1 && j->mode == RATELIMIT_RESERVE) {
+		rg_metric_inc(pm_ratelimit, s->kind);
 		ratelimit_reply_text(text, sizeof(text), &res, s->per_rcpt ? "recipient" : "message", s->what,
 				     s->subject);
 		j->cb(1, text, NULL, j->arg);

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "msg.h"
 #include "endpoint.h"
+#include "pmetrics.h"
 #include "server.h"
 #include "srvint.h"
 #include "util.h"
@@ -66,6 +67,7 @@ pconn_free(struct pconn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->nconn--;
+	rg_metric_add(pm_connections, -1);
 	preq_reset(&c->req);
 	free(c);
 	if (s->draining && s->nconn == 0 && s->drained) {
@@ -299,6 +301,7 @@ psrv_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		s->conns->prev = c;
 	s->conns = c;
 	s->nconn++;
+	rg_metric_add(pm_connections, 1);
 }
 
 struct psrv *

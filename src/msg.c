@@ -1,6 +1,11 @@
 /*
  * msg - see msg.h. Lines go to syslog(3) with the configured facility, or to
- * stderr as "progname[pid]: level: text" in foreground mode.
+ * stderr as "progname[pid]: level: text" in foreground mode. When stderr is
+ * not a terminal (systemd's journal, a pipe, a file) each stderr line is
+ * "<N>level: text", N the syslog(3) priority: journald (SyslogLevelPrefix=,
+ * on by default) takes the level from it, adds the name and pid itself, and
+ * the unit's SyslogFacility=mail gives the facility, so "journalctl -p
+ * warning" and rsyslog's mail.log see the lines as syslog(3) would have.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@ int msg_verbose;
 static char msg_progname[64] = "relayguard";
 static int msg_stderr = 1;
 static long msg_pid; /* cached: one getpid() per process, not per line */
+static int msg_prio_prefix; /* stderr is not a terminal: "<N>" before each line */
 
 static int
 msg_facility(const char *name)
@@ -42,6 +48,7 @@ msg_init(const char *progname, int to_stderr, const char *facility)
 	snprintf(msg_progname, sizeof(msg_progname), "%s", progname);
 	msg_pid = 0;
 	msg_stderr = to_stderr;
+	msg_prio_prefix = !isatty(STDERR_FILENO);
 	closelog();
 	openlog(msg_progname, LOG_PID | LOG_NDELAY, msg_facility(facility));
 }
@@ -50,6 +57,14 @@ void
 msg_set_stderr(int to_stderr)
 {
 	msg_stderr = to_stderr;
+}
+
+const char *
+msg_stderr_prio(int prio)
+{
+	static const char *const pfx[] = {"<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>"};
+
+	return isatty(STDERR_FILENO) ? "" : pfx[LOG_PRI(prio)];
 }
 
 static void
@@ -61,7 +76,10 @@ msg_vlog(int prio, const char *level, const char *fmt, va_list ap)
 	if (msg_stderr) {
 		if (msg_pid == 0)
 			msg_pid = (long)getpid();
-		if (level)
+		if (msg_prio_prefix) /* journald adds the name and pid itself */
+			fprintf(stderr, "<%d>%s%s%s\n", LOG_PRI(prio), level ? level : "", level ? ": " : "",
+				buf);
+		else if (level)
 			fprintf(stderr, "%s[%ld]: %s: %s\n", msg_progname, msg_pid, level, buf);
 		else
 			fprintf(stderr, "%s[%ld]: %s\n", msg_progname, msg_pid, buf);

@@ -19,6 +19,12 @@
 void msg_init(const char *progname, int to_stderr, const char *facility);
 /* Switch between syslog and stderr after start-up (e.g. after -f is parsed). */
 void msg_set_stderr(int to_stderr);
+/*
+ * "<N>" (N = LOG_PRI(prio)) when stderr is not a terminal, else "": for
+ * the few lines written to stderr directly (start-up errors before msg_init
+ * applies), so that journald files them at their level too.
+ */
+const char *msg_stderr_prio(int prio); /* prio: LOG_ERR etc. (3 = error) */
 /* Non-zero: msg_debug() lines are emitted. */
 extern int msg_verbose;
 

@@ -8,6 +8,7 @@
 
 #include "msg.h"
 #include "rcore.h"
+#include "rgm.h"
 #include "sha1.h"
 #include "util.h"
 
@@ -229,6 +230,8 @@ rcore_health_fail(struct rcore_health *h, const struct rcore_conf *c, const char
 	h->down_since = rg_mono_ms();
 	h->failed = 0;
 	h->st.outages++;
+	rg_metric_inc(rgm_redis_outages);
+	rg_metric_set(rgm_redis_up, 0);
 	msg_warn("redis: server %s unavailable: %s; %s until it is back", c->server, why,
 		 c->consequence ? c->consequence : "working without it");
 	return 1;
@@ -251,15 +254,29 @@ rcore_now_us(void)
 }
 
 void
-rcore_health_reply(struct rcore_health *h, long long us, int error)
+rcore_health_reply(struct rcore_health *h, long long us, const redisReply *rep)
 {
+	int error = rep->type == REDIS_REPLY_ERROR;
+
 	if (us < 0)
 		us = 0;
+	rg_metric_observe(rgm_redis_latency, (double)us / 1e6);
+	/* NOSCRIPT is answered by sending the script (EVAL): not a failure. */
+	if (error && rcore_error_class(rep) != RCORE_ERR_NOSCRIPT)
+		rg_metric_inc(rgm_redis_errors, "reply");
 	h->st.replies++;
-	h->st.error_replies += error != 0;
+	h->st.error_replies += error;
 	h->st.latency_us += (unsigned long long)us;
 	if ((unsigned long long)us > h->st.latency_max_us)
 		h->st.latency_max_us = (unsigned long long)us;
+}
+
+void
+rcore_health_noreply(long long us, int timeout)
+{
+	if (us >= 0)
+		rg_metric_observe(rgm_redis_latency, (double)us / 1e6);
+	rg_metric_inc(rgm_redis_errors, timeout ? "timeout" : "connection");
 }
 
 void
@@ -267,6 +284,7 @@ rcore_health_ok(struct rcore_health *h, const struct rcore_conf *c)
 {
 	long long len;
 
+	rg_metric_set(rgm_redis_up, 1);
 	if (!h->down)
 		return;
 	len = rg_mono_ms() - h->down_since;

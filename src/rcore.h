@@ -7,14 +7,16 @@
  * replies that mean "this is not the master any more", reconnect backoff,
  * and the outage bookkeeping (logged once when it starts, once when it
  * ends with its length and the number of requests it affected) with the
- * counters a metrics exporter reads (struct rg_redis_stats).
+ * counters a metrics exporter reads (struct rg_redis_stats); the Redis
+ * metrics of /metrics (src/rgm.h: outages, up, latency, errors) are
+ * updated here too, for both clients.
  *
  * Users: src/redis.c (the policy server's asynchronous client) and
  * src/redis_pool.c (the milter's thread-safe pool of synchronous
  * connections); Sentinel discovery is src/rsentinel.c.
  *
- * Contract: no I/O and no locking here; every function works on caller
- * storage. A caller that shares a struct between threads (the pool) holds
+ * Contract: no I/O and no locking here (the metrics are thread-safe on
+ * their own); every function works on caller storage. A caller that shares a struct between threads (the pool) holds
  * its own lock around these calls. Replies passed in are only read.
  */
 #ifndef RG_RCORE_H
@@ -158,8 +160,19 @@ void rcore_health_affected(struct rcore_health *h);
 /* CLOCK_MONOTONIC in microseconds, for rcore_health_reply. */
 long long rcore_now_us(void);
 
-/* A reply after us microseconds (error: an error reply), for the counters. */
-void rcore_health_reply(struct rcore_health *h, long long us, int error);
+/*
+ * A reply after us microseconds, for the counters and the metrics
+ * (src/rgm.h: relayguard_redis_duration_seconds, and
+ * relayguard_redis_errors_total{kind="reply"} for an error reply other
+ * than NOSCRIPT).
+ */
+void rcore_health_reply(struct rcore_health *h, long long us, const redisReply *rep);
+
+/*
+ * A command that got no reply, for the metrics: it timed out (timeout != 0)
+ * or had no usable connection; us since it was sent, -1 if it never was.
+ */
+void rcore_health_noreply(long long us, int timeout);
 
 /* An answer from the server: ends an outage (logged with its length and count). */
 void rcore_health_ok(struct rcore_health *h, const struct rcore_conf *c);

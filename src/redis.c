@@ -118,8 +118,9 @@ cmd_reply(redisAsyncContext *ac, void *rv, void *priv)
 		return;
 	}
 	if (reply)
-		rcore_health_reply(&r->h, rcore_now_us() - c->sent_us, reply->type == REDIS_REPLY_ERROR);
+		rcore_health_reply(&r->h, rcore_now_us() - c->sent_us, reply);
 	if (reply == NULL) {
+		rcore_health_noreply(rcore_now_us() - c->sent_us, 0);
 		rcore_health_affected(&r->h);
 		cmd_finish(c, NULL, "connection lost");
 	} else if (reply->type == REDIS_REPLY_ERROR) {
@@ -185,6 +186,7 @@ cmd_timer(evutil_socket_t fd, short what, void *arg)
 	 * keep c alive until this function is done with it. */
 	c->pinned = 1;
 	rcore_health_affected(&r->h);
+	rcore_health_noreply(c->fail ? -1 : rcore_now_us() - c->sent_us, c->fail == NULL);
 	if (c->fail) {
 		cmd_finish(c, NULL, c->fail);
 	} else {

@@ -309,19 +309,23 @@ round_trip(struct rg_redis_pool *r, int argc, const char **argv, const size_t *a
 	long long t0;
 
 	if (pc.c == NULL) {
+		rcore_health_noreply(-1, 0);
 		if (!fast)
 			conn_failed(r, pc.gen, err);
 		return NULL;
 	}
 	t0 = rcore_now_us();
 	if ((rep = redisCommandArgv(pc.c, argc, argv, argvlen)) == NULL) {
+		/* hiredis 0.14 reports its socket timeout as EAGAIN's text */
+		rcore_health_noreply(rcore_now_us() - t0,
+				     strstr(pc.c->errstr, "temporarily unavailable") != NULL);
 		snprintf(err, errlen, "%s", pc.c->errstr[0] ? pc.c->errstr : "no reply");
 		redisFree(pc.c);
 		conn_failed(r, pc.gen, err);
 		return NULL;
 	}
 	pthread_mutex_lock(&r->lock);
-	rcore_health_reply(&r->h, rcore_now_us() - t0, rep->type == REDIS_REPLY_ERROR);
+	rcore_health_reply(&r->h, rcore_now_us() - t0, rep);
 	pthread_mutex_unlock(&r->lock);
 	if (rcore_error_rediscover(rcore_error_class(rep))) {
 		/* A replica now, or one without its master: not a server to keep using. */

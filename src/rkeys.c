@@ -142,20 +142,12 @@ rkeys_rate(const struct rkeys *k, const char *kind, const char *subject, long lo
 	return n;
 }
 
-int
-rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size)
+/* The callout key's domain: lower case, anything but [a-z0-9._-] as '_'. */
+static void
+callout_domain(const char *dom, char *d, size_t size)
 {
-	const char *at = strrchr(rcpt, '@');
-	const char *dom = at ? at + 1 : "";
-	char d[256], *low;
-	size_t rl = strlen(rcpt), dl = strnlen(dom, sizeof(d) - 1);
-	unsigned long long h;
+	size_t dl = strnlen(dom, size - 1);
 
-	if (rl == 0)
-		return -1;
-	low = rg_lowercase(xstrdup(rcpt)); /* the whole address, however long */
-	h = rg_siphash(&k->sip, low, rl);
-	free(low);
 	for (size_t i = 0; i < dl; i++) {
 		char c = dom[i];
 
@@ -166,6 +158,22 @@ rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size)
 			   : '_';
 	}
 	d[dl] = 0;
+}
+
+int
+rkeys_callout(const struct rkeys *k, const char *rcpt, char *buf, size_t size)
+{
+	const char *at = strrchr(rcpt, '@');
+	char d[256], *low;
+	size_t rl = strlen(rcpt);
+	unsigned long long h;
+
+	if (rl == 0)
+		return -1;
+	low = rg_lowercase(xstrdup(rcpt)); /* the whole address, however long */
+	h = rg_siphash(&k->sip, low, rl);
+	free(low);
+	callout_domain(at ? at + 1 : "", d, sizeof(d));
 	return fits(snprintf(buf, size, "%sc:{%s}:%016llx", k->prefix, d, h), size);
 }
 
@@ -213,15 +221,13 @@ glob_escape(char *buf, size_t size, size_t *o, const char *s)
 	return 0;
 }
 
-int
-rkeys_greylist_pattern(const struct rkeys *k, const char *net, char *buf, size_t size)
+/* head, escaped, then "*". */
+static int
+pattern(const char *head, char *buf, size_t size)
 {
 	size_t o = 0;
-	char head[RKEYS_MAX];
 
-	if (!tag_ok(net) ||
-	    fits(snprintf(head, sizeof(head), "%sg:{%s}:", k->prefix, net), sizeof(head)) < 0 ||
-	    glob_escape(buf, size, &o, head) < 0 || o + 2 > size)
+	if (glob_escape(buf, size, &o, head) < 0 || o + 2 > size)
 		return -1;
 	buf[o++] = '*';
 	buf[o] = 0;
@@ -229,18 +235,46 @@ rkeys_greylist_pattern(const struct rkeys *k, const char *net, char *buf, size_t
 }
 
 int
+rkeys_greylist_pattern(const struct rkeys *k, const char *net, char *buf, size_t size)
+{
+	char head[RKEYS_MAX];
+
+	if (!tag_ok(net) || fits(snprintf(head, sizeof(head), "%sg:{%s}:", k->prefix, net), sizeof(head)) < 0)
+		return -1;
+	return pattern(head, buf, size);
+}
+
+int
 rkeys_rate_pattern(const struct rkeys *k, const char *kind, const char *subject, char *buf, size_t size)
 {
 	char tag[RKEYS_SUBJECT_MAX + 40], head[RKEYS_MAX], err[80];
-	size_t o = 0;
 
 	if (rate_tag(kind, subject, tag, sizeof(tag), err, sizeof(err)) < 0 ||
-	    fits(snprintf(head, sizeof(head), "%sr:{%s}:", k->prefix, tag), sizeof(head)) < 0 ||
-	    glob_escape(buf, size, &o, head) < 0 || o + 2 > size)
+	    fits(snprintf(head, sizeof(head), "%sr:{%s}:", k->prefix, tag), sizeof(head)) < 0)
 		return -1;
-	buf[o++] = '*';
-	buf[o] = 0;
-	return (int)o;
+	return pattern(head, buf, size);
+}
+
+int
+rkeys_kind_pattern(const struct rkeys *k, const char *kind, char *buf, size_t size)
+{
+	char head[RKEYS_MAX];
+
+	if (*kind == 0 || strspn(kind, "abcdefghijklmnopqrstuvwxyz") != strlen(kind) ||
+	    fits(snprintf(head, sizeof(head), "%s%s:{", k->prefix, kind), sizeof(head)) < 0)
+		return -1;
+	return pattern(head, buf, size);
+}
+
+int
+rkeys_callout_pattern(const struct rkeys *k, const char *domain, char *buf, size_t size)
+{
+	char d[256], head[RKEYS_MAX];
+
+	callout_domain(domain, d, sizeof(d));
+	if (!tag_ok(d) || fits(snprintf(head, sizeof(head), "%sc:{%s}:", k->prefix, d), sizeof(head)) < 0)
+		return -1;
+	return pattern(head, buf, size);
 }
 
 static unsigned

@@ -24,7 +24,9 @@
  *
  * For an admin tool: rkeys_greylist_pattern / rkeys_rate_pattern give SCAN
  * MATCH patterns (glob characters escaped) for a network's triplets and a
- * subject's limits; rkeys_network turns a client address into <net>.
+ * subject's limits, rkeys_kind_pattern / rkeys_callout_pattern for every
+ * key of a kind and a domain's cache entries; rkeys_network turns a client
+ * address into <net>.
  *
  * Contract: pure functions over caller storage; thread-safe. Every function
  * returns the key's length, or -1 (with err where there is one) when an
@@ -85,6 +87,9 @@ int rkeys_harvest(const struct rkeys *k, const char *addr, long long window_ms, 
 /* SCAN MATCH patterns: every triplet of net; every limit of (kind, subject). */
 int rkeys_greylist_pattern(const struct rkeys *k, const char *net, char *buf, size_t size);
 int rkeys_rate_pattern(const struct rkeys *k, const char *kind, const char *subject, char *buf, size_t size);
+/* ... every key of a kind ("g", "a", "r", "c", "cd", "h"); every cache entry of a domain. */
+int rkeys_kind_pattern(const struct rkeys *k, const char *kind, char *buf, size_t size);
+int rkeys_callout_pattern(const struct rkeys *k, const char *domain, char *buf, size_t size);
 
 /* The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag, or of all of it, mod 16384. */
 unsigned rkeys_slot(const char *key, size_t len);

@@ -1,12 +1,16 @@
 -- greylist.lua: one greylisting decision, atomically, in one round trip.
 -- KEYS[1] triplet key   rg:g:{net}:<hash>   hash: f = first seen, p = passed,
---                                           s = sender, r = recipient (plain
---                                           text, for relayguardctl)
--- KEYS[2] network key   rg:a:{net}          passed-triplet count (auto-whitelist)
+--                                           n = passes, s = sender,
+--                                           r = recipient (plain text, for
+--                                           relayguardctl)
+-- KEYS[2] network key   rg:a:{net}          passed-triplet count (auto-whitelist);
+--                                           >= 1e15: whitelisted by hand
+--                                           (relayguardctl whitelist add)
 -- Both keys carry the {net} hash tag: one Redis Cluster slot (src/rkeys.h).
 -- ARGV: now (s; 0 = use Redis TIME, so every relay node shares one clock),
 --       delay (s), retry window (s), whitelist lifetime (s),
---       auto-whitelist threshold (0 = off), sender, recipient
+--       auto-whitelist threshold (0 = off), sender, recipient (normalised,
+--       stored so that the triplet can be listed)
 -- Returns {state, seconds}:
 --   {"new", delay}       first attempt: defer
 --   {"early", remaining} retried before the delay was over: defer
@@ -22,12 +26,13 @@ local retry = tonumber(ARGV[3])
 local life = tonumber(ARGV[4])
 local awl = tonumber(ARGV[5])
 
-if awl > 0 then
-  local n = tonumber(redis.call('GET', KEYS[2]) or '0')
-  if n >= awl then
-    redis.call('EXPIRE', KEYS[2], life)
-    return {'awl', 0}
-  end
+local n = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if n >= 1e15 then
+  return {'awl', 0}
+end
+if awl > 0 and n >= awl then
+  redis.call('EXPIRE', KEYS[2], life)
+  return {'awl', 0}
 end
 
 local v = redis.call('HMGET', KEYS[1], 'f', 'p')
@@ -39,6 +44,7 @@ if first == nil then
   return {'new', delay}
 end
 if v[2] then
+  redis.call('HINCRBY', KEYS[1], 'n', 1)
   redis.call('EXPIRE', KEYS[1], life)
   return {'known', 0}
 end
@@ -46,7 +52,7 @@ local waited = now - first
 if waited < delay then
   return {'early', delay - waited}
 end
-redis.call('HSET', KEYS[1], 'p', now)
+redis.call('HSET', KEYS[1], 'p', now, 'n', 1)
 redis.call('EXPIRE', KEYS[1], life)
 if awl > 0 then
   redis.call('INCR', KEYS[2])

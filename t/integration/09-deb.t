@@ -36,6 +36,7 @@ for f in /usr/sbin/relayguard-policyd /usr/sbin/relayguard-milter /usr/sbin/rela
 	/usr/share/man/man8/relayguard-postmap.8.gz /usr/share/man/man8/relayguard-dnsbl-monitor.8.gz \
 	/lib/systemd/system/relayguard-policyd.service /lib/systemd/system/relayguard-milter.service \
 	/lib/systemd/system/relayguard-dnsbl-monitor.service /lib/systemd/system/relayguard-dnsbl-monitor.timer \
+	/usr/sbin/relayguardctl /usr/share/man/man8/relayguardctl.8.gz \
 	/usr/lib/sysusers.d/relayguard.conf /etc/relayguard/relayguard.conf /etc/relayguard/domains \
 	/etc/relayguard/clients /usr/share/doc/relayguard/copyright; do
 	check "the package holds $f" grep -qx -- "$f" "$RG_TMP/contents"
@@ -47,6 +48,7 @@ dpkg-deb -x "$deb" "$x" && dpkg-deb -e "$deb" "$x/DEBIAN"
 is "$(dpkg-deb -f "$deb" Version)" "$version" "the package's version is debian/changelog's"
 is "$("$x/usr/sbin/relayguard-policyd" -V)" "relayguard-policyd $version" "relayguard-policyd -V prints it"
 is "$("$x/usr/sbin/relayguard-milter" -V)" "relayguard-milter $version" "relayguard-milter -V prints it"
+is "$("$x/usr/sbin/relayguardctl" -V)" "relayguardctl $version" "relayguardctl -V prints it"
 is "$(grep -c '^/etc/relayguard/' "$x/DEBIAN/conffiles")" "$(grep -c '^/etc/relayguard/.' "$RG_TMP/contents")" \
 	"every file under /etc/relayguard is a conffile"
 like "$(grep -v '^#' "$x/usr/lib/sysusers.d/relayguard.conf")" '^u relayguard ' "sysusers.d creates the system user relayguard"

@@ -77,8 +77,8 @@ plog=$(log_mark policyd)
 swaks_send relay --from bob@sender.test --to alice@dry.test --xclient-addr 203.0.113.5 \
 	--xclient-name mail.sender.test
 is "$SWAKS_CODE" 250 "dry_run = yes: the mail is accepted ..."
-check "... and the decision is logged as it would be" log_grep "$plog" 'recipient=<alice@dry\.test> .*action=DEFER_IF_PERMIT .* dry_run=yes'
-check "policyd logged the decisions" grep -qE 'greylist: client=mail\.sender\.test\[203\.0\.113\.5\] sender=<bob@sender\.test> recipient=<alice@example\.com> class=premium action=DEFER_IF_PERMIT .* state=new' "$(rg_log policyd)"
+check "... and the decision is logged as it would be" log_grep "$plog" 'recipient=<alice@dry\.test> .*action=defer_if_permit code=450 dsn=4\.7\.1 .* dry_run=yes'
+check "policyd logged the decisions" grep -qE 'NOQUEUE: greylist: client=mail\.sender\.test\[203\.0\.113\.5\] sender=<bob@sender\.test> recipient=<alice@example\.com> class=premium action=defer_if_permit code=450 dsn=4\.7\.1 text="Greylisted, try again in 3 seconds" delay=3 state=new' "$(rg_log policyd)"
 
 # --- Redis goes away --------------------------------------------------------
 rport=$REDIS_PORT

@@ -152,7 +152,7 @@ inbound 203.0.113.6 mail.example.org bob@std.test --body "$big"
 like "$(swaks_reply_to .)" '^552 5\.3\.4 ' "15k to the standard class (10k) gets 552 5.3.4 at end of data"
 inbound 203.0.113.6 mail.example.org alice@example.com --body "$big"
 is "$SWAKS_CODE" 250 "... while the premium class (20k) accepts it"
-check "policyd logged one line per decision" log_grep "$p1log" 'size: client=.* class=standard action=552 5\.3\.4 .* size=[0-9]+ limit=10240'
+check "policyd logged one line per decision" log_grep "$p1log" 'size: client=.* class=standard action=reject code=552 dsn=5\.3\.4 text="[^"]*" size=[0-9]+ limit=10240'
 
 # --- Redis down: outbound customers still relay (never 554) ----------------
 stop_redis

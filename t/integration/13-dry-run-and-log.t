@@ -52,7 +52,7 @@ before=$(wc -c <"$log")
 out 192.0.2.20
 is "$SWAKS_CODE" 250 "dry_run: over its limit it still relays (OK, not DUNNO -> 554)"
 check "... and the log says it would have answered 450, and sent OK" \
-	grep -qE 'ratelimit: client=.*\[192\.0\.2\.20\] .*action=450 4\.7\.1 .*dry_run=yes sent=OK' \
+	grep -qE 'ratelimit: client=.*\[192\.0\.2\.20\] .*action=defer code=450 dsn=4\.7\.1 .*dry_run=yes sent=ok' \
 	<(tail -c +$((before + 1)) "$log")
 out 192.0.2.21
 out 192.0.2.21
@@ -62,8 +62,8 @@ is "$SWAKS_CODE" 450 "without dry_run the same limit defers the second message"
 swaks_send relay --from a@remote.test --to bob@dry.test --xclient-addr 198.51.100.7 \
 	--xclient-name mx.remote.test
 is "$SWAKS_CODE" 250 "dry_run: an inbound recipient that would be greylisted is accepted"
-check "... logged with dry_run=yes sent=DUNNO" \
-	grep -qE 'recipient=<bob@dry\.test> .*action=DEFER_IF_PERMIT .*dry_run=yes sent=DUNNO' "$log"
+check "... logged with dry_run=yes sent=dunno" \
+	grep -qE 'recipient=<bob@dry\.test> .*action=defer_if_permit .*dry_run=yes sent=dunno' "$log"
 
 # --- a recipient domain no lookup can match is refused, not waved through -----
 label=$(printf 'a%.0s' {1..70})

@@ -95,6 +95,9 @@ premium_greylisting = yes
 premium_greylist_delay = 2s
 premium_dynamic_ip_blocking = no
 premium_recipient_callout = yes
+# The policy requests below stand in for Postfix without a milter: policyd
+# counts at END-OF-MESSAGE.
+rate_limit_commit = policyd
 callout_connect_timeout = 2s
 callout_command_timeout = 2s
 callout_timeout = 5s
@@ -102,7 +105,7 @@ CONF
 }
 mkconf "$sentinel_list"
 cat >"$conf/domains" <<TABLE
-example.com  premium  nexthop=[127.0.0.1]:$dport
+example.com  premium  nexthop=[127.0.0.1]:$dport greylisting=no
 customer.example  premium  recipient_callout=no
 TABLE
 cat >"$conf/clients" <<TABLE
@@ -140,7 +143,7 @@ pq() {
 	printf '%s\n' "${line#action=}"
 }
 
-like "$(pq 203.0.113.5 first@sender.test alice@example.com)" '^(DEFER|450)' \
+like "$(pq 203.0.113.5 first@sender.test alice@customer.example)" '^(DEFER|450)' \
 	"greylisting through the master Sentinel names (a dead Sentinel and one that does not know $NAME are skipped)"
 like "$(grep -c 'sentinel 127.0.0.1:'"$dead"': connect' "$plog")" '^1$' "... the dead Sentinel is logged once"
 like "$(grep 'sentinel 127.0.0.1:'"$(rg_port s0)" "$plog")" 'unknown master name' "... the one that does not know it is named"
@@ -149,6 +152,9 @@ swaks_send relay --from sender@remote.test --to bob@example.com --xclient-addr 2
 is "$SWAKS_CODE" 250 "mail to a known recipient is accepted (callout)"
 cache_keys() { redis_cli @"$1" --scan --pattern 'rg:c:*' | wc -l; }
 cmp_ok "$(cache_keys master)" '>=' 1 "... and cached on the master"
+ctl() { "$RG_BUILD/relayguardctl" -c "$conf/relayguard.conf" "$@"; }
+like "$(ctl status)" "^redis=127\\.0\\.0\\.1:$mport reachable=yes role=master .*keys_callout=[1-9]" \
+	"relayguardctl finds the master through the Sentinels (the dead one and the one that does not know it skipped)"
 
 # A steady load on 8 connections while the master dies.
 "$RG_BUILD/t/tools/policy-load" -s "inet:127.0.0.1:$pport" -c 8 -R 300 -n 20000 -T 30 -w greylist -k 80 -K 200 \
@@ -170,7 +176,7 @@ for ((i = 0; i < 300; i++)); do
 	now=$(date +%s.%N)
 	[ -z "$t_promoted" ] && promoted && t_promoted=$now
 	n=$((n + 1))
-	a=$(pq 203.0.113.77 "probe$n@sender.test" alice@example.com)
+	a=$(pq 203.0.113.77 "probe$n@sender.test" alice@customer.example)
 	if [[ $a =~ ^(DEFER|450) ]]; then
 		t_served=$(date +%s.%N)
 		break
@@ -202,9 +208,9 @@ like "$(grep 'is back after' <<<"$since")" 'is back after [0-9.]+s; [0-9]+ reque
 like "$since" "master $NAME at 127.0.0.1:$rport is now the master" "... and the new master"
 
 # Greylisting, limits and the callout cache on the new master, no restart.
-like "$(pq 203.0.113.20 after@sender.test alice@example.com)" '^(DEFER|450)' "a new triplet is greylisted on the new master"
+like "$(pq 203.0.113.20 after@sender.test alice@customer.example)" '^(DEFER|450)' "a new triplet is greylisted on the new master"
 sleep 2.2
-like "$(pq 203.0.113.20 after@sender.test alice@example.com)" '^(DUNNO|PREPEND|OK)' "... and passes after the delay"
+like "$(pq 203.0.113.20 after@sender.test alice@customer.example)" '^(DUNNO|PREPEND|OK)' "... and passes after the delay"
 acts=""
 for i in 1 2 3 4; do
 	acts="$acts $(pq 192.0.2.11 sender@customer.test "r$i@remote.test" RCPT "lim$i" | cut -c1-3)"
@@ -221,6 +227,8 @@ swaks_send relay --from sender@remote.test --to nobody@example.com --xclient-add
 	--xclient-name mail.remote.test --header "Subject: after"
 like "$(swaks_reply_to RCPT)" '^550' "... an unknown recipient is refused"
 cmp_ok "$(cache_keys replica)" '>=' 2 "... and the callout cache is written on the new master"
+like "$(ctl status)" "^redis=127\\.0\\.0\\.1:$rport reachable=yes role=master " "relayguardctl follows the failover to the new master"
+like "$(ctl callout show nobody@example.com)" '^recipient=nobody@example\.com result=invalid' "... and reads the callout cache there"
 
 # The old master returns: the Sentinels make it a replica; nothing breaks.
 start_redis master2 "$mport" || BAIL_OUT "the old master does not restart"
@@ -229,7 +237,7 @@ wait_until 20 returned
 ok $? "the old master comes back as a replica"
 "$RG_BUILD/t/tools/policy-load" -s "inet:127.0.0.1:$pport" -c 4 -R 200 -n 600 -T 10 -w greylist -S 8 -q >"$RG_TMP/load2.out" 2>&1
 like "$(cat "$RG_TMP/load2.out")" 'errors=0 .*rejected=0 ' "requests are answered as before"
-like "$(pq 203.0.113.21 again@sender.test alice@example.com)" '^(DEFER|450)' "... greylisting still served by the new master"
+like "$(pq 203.0.113.21 again@sender.test alice@customer.example)" '^(DEFER|450)' "... greylisting still served by the new master"
 
 # A reload with another Sentinel list: connections stay, requests go on.
 exec 4<>"/dev/tcp/127.0.0.1/$pport"
@@ -239,7 +247,7 @@ kill -HUP "$(rg_pid policyd)"
 reloaded() { tail -n +"$((plines + 1))" "$plog" | grep -q 'new requests use'; }
 wait_until 10 reloaded
 ok $? "policyd applies a new Sentinel list on reload"
-printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=203.0.113.22\nclient_name=x.test\nreverse_client_name=x.test\nsender=held@sender.test\nrecipient=alice@example.com\ninstance=held1\n\n' >&4
+printf 'request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=203.0.113.22\nclient_name=x.test\nreverse_client_name=x.test\nsender=held@sender.test\nrecipient=alice@customer.example\ninstance=held1\n\n' >&4
 read -r -t 5 line <&4
 like "$line" '^action=(DEFER|450)' "... a connection opened before the reload is still served, by Redis"
 exec 4<&-

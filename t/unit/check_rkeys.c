@@ -145,6 +145,29 @@ START_TEST(other_kinds)
 }
 END_TEST
 
+/* relayguardctl's SCAN patterns: every key of a kind, a domain's cache entries. */
+START_TEST(ctl_patterns)
+{
+	struct rkeys k, k2;
+	char buf[2 * RKEYS_MAX], key[RKEYS_MAX], err[128];
+
+	ck_assert_int_eq(rkeys_init(&k, "rg:", "s", err, sizeof(err)), 0);
+	ck_assert_int_gt(rkeys_kind_pattern(&k, "a", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:a:{*");
+	ck_assert_int_eq(rkeys_kind_pattern(&k, "a*", buf, sizeof(buf)), -1);
+	ck_assert_int_eq(rkeys_kind_pattern(&k, "", buf, sizeof(buf)), -1);
+	ck_assert_int_gt(rkeys_callout_pattern(&k, "Ex?mple.com", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "rg:c:{ex_mple.com}:*");
+	/* the pattern matches the keys rkeys_callout names for that domain */
+	ck_assert_int_gt(rkeys_callout(&k, "Bob@Example.COM", key, sizeof(key)), 0);
+	ck_assert_int_gt(rkeys_callout_pattern(&k, "example.com", buf, sizeof(buf)), 0);
+	ck_assert_int_eq(strncmp(key, buf, strlen(buf) - 1), 0);
+	ck_assert_int_eq(rkeys_init(&k2, "r*[x]:", "s", err, sizeof(err)), 0);
+	ck_assert_int_gt(rkeys_kind_pattern(&k2, "cd", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "r\\*\\[x\\]:cd:{*");
+}
+END_TEST
+
 /* Every key of one call in one slot. */
 static void
 assert_one_slot(const char *const *keys, const size_t *lens, int n, const char *what)
@@ -215,6 +238,7 @@ main(void)
 	tcase_add_test(tc, greylist_readable_and_keyed);
 	tcase_add_test(tc, other_kinds);
 	tcase_add_test(tc, one_slot_per_script_call);
+	tcase_add_test(tc, ctl_patterns);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
