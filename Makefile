@@ -145,6 +145,7 @@ check: deps
 	$(MAKE) all
 	CK_FORK=yes $(MAKE) unit
 	ASAN_OPTIONS=detect_leaks=1 CK_FORK=no $(MAKE) unit-asan
+	$(MAKE) fuzz-corpus
 	$(MAKE) integration
 	$(MAKE) integration-asan
 
@@ -189,6 +190,9 @@ soak: all
 	RG_BUILD=$(CURDIR)/$(B) SOAK_SECONDS=$(SOAK_SECONDS) bash t/soak/run
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# libFuzzer harnesses: make fuzz, fuzz-corpus (t/fuzz/README).
+include t/fuzz/fuzz.mk
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

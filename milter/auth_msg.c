@@ -50,15 +50,66 @@ auth_msg_new(const struct rg_params *g, const struct rg_params *p, const char *q
 	return a;
 }
 
+/* Past CFWS (RFC 5322 3.2.2): white space and (nested (comments)) with
+ * quoted-pairs. NULL when a comment does not end. */
+static const char *
+auth_cfws(const char *s)
+{
+	for (;;) {
+		int depth = 0;
+
+		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+			s++;
+		if (*s != '(')
+			return s;
+		for (; *s; s++) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '(')
+				depth++;
+			else if (*s == ')' && --depth == 0)
+				break;
+		}
+		if (*s == 0)
+			return NULL;
+		s++;
+	}
+}
+
+/*
+ * RFC 8601 2.2: authserv-id = value (a token or a quoted-string), after
+ * optional CFWS. Read the way a consumer may read it, so that
+ * "(x) ours; ..." and "\"ours\"; ..." are ours too and get deleted: a
+ * forged verdict must not survive by its spelling. The token ends at
+ * white space, a control byte or a tspecial (RFC 2045).
+ */
 int
 auth_msg_authserv_is(const char *id, const char *value)
 {
-	size_t n;
+	char tok[256];
+	size_t n = 0;
 
-	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
-		value++;
-	n = strcspn(value, " \t\r\n;(");
-	return n > 0 && n == strlen(id) && strncasecmp(value, id, n) == 0;
+	if ((value = auth_cfws(value)) == NULL)
+		return 0;
+	if (*value == '"') {
+		for (value++; *value && *value != '"'; value++) {
+			if (*value == '\\' && value[1])
+				value++;
+			if (n + 1 >= sizeof(tok))
+				return 0;
+			tok[n++] = *value;
+		}
+	} else {
+		for (; *value && (unsigned char)*value > 0x20 && (unsigned char)*value < 0x7f &&
+		       strchr("()<>@,;:\\\"/[]?=", *value) == NULL;
+		     value++) {
+			if (n + 1 >= sizeof(tok))
+				return 0;
+			tok[n++] = *value;
+		}
+	}
+	tok[n] = 0;
+	return n > 0 && strcasecmp(tok, id) == 0;
 }
 
 void

@@ -100,43 +100,43 @@ vredis_harvest(struct rg_redis_pool *r, const struct rg_params *g, const char *a
 	return rc;
 }
 
-long long
-vredis_down_left(struct rg_redis_pool *r, const struct rg_params *g, const char *hop)
+/* A one-key command on hop's down mark: 0 and its integer reply in *v, or -1. */
+static int
+vr_hop_int(struct rg_redis_pool *r, const struct rg_params *g, const char *cmd, const char *hop, long long *v)
 {
 	char key[RKEYS_MAX], err[256];
 	redisReply *rep;
-	long long left = 0;
 	struct rkeys k;
+	int rc = -1;
 
 	rkeys_from_params(&k, g);
 	if (rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
-		return 0;
-	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){"PTTL", key}, NULL, err, sizeof(err))) ==
-	    NULL)
-		return 0;
-	if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
-		left = rep->integer;
+		return -1;
+	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){cmd, key}, NULL, err, sizeof(err))) == NULL)
+		return -1;
+	if (rep->type == REDIS_REPLY_INTEGER) {
+		*v = rep->integer;
+		rc = 0;
+	}
 	freeReplyObject(rep);
-	return left;
+	return rc;
+}
+
+long long
+vredis_down_left(struct rg_redis_pool *r, const struct rg_params *g, const char *hop)
+{
+	long long left;
+
+	return vr_hop_int(r, g, "PTTL", hop, &left) == 0 && left > 0 ? left : 0;
 }
 
 int
 vredis_down_cleared(struct rg_redis_pool *r, const struct rg_params *g, const char *hop)
 {
-	char key[RKEYS_MAX], err[256];
-	redisReply *rep;
-	int cleared;
-	struct rkeys k;
+	long long n;
 
-	rkeys_from_params(&k, g);
-	if (rkeys_hopdown(&k, hop, key, sizeof(key)) < 0)
-		return 0;
-	if ((rep = rg_redis_pool_command(r, 2, (const char *[]){"EXISTS", key}, NULL, err, sizeof(err))) ==
-	    NULL)
-		return 0;
-	cleared = rep->type == REDIS_REPLY_INTEGER && rep->integer == 0;
-	freeReplyObject(rep);
-	return cleared;
+	/* Redis unreachable: not known to be cleared */
+	return vr_hop_int(r, g, "EXISTS", hop, &n) == 0 && n == 0;
 }
 
 void

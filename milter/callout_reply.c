@@ -38,7 +38,7 @@ isdig(char c)
 /*
  * Length of an RFC 3463 status "c.sss.ddd" at s (class c when cls is not 0,
  * else any of 2/4/5) plus the white space after it; 0 if there is none. The
- * token must end at a space or at the end of the text, so "5.1.1x" is text.
+ * token must end at white space or at the end of the text, so "5.1.1x" is text.
  */
 static size_t
 enh_len(const char *s, size_t len, char cls)
@@ -55,7 +55,8 @@ enh_len(const char *s, size_t len, char cls)
 	i++;
 	for (n = 0; i < len && isdig(s[i]) && n < 3; i++, n++)
 		;
-	if (n == 0 || (i < len && s[i] != ' ' && s[i] != '\t'))
+	/* Any white space ends it: oneline() reads "5.1.1\n" as a code too. */
+	if (n == 0 || (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n'))
 		return 0;
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))
 		i++;

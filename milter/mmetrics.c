@@ -26,20 +26,15 @@ static struct rg_redis_pool *mm_redis;
 void
 mmetrics_init(const char *version)
 {
-	static const char *const verdicts[] = {"ham", "spam", "reject", "unscanned"};
-
 	rgm_init("milter", version);
 	mm_messages = rg_metric_new(RG_COUNTER, "relayguard_milter_messages_total",
 				    "Messages at end of data, by direction.", "direction", NULL, 0);
-	rg_metric_add(mm_messages, 0, "inbound");
-	rg_metric_add(mm_messages, 0, "outbound");
-	rg_metric_add(mm_messages, 0, "other");
+	rg_metric_zero(mm_messages, "inbound outbound other");
 	mm_spam = rg_metric_new(RG_COUNTER, "relayguard_milter_spam_verdicts_total",
 				"Scanned (or not scanned) messages by verdict: ham, spam (tagged), reject, "
 				"unscanned.",
 				"verdict", NULL, 0);
-	for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++)
-		rg_metric_add(mm_spam, 0, verdicts[i]);
+	rg_metric_zero(mm_spam, "ham spam reject unscanned");
 	mm_spamd_latency = rg_metric_new(RG_HISTOGRAM, "relayguard_milter_spamd_duration_seconds",
 					 "Time of one spamd exchange (connect, send, verdict).", NULL,
 					 rg_metric_latency_buckets, RG_METRIC_LATENCY_N);

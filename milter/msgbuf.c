@@ -40,7 +40,11 @@ msgbuf_spill_open(struct msgbuf *mb, char *err, size_t errlen)
 	/* mkostemp creates the file 0600; no umask games in a threaded milter. */
 	mb->fd = mkostemp(path, O_CLOEXEC);
 	if (mb->fd < 0) {
-		snprintf(err, errlen, "temporary file in %s: %s", mb->tmpdir, strerror(errno));
+		char eb[128];
+
+		/* strerror_r, GNU flavour: this runs in a milter thread */
+		snprintf(err, errlen, "temporary file in %s: %s", mb->tmpdir,
+			 strerror_r(errno, eb, sizeof(eb)));
 		return -1;
 	}
 	/* Unlinked at once: nothing is left behind on any path. */
@@ -57,6 +61,8 @@ msgbuf_write_all(int fd, const char *p, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n == 0)
+			errno = ENOSPC; /* a write of nothing: say why, not a stale errno */
 		if (n <= 0)
 			return -1;
 		p += n;
@@ -92,7 +98,9 @@ msgbuf_append(struct msgbuf *mb, const void *data, size_t len, char *err, size_t
 			return -1;
 	}
 	if (msgbuf_write_all(mb->fd, p, len) != 0) {
-		snprintf(err, errlen, "write temporary file: %s", strerror(errno));
+		char eb[128];
+
+		snprintf(err, errlen, "write temporary file: %s", strerror_r(errno, eb, sizeof(eb)));
 		return -1;
 	}
 	mb->filelen += len;

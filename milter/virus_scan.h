@@ -5,8 +5,8 @@
  * tempfail (clamd failed and virus_failure_action = tempfail).
  *
  * Contract: thread-safe (no shared state); out is caller storage, fully
- * set on return. clamd_server is parsed here on every call (a snapshot's
- * value never changes, and the parse is a few string operations).
+ * set on return. clamd_server comes parsed with the configuration
+ * (g->clamd_server_ep).
  */
 #ifndef RG_MILTER_VIRUS_SCAN_H
 #define RG_MILTER_VIRUS_SCAN_H

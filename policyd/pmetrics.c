@@ -26,15 +26,11 @@ struct pmetrics_srv {
 void
 pmetrics_init(const char *version)
 {
-	static const char *const states[] = {"connect",        "helo", "mail", "rcpt", "data",
-					     "end_of_message", "vrfy", "etrn", "other"};
-	static const char *const gl[] = {"new", "early", "pass", "known", "awl", "error"};
 
 	rgm_init("policyd", version);
 	pm_requests = rg_metric_new(RG_COUNTER, "relayguard_policyd_requests_total",
 				    "Policy requests by protocol_state.", "state", NULL, 0);
-	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
-		rg_metric_add(pm_requests, 0, states[i]);
+	rg_metric_zero(pm_requests, "connect helo mail rcpt data end_of_message vrfy etrn other");
 	pm_decisions =
 	    rg_metric_new(RG_COUNTER, "relayguard_policyd_decisions_total",
 			  "Logged decisions by check, action (dunno ok defer_if_permit defer reject "
@@ -42,20 +38,15 @@ pmetrics_init(const char *version)
 			  "check,action,class", NULL, 0);
 	pm_greylist = rg_metric_new(RG_COUNTER, "relayguard_policyd_greylist_total",
 				    "Greylisting answers by triplet state.", "state", NULL, 0);
-	for (size_t i = 0; i < sizeof(gl) / sizeof(gl[0]); i++)
-		rg_metric_add(pm_greylist, 0, gl[i]);
+	rg_metric_zero(pm_greylist, "new early pass known awl error");
 	pm_ratelimit =
 	    rg_metric_new(RG_COUNTER, "relayguard_policyd_ratelimit_refusals_total",
 			  "Requests refused by a rate limit, by kind of subject.", "kind", NULL, 0);
-	rg_metric_add(pm_ratelimit, 0, "client");
-	rg_metric_add(pm_ratelimit, 0, "sasl");
-	rg_metric_add(pm_ratelimit, 0, "sender");
-	rg_metric_add(pm_ratelimit, 0, "domain");
+	rg_metric_zero(pm_ratelimit, "client sasl sender domain");
 	pm_failure = rg_metric_new(RG_COUNTER, "relayguard_policyd_failure_action_total",
 				   "Answers given by policy_failure_action because Redis failed, by check.",
 				   "check", NULL, 0);
-	rg_metric_add(pm_failure, 0, "greylist");
-	rg_metric_add(pm_failure, 0, "ratelimit");
+	rg_metric_zero(pm_failure, "greylist ratelimit");
 	pm_connections = rg_metric_new(RG_GAUGE, "relayguard_policyd_connections",
 				       "Open connections from Postfix.", NULL, NULL, 0);
 }

@@ -93,10 +93,17 @@ pconn_close(struct pconn *c)
 	pconn_free(c);
 }
 
+static int pconn_retire(struct pconn *c);
+
 static void
 pconn_trouble(struct pconn *c, const char *why)
 {
 	msg_warn("policy: %s: %s; disconnecting without a reply", c->peer, why);
+	if (!c->pending) {
+		/* Answers decided before the bad line still leave; then close. */
+		(void)pconn_retire(c);
+		return;
+	}
 	pconn_close(c);
 }
 

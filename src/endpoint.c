@@ -106,6 +106,12 @@ ep_host(const char *s, const char *h, size_t hlen, unsigned flags, struct rg_end
 		return ep_fail(ep, err, errlen, s, "host name too long");
 	memcpy(ep->host, h, hlen);
 	ep->host[hlen] = 0;
+	/* "192.0.2.1." is that address, as its canonical text "inet:192.0.2.1:N" says. */
+	if (hlen > 1 && ep->host[hlen - 1] == '.') {
+		ep->host[hlen - 1] = 0;
+		if (inet_pton(AF_INET, ep->host, bin) != 1)
+			ep->host[hlen - 1] = '.';
+	}
 	if (inet_pton(AF_INET, ep->host, bin) == 1) {
 		if (v6only)
 			return ep_fail(ep, err, errlen, s, "inet6: with an IPv4 address");
@@ -282,19 +288,6 @@ ep_fmt_host(const struct rg_endpoint *ep, char *buf, size_t len)
 }
 
 const char *
-rg_endpoint_str(const struct rg_endpoint *ep, char *buf, size_t len)
-{
-	char h[RG_EP_HOST_MAX + 3];
-
-	if (ep->kind == RG_EP_UNIX)
-		snprintf(buf, len, "unix:%s", ep->path);
-	else
-		snprintf(buf, len, "%s:%s:%d", ep->family == AF_INET6 && !ep->literal ? "inet6" : "inet",
-			 ep_fmt_host(ep, h, sizeof(h)), ep->port);
-	return buf;
-}
-
-const char *
 rg_endpoint_hostport(const struct rg_endpoint *ep, char *buf, size_t len)
 {
 	char h[RG_EP_HOST_MAX + 3];
@@ -303,6 +296,19 @@ rg_endpoint_hostport(const struct rg_endpoint *ep, char *buf, size_t len)
 		snprintf(buf, len, "unix:%s", ep->path);
 	else
 		snprintf(buf, len, "%s:%d", ep_fmt_host(ep, h, sizeof(h)), ep->port);
+	return buf;
+}
+
+/* The same with the Postfix-style "inet:" / "inet6:" in front. */
+const char *
+rg_endpoint_str(const struct rg_endpoint *ep, char *buf, size_t len)
+{
+	char hp[RG_EP_HOST_MAX + 16];
+
+	if (ep->kind == RG_EP_UNIX)
+		return rg_endpoint_hostport(ep, buf, len);
+	snprintf(buf, len, "%s:%s", ep->family == AF_INET6 && !ep->literal ? "inet6" : "inet",
+		 rg_endpoint_hostport(ep, hp, sizeof(hp)));
 	return buf;
 }
 

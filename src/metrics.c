@@ -171,6 +171,24 @@ rg_metric_add(struct rg_metric *m, long long n, ...)
 }
 
 void
+rg_metric_zero(struct rg_metric *m, const char *values)
+{
+	char v[64];
+
+	for (const char *p = values; *p;) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && n < sizeof(v)) {
+			memcpy(v, p, n);
+			v[n] = 0;
+			rg_metric_add(m, 0, v);
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+}
+
+void
 rg_metric_set(struct rg_metric *m, long long v, ...)
 {
 	va_list ap;

@@ -41,6 +41,9 @@ struct rg_metric *rg_metric_new(enum rg_metric_kind kind, const char *name, cons
 /* Counter += n / gauge += n (n may be negative for a gauge). One label value per label name. */
 void rg_metric_add(struct rg_metric *m, long long n, ...);
 #define rg_metric_inc(m, ...) rg_metric_add((m), 1, ##__VA_ARGS__)
+/* A one-label metric's series for each space-separated value of values,
+ * at 0, so a dashboard sees them before the first event. */
+void rg_metric_zero(struct rg_metric *m, const char *values);
 /* Gauge = v. */
 void rg_metric_set(struct rg_metric *m, long long v, ...);
 /* Histogram: one observation of seconds. */

@@ -323,7 +323,9 @@ rcore_health_stats(const struct rcore_health *h, struct rg_redis_stats *st)
 static const char *
 reply_str(const redisReply *r, char *buf, size_t size)
 {
-	if (r == NULL || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) || r->len >= size)
+	/* A NUL inside would cut the text: "master\0..." is not "master". */
+	if (r == NULL || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS) || r->len >= size ||
+	    memchr(r->str, 0, r->len) != NULL)
 		return NULL;
 	memcpy(buf, r->str, r->len);
 	buf[r->len] = 0;
@@ -333,20 +335,17 @@ reply_str(const redisReply *r, char *buf, size_t size)
 static int
 addr_from(struct rg_endpoint *a, const char *host, const char *port)
 {
-	char *end;
-	long p = strtol(port, &end, 10);
+	char text[RG_EP_HOST_MAX + 16], err[160];
 
+	/* Through the one address grammar, so that family and literal are what
+	 * the same text in redis_server gives: "::1" an IPv6 literal (written
+	 * "inet:[::1]:N", not "inet:::1:N"), "cafe" a host name to resolve. */
 	memset(a, 0, sizeof(*a));
-	a->kind = RG_EP_INET;
-	a->literal = strspn(host, "0123456789abcdefABCDEF:.") == strlen(host);
-	if (*host == 0 || strlen(host) >= sizeof(a->host) ||
-	    strspn(host, "0123456789abcdefABCDEF:.-_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") !=
-		strlen(host) ||
-	    *port == 0 || *end != 0 || p < 1 || p > 65535)
+	if (*host == 0 || strlen(host) > RG_EP_HOST_MAX || *port == 0 || strlen(port) > 5 ||
+	    strspn(port, "0123456789") != strlen(port))
 		return -1;
-	rg_strlcpy(a->host, host, sizeof(a->host));
-	a->port = (int)p;
-	return 0;
+	snprintf(text, sizeof(text), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	return rg_endpoint_parse(text, RG_EP_NOUNIX, 0, a, err, sizeof(err)) == 0 ? 0 : -1;
 }
 
 int
@@ -359,7 +358,8 @@ rcore_parse_master_addr(const redisReply *rep, struct rg_endpoint *a, char *err,
 		return -1;
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
-		snprintf(err, errlen, "%s", rg_sanitize(t, sizeof(t), rep->str, rep->len));
+		rg_sanitize(t, sizeof(t), rep->str, rep->len);
+		snprintf(err, errlen, "%s", *t ? t : "an empty error reply"); /* never an empty reason */
 		return -1;
 	}
 	if (rep->type == REDIS_REPLY_NIL) {

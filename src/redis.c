@@ -84,17 +84,30 @@ redis_schedule_retry(struct rg_redis *r)
 	evtimer_add(r->retry_ev, &tv);
 }
 
-/* Drop the current connection and plan a reconnect. */
-static void
-redis_drop(struct rg_redis *r, const char *why)
+/* Forget the current connection: r stops using it (no connect timer, not
+ * connected); the caller frees it or leaves that to hiredis. Returns it, or
+ * NULL when there was none. */
+static redisAsyncContext *
+redis_detach(struct rg_redis *r)
 {
 	redisAsyncContext *ac = r->ac;
 
 	if (ac == NULL)
-		return;
+		return NULL;
 	r->ac = NULL;
 	r->connected = 0;
 	event_del(r->conn_ev);
+	return ac;
+}
+
+/* Drop the current connection and plan a reconnect. */
+static void
+redis_drop(struct rg_redis *r, const char *why)
+{
+	redisAsyncContext *ac = redis_detach(r);
+
+	if (ac == NULL)
+		return;
 	rg_redis__outage(r, why);
 	redisAsyncFree(ac); /* pending replies fire with NULL */
 	redis_schedule_retry(r);
@@ -293,9 +306,7 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	(void)status;
 	if (r == NULL || r->ac != ac)
 		return;
-	r->ac = NULL;
-	r->connected = 0;
-	event_del(r->conn_ev);
+	(void)redis_detach(r); /* hiredis frees ac after this callback */
 	snprintf(why, sizeof(why), "connection lost: %s", ac->errstr[0] ? ac->errstr : "closed by server");
 	rg_redis__outage(r, why);
 	redis_schedule_retry(r);
@@ -367,13 +378,10 @@ rg_redis__connect(struct rg_redis *r)
 void
 rg_redis__let_go(struct rg_redis *r)
 {
-	redisAsyncContext *ac = r->ac;
+	redisAsyncContext *ac = redis_detach(r);
 
 	if (ac == NULL)
 		return;
-	r->ac = NULL;
-	r->connected = 0;
-	event_del(r->conn_ev);
 	ac->data = NULL;
 	if (ac->c.flags & REDIS_CONNECTED)
 		redisAsyncDisconnect(ac);

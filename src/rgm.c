@@ -28,8 +28,7 @@ rgm_init(const char *daemon, const char *version)
 	rgm_reloads =
 	    rg_metric_new(RG_COUNTER, "relayguard_config_reloads_total",
 			  "Configuration reloads (SIGHUP) by result: ok, failed.", "result", NULL, 0);
-	rg_metric_add(rgm_reloads, 0, "ok");
-	rg_metric_add(rgm_reloads, 0, "failed");
+	rg_metric_zero(rgm_reloads, "ok failed");
 	rgm_redis_latency =
 	    rg_metric_new(RG_HISTOGRAM, "relayguard_redis_duration_seconds",
 			  "Time from sending a Redis command or script to its answer or error.", NULL,
@@ -37,9 +36,7 @@ rgm_init(const char *daemon, const char *version)
 	rgm_redis_errors = rg_metric_new(RG_COUNTER, "relayguard_redis_errors_total",
 					 "Redis commands that failed, by kind: timeout, connection, reply.",
 					 "kind", NULL, 0);
-	rg_metric_add(rgm_redis_errors, 0, "timeout");
-	rg_metric_add(rgm_redis_errors, 0, "connection");
-	rg_metric_add(rgm_redis_errors, 0, "reply");
+	rg_metric_zero(rgm_redis_errors, "timeout connection reply");
 	rgm_redis_outages = rg_metric_new(RG_COUNTER, "relayguard_redis_outages_total",
 					  "Times the Redis server became unreachable.", NULL, NULL, 0);
 	rgm_redis_up = rg_metric_new(RG_GAUGE, "relayguard_redis_up",

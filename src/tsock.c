@@ -31,6 +31,22 @@ tsock_wait(int fd, short events, long long deadline)
 	}
 }
 
+/* tsock_wait as the I/O calls want it: 0 when ready, else -1 with errno
+ * (ETIMEDOUT when the deadline passed). */
+static int
+tsock_ready(int fd, short events, long long deadline)
+{
+	switch (tsock_wait(fd, events, deadline)) {
+	case 1:
+		return 0;
+	case 0:
+		errno = ETIMEDOUT;
+		return -1;
+	default:
+		return -1;
+	}
+}
+
 int
 tsock_connect(int fd, const struct sockaddr *sa, socklen_t salen, long long deadline)
 {
@@ -41,13 +57,8 @@ tsock_connect(int fd, const struct sockaddr *sa, socklen_t salen, long long dead
 		return 0;
 	if (errno != EINPROGRESS && errno != EINTR)
 		return -1;
-	switch (tsock_wait(fd, POLLOUT, deadline)) {
-	case 0:
-		errno = ETIMEDOUT;
+	if (tsock_ready(fd, POLLOUT, deadline) < 0)
 		return -1;
-	case -1:
-		return -1;
-	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) < 0)
 		return -1;
 	if (e != 0) {
@@ -137,13 +148,8 @@ tsock_send_all(int fd, const void *buf, size_t len, long long deadline)
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		switch (tsock_wait(fd, POLLOUT, deadline)) {
-		case 0:
-			errno = ETIMEDOUT;
+		if (tsock_ready(fd, POLLOUT, deadline) < 0)
 			return -1;
-		case -1:
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -161,13 +167,8 @@ tsock_recv_flags(int fd, void *buf, size_t len, int flags, long long deadline)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		switch (tsock_wait(fd, POLLIN, deadline)) {
-		case 0:
-			errno = ETIMEDOUT;
+		if (tsock_ready(fd, POLLIN, deadline) < 0)
 			return -1;
-		case -1:
-			return -1;
-		}
 	}
 }
 

@@ -184,23 +184,24 @@ local function reservations(flat)
 	return total, own, ownexp, owntag, minexp, maxexp
 end
 
-local function limit_of(i)
-	local limit = whole(ARGV[2 + 2 * i], 1)
-	local window = whole(ARGV[3 + 2 * i], 1)
-	return limit, window
-end
-
 if mode == 'release' then
 	redis.call('HDEL', KEYS[1], rfield)
 	return { 0 }
 end
 
-if mode == 'reserve' then
-	local limit1, window1 = limit_of(1)
-	if limit1 == nil or window1 == nil then
-		return fail('limit 1: count and window must be whole numbers >= 1')
+-- Every limit's count, window and bucket width, checked before any mode
+-- writes anything (a commit used to delete its reservation first).
+local limits = {}
+for i = 1, nlim do
+	local limit, window = whole(ARGV[2 + 2 * i], 1), whole(ARGV[3 + 2 * i], 1)
+	if limit == nil or window == nil then
+		return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
 	end
-	local width1 = math.ceil(window1 / NBUCKETS)
+	limits[i] = { limit, window, math.ceil(window / NBUCKETS) }
+end
+
+if mode == 'reserve' then
+	local _, window1, width1 = unpack(limits[1])
 	local sum1, ids1, counts1, rflat = load(KEYS[1], width1, window1)
 	local total, own, ownexp, owntag, minexp, maxexp = reservations(rflat)
 	if own ~= nil and owntag ~= rtag and rtag ~= '' then
@@ -217,11 +218,7 @@ if mode == 'reserve' then
 	end
 	local held = total + (own or 0)
 	for i = 1, nlim do
-		local limit, window = limit_of(i)
-		if limit == nil or window == nil then
-			return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
-		end
-		local width = math.ceil(window / NBUCKETS)
+		local limit, window, width = unpack(limits[i])
 		local sum, ids, counts
 		if i == 1 then
 			sum, ids, counts = sum1, ids1, counts1
@@ -258,12 +255,8 @@ if mode == 'commit' then
 	-- is counted, over or not), so a commit stays cheap.
 	redis.call('HDEL', KEYS[1], rfield)
 	for i = 1, nlim do
-		local limit, window = limit_of(i)
-		if limit == nil or window == nil then
-			return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
-		end
+		local _, window, width = unpack(limits[i])
 		if incr > 0 then
-			local width = math.ceil(window / NBUCKETS)
 			local id = math.floor(now / width)
 			local ttl = (id + 1) * width + window - now
 			if i == 1 then
@@ -280,11 +273,7 @@ end
 -- check, add
 local over = nil
 for i = 1, nlim do
-	local limit, window = limit_of(i)
-	if limit == nil or window == nil then
-		return fail('limit ' .. i .. ': count and window must be whole numbers >= 1')
-	end
-	local width = math.ceil(window / NBUCKETS)
+	local limit, window, width = unpack(limits[i])
 	local sum, ids, counts = load(KEYS[i], width, window)
 	if mode ~= 'check' and incr > 0 then
 		local id = math.floor(now / width)

@@ -25,6 +25,14 @@ START_TEST(authserv_id)
 	ck_assert(!auth_msg_authserv_is("relay.example", "mx.relay.example; spf=pass"));
 	ck_assert(!auth_msg_authserv_is("relay.example", "relay; spf=pass"));
 	ck_assert(!auth_msg_authserv_is("relay.example", ""));
+	/* Found by fuzzing: RFC 8601 lets CFWS come first and the id be a
+	 * quoted-string; those forged headers were kept. */
+	ck_assert(auth_msg_authserv_is("relay.example", "(forged) relay.example; spf=pass"));
+	ck_assert(auth_msg_authserv_is("relay.example", " (a (nested\\) one)) relay.example; spf=pass"));
+	ck_assert(auth_msg_authserv_is("relay.example", "\"relay.example\"; spf=pass"));
+	ck_assert(auth_msg_authserv_is("relay.example", "relay.example\x01x; spf=pass"));
+	ck_assert(!auth_msg_authserv_is("relay.example", "(relay.example) other.example; spf=pass"));
+	ck_assert(!auth_msg_authserv_is("relay.example", "(unterminated relay.example; spf=pass"));
 }
 END_TEST
 

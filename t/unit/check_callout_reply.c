@@ -304,6 +304,21 @@ START_TEST(oneline)
 }
 END_TEST
 
+/* Found by fuzzing: an enhanced code ended by a line break was text, so a
+ * second pass over the result (a cached summary) dropped it. */
+START_TEST(oneline_idempotent)
+{
+	char out[100], again[100];
+
+	smtpreply_oneline(out, sizeof(out), "550 5.1.250\n2.x", 100);
+	ck_assert_str_eq(out, "2.x");
+	smtpreply_oneline(out, sizeof(out), "5.1.1\r\nuser unknown", 100);
+	ck_assert_str_eq(out, "user unknown");
+	smtpreply_oneline(again, sizeof(again), out, strlen(out));
+	ck_assert_str_eq(again, out);
+}
+END_TEST
+
 START_TEST(summary)
 {
 	struct smtpreply_parser *p = newp();
@@ -338,6 +353,7 @@ suite(void)
 	tcase_add_test(tc, too_big_total);
 	tcase_add_test(tc, split_everywhere);
 	tcase_add_test(tc, oneline);
+	tcase_add_test(tc, oneline_idempotent);
 	tcase_add_test(tc, summary);
 	suite_add_tcase(s, tc);
 	return s;

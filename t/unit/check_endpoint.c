@@ -65,6 +65,14 @@ START_TEST(tcp_forms)
 	ck_assert_int_eq(parse("example.com.:587", 0, 25), 0);
 	ck_assert_str_eq(ep.host, "example.com");
 	ck_assert_int_eq(ep.port, 587);
+	/* Found by fuzzing: an address with a trailing dot is that address,
+	 * as its canonical text "inet:27.0.0.17:25" reads back. */
+	ck_assert_int_eq(parse("27.0.0.17.", 0, 25), 0);
+	ck_assert_str_eq(ep.host, "27.0.0.17");
+	ck_assert_int_eq(ep.literal, 1);
+	ck_assert_int_eq(ep.family, AF_INET);
+	ck_assert_int_ne(parse("inet6:192.0.2.1.:25", 0, 0), 0);
+	ck_assert_int_eq(parse("192.0.2.1.:53", RG_EP_NUMERIC, 0), 0);
 }
 END_TEST
 

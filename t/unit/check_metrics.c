@@ -46,6 +46,24 @@ START_TEST(render)
 }
 END_TEST
 
+/* Series declared up front read 0, in the order given; extra spaces are no value. */
+START_TEST(zero_series)
+{
+	struct rg_metric *c = rg_metric_new(RG_COUNTER, "t_kinds_total", "Kinds.", "kind", NULL, 0);
+	char *text;
+
+	rg_metric_zero(c, " client  sasl sender ");
+	rg_metric_inc(c, "sasl");
+	text = rg_metrics_render(NULL);
+	ck_assert_msg(strstr(text, "t_kinds_total{kind=\"client\"} 0\nt_kinds_total{kind=\"sasl\"} 1\n"
+				   "t_kinds_total{kind=\"sender\"} 0\n"),
+		      "%s", text);
+	ck_assert_ptr_null(strstr(text, "kind=\"\""));
+	free(text);
+	rg_metrics_reset();
+}
+END_TEST
+
 START_TEST(hostile_labels)
 {
 	struct rg_metric *c = rg_metric_new(RG_COUNTER, "t_x_total", "X.", "a,b", NULL, 0);
@@ -111,6 +129,7 @@ START_TEST(null_is_noop)
 	rg_metric_inc(NULL, "x");
 	rg_metric_set(NULL, 1);
 	rg_metric_observe(NULL, 1.0);
+	rg_metric_zero(NULL, "a b");
 }
 END_TEST
 
@@ -123,6 +142,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, render);
+	tcase_add_test(tc, zero_series);
 	tcase_add_test(tc, hostile_labels);
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, null_is_noop);

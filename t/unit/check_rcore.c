@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "rcore.h"
 #include "rgtest_redis.h"
@@ -181,12 +182,28 @@ START_TEST(sentinel_master_addr)
 	host = str_reply("2001:db8::1");
 	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), 0);
 	ck_assert_str_eq(a.host, "2001:db8::1");
+	/* Found by fuzzing: the address as the grammar reads it. "::1" is an
+	 * IPv6 literal whose text reads back; "cafe" (hex letters) is a name
+	 * to resolve, not a numeric host. */
+	host = str_reply("::1");
+	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.family, AF_INET6);
+	ck_assert_str_eq(rg_endpoint_str(&a, err, sizeof(err)), "inet:[::1]:6381");
+	host = str_reply("cafe");
+	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), 0);
+	ck_assert_int_eq(a.literal, 0);
+	host = str_reply("bad..name");
+	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), -1);
+	host = str_reply("2001:db8::1");
 	nil.type = REDIS_REPLY_NIL;
 	ck_assert_int_eq(rcore_parse_master_addr(&nil, &a, err, sizeof(err)), -1);
 	ck_assert_str_eq(err, "unknown master name");
 	e = err_reply("ERR unknown command\r\nX");
 	ck_assert_int_eq(rcore_parse_master_addr(&e, &a, err, sizeof(err)), -1);
 	ck_assert_ptr_null(strchr(err, '\r'));
+	e = err_reply("");
+	ck_assert_int_eq(rcore_parse_master_addr(&e, &a, err, sizeof(err)), -1);
+	ck_assert_str_ne(err, "");
 	ck_assert_int_eq(rcore_parse_master_addr(NULL, &a, err, sizeof(err)), -1);
 	host = str_reply("10.0.0.1\r\nSET");
 	ck_assert_int_eq(rcore_parse_master_addr(&arr, &a, err, sizeof(err)), -1);
@@ -229,6 +246,10 @@ START_TEST(role_reply)
 	ck_assert_str_eq(err, "sentinel");
 	el = str_reply("master");
 	ck_assert_int_eq(rcore_parse_role(&arr, err, sizeof(err)), 1);
+	/* Found by fuzzing: a NUL cut the comparison, so this was a master. */
+	el.str = (char *)"master\0slave";
+	el.len = 12;
+	ck_assert_int_eq(rcore_parse_role(&arr, err, sizeof(err)), 0);
 	arr.elements = 0;
 	ck_assert_int_eq(rcore_parse_role(&arr, err, sizeof(err)), 0);
 }

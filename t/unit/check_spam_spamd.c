@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../milter/spam_spamd.h"
+#include "endpoint.h"
 #include "spamd_samples.h"
 #include "util.h"
 
@@ -232,7 +233,7 @@ END_TEST
 
 /* ---- the client against a fake spamd ---- */
 
-enum mode { ANSWER, SILENT, HANGUP, GARBAGE, FLOOD, REFUSE };
+enum mode { ANSWER, SILENT, HANGUP, GARBAGE, FLOOD, REFUSE, PONG };
 
 struct fake {
 	int lfd;
@@ -272,7 +273,7 @@ fake_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
-	if (f->mode != HANGUP && f->mode != REFUSE)
+	if (f->mode != HANGUP && f->mode != REFUSE && f->mode != PONG)
 		read_request(f, fd);
 	switch (f->mode) {
 	case ANSWER:
@@ -295,6 +296,10 @@ fake_main(void *arg)
 		for (int i = 0; i < 100; i++)
 			if (send(fd, buf, sizeof(buf), MSG_NOSIGNAL) < 0)
 				break;
+		break;
+	case PONG: /* a PING has no body: answer its first bytes */
+		recv(fd, buf, sizeof(buf), 0);
+		send(fd, "SPAMD/1.5 0 PONG\r\n", 18, MSG_NOSIGNAL);
 		break;
 	case REFUSE: /* answer first, then drain what the client still sends */
 		send(fd, REPLY_EX_BADHDR, strlen(REPLY_EX_BADHDR), MSG_NOSIGNAL);
@@ -571,6 +576,29 @@ START_TEST(client_ipv6)
 }
 END_TEST
 
+/* /health's probe: PONG is up; silence is a timeout; a hang-up is down. */
+START_TEST(client_ping)
+{
+	struct rg_endpoint ep;
+	char err[256];
+	enum spamd_status st;
+	struct fake *f = fake_start(PONG, 0);
+
+	ck_assert_int_eq(rg_endpoint_parse(f->addr, 0, 0, &ep, err, sizeof(err)), 0);
+	ck_assert_int_eq(spamd_ping(&ep, 2000, &res), SPAMD_OK);
+	fake_stop(f);
+	f = fake_start(SILENT, 0);
+	ck_assert_int_eq(rg_endpoint_parse(f->addr, 0, 0, &ep, err, sizeof(err)), 0);
+	ck_assert_int_eq(spamd_ping(&ep, 300, &res), SPAMD_ETIMEOUT);
+	fake_stop(f);
+	f = fake_start(HANGUP, 0);
+	ck_assert_int_eq(rg_endpoint_parse(f->addr, 0, 0, &ep, err, sizeof(err)), 0);
+	st = spamd_ping(&ep, 2000, &res); /* a reset (unread PING) or EOF */
+	ck_assert(st == SPAMD_EIO || st == SPAMD_EPROTO);
+	fake_stop(f);
+}
+END_TEST
+
 START_TEST(real_spamd_smoke)
 {
 	const char *addr = getenv("RG_SPAMD_ADDR");
@@ -608,6 +636,7 @@ spamd_suite(void)
 	tcase_add_test(c, client_threads);
 	tcase_add_test(c, client_bad_arguments);
 	tcase_add_test(c, client_ipv6);
+	tcase_add_test(c, client_ping);
 	tcase_add_test(c, real_spamd_smoke);
 	tcase_set_timeout(c, 40);
 	suite_add_tcase(s, p);
