@@ -23,7 +23,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
-PCRE_LIBS  :=
+PCRE_LIBS  := $(shell pkg-config --libs libpcre2-8 2>/dev/null)
 
 OPT	?= -O2 -g
 WARN	= -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -33,14 +33,17 @@ CPPFLAGS ?=
 LDFLAGS	?=
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) -Isrc -I$(B)/gen \
 	  $(PKG_CFLAGS) $(SAN) $(CPPFLAGS) $(CFLAGS)
-LDLIBS	= $(PKG_LIBS) -lresolv -lpthread -lm
+LDLIBS	= $(PKG_LIBS) $(PCRE_LIBS) -lresolv -lpthread -lm
 MILTER_LIBS = -lmilter -lspf2 -lopendkim
+# src/auth_spf (libspf2): the milter's SPF and policyd's SPF-aware greylisting.
+SPF_LIBS = -lspf2
 SAN	?=
 
 LIB_SRC	= $(wildcard src/*.c)
 POL_SRC	= $(filter-out policyd/main.c,$(wildcard policyd/*.c))
 MIL_SRC	= $(filter-out milter/main.c,$(wildcard milter/*.c))
 CTL_SRC	= $(wildcard ctl/*.c)
+IMP_SRC	= $(wildcard import/*.c)
 LUA	= $(wildcard src/lua/*.lua)
 UNIT_SRC = $(wildcard t/unit/check_*.c)
 UNIT_BIN = $(patsubst t/unit/%.c,$(B)/t/%,$(UNIT_SRC))
@@ -51,8 +54,9 @@ LIB_OBJ	= $(patsubst %.c,$(B)/%.o,$(LIB_SRC)) $(B)/gen/lua_scripts.o
 POL_OBJ	= $(patsubst %.c,$(B)/%.o,$(POL_SRC))
 MIL_OBJ	= $(patsubst %.c,$(B)/%.o,$(MIL_SRC))
 CTL_OBJ	= $(patsubst %.c,$(B)/%.o,$(CTL_SRC))
+IMP_OBJ	= $(patsubst %.c,$(B)/%.o,$(IMP_SRC))
 
-PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter $(B)/relayguardctl
+PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter $(B)/relayguardctl $(B)/relayguard-import
 
 .PHONY: all check unit unit-bin unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools soak
 .SUFFIXES:
@@ -90,8 +94,11 @@ $(B)/librgmilter.a: $(MIL_OBJ) $(B)/gen/lua_scripts.o
 	@rm -f $@; ar rcs $@ $^
 
 $(B)/relayguard-policyd: $(B)/policyd/main.o $(B)/librgpolicyd.a $(B)/librelayguard.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(SPF_LIBS) $(LDLIBS)
 $(B)/relayguardctl: $(CTL_OBJ) $(B)/librelayguard.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The importer builds greylist keys and arguments with the daemons' own code (src/greylist).
+$(B)/relayguard-import: $(IMP_OBJ) $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/relayguard-milter: $(B)/milter/main.o $(B)/librgmilter.a $(B)/librelayguard.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(MILTER_LIBS) $(LDLIBS)
@@ -149,7 +156,7 @@ check: deps
 	$(MAKE) integration
 	$(MAKE) integration-asan
 
-CFILES	= $(wildcard src/*.c src/*.h policyd/*.c policyd/*.h milter/*.c milter/*.h ctl/*.c ctl/*.h t/unit/*.c t/unit/*.h t/tools/*.c)
+CFILES	= $(wildcard src/*.c src/*.h policyd/*.c policyd/*.h milter/*.c milter/*.h ctl/*.c ctl/*.h import/*.c import/*.h t/unit/*.c t/unit/*.h t/tools/*.c)
 format:
 	clang-format -i $(CFILES)
 format-check:
@@ -164,7 +171,8 @@ UNITDIR	?= $(PREFIX)/lib/systemd/system
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/relayguard $(DESTDIR)$(UNITDIR)
-	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/relayguard-dnsbl-monitor $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(PROGS) scripts/relayguard-postmap scripts/relayguard-dnsbl-monitor \
+		scripts/relayguard-import-postgrey scripts/relayguard-compare-postgrey $(DESTDIR)$(SBINDIR)/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 scripts/systemd/*.timer $(DESTDIR)$(UNITDIR)/

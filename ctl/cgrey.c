@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <stdio.h>
 
@@ -19,8 +20,9 @@
 #define CGREY_AWL_MANUAL 1000000000000000LL
 
 /*
- * The <net> of a client address, or of a network written with the
- * configured length ("192.0.2.0/24"). 0, or -1.
+ * The <net> of a client address, of a network written with the
+ * configured length ("192.0.2.0/24"), or an SPF identity "spf:<domain>"
+ * (greylist_spf, src/greyspf.h). 0, or -1.
  */
 static int
 cgrey_net(struct rctl *c, const char *s, char *net, size_t len)
@@ -31,6 +33,16 @@ cgrey_net(struct rctl *c, const char *s, char *net, size_t len)
 	char *end;
 	long bits;
 
+	if (strncasecmp(s, "spf:", 4) == 0) {
+		size_t n = strlen(s + 4);
+
+		if (n == 0 || n > 253 || n + 5 > len ||
+		    strspn(s + 4, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != n)
+			return -1;
+		snprintf(net, len, "spf:%s", s + 4);
+		rg_lowercase(net);
+		return 0;
+	}
 	if (slash == NULL)
 		return rkeys_network(s, v4, v6, net, len) < 0 ? -1 : 0;
 	if ((size_t)(slash - s) >= sizeof(host) || slash[1] == 0)
@@ -120,8 +132,9 @@ gl_list(struct rctl *c, int argc, char **argv)
 	if (argc > 1)
 		rctl_usage_error("usage: greylist list [CLIENT-OR-NETWORK]");
 	if (argc == 1 && cgrey_net(c, argv[0], net, sizeof(net)) != 0)
-		rctl_usage_error("%s: not an IP address or a /%lld (IPv4) or /%lld (IPv6) network", argv[0],
-				 c->g->greylist_ipv4_prefix, c->g->greylist_ipv6_prefix);
+		rctl_usage_error(
+		    "%s: not an IP address, a /%lld (IPv4) or /%lld (IPv6) network, or spf:DOMAIN", argv[0],
+		    c->g->greylist_ipv4_prefix, c->g->greylist_ipv6_prefix);
 	if ((argc ? rkeys_greylist_pattern(&c->k, net, pat, sizeof(pat))
 		  : rkeys_kind_pattern(&c->k, "g", pat, sizeof(pat))) < 0)
 		rctl_usage_error("greylist list: no key pattern");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "greylist.h"
+#include "greyspf.h"
 #include "lua_scripts.h"
 #include "mgrey.h"
 #include "msg.h"
@@ -120,11 +121,27 @@ mg_exempt(const struct mgrey_req *q, char *why, size_t len)
 	return hit;
 }
 
+/* greylist_spf: an SPF pass makes the triplet the sender domain's (src/greyspf.h). */
+static void
+mg_spf(const struct mgrey_req *q, struct greylist_triplet *t, char *note, size_t len)
+{
+	const struct rg_params *g = &q->cfg->global;
+	struct auth_spf_out spf;
+	char ident[GREYSPF_IDENT_MAX], err[256];
+	long long t0 = rg_mono_ms();
+
+	greyspf_eval(g->dns_server_ep, g->greylist_spf_timeout, q->client_addr, q->helo, q->sender,
+		     g->myhostname, &spf, err, sizeof(err));
+	greyspf_note(&spf, *err ? "dns_server" : NULL, rg_mono_ms() - t0, note, len);
+	if (greyspf_identity(&spf, ident, sizeof(ident)) && greyspf_rekey(g, ident, t) == 0)
+		snprintf(note + strlen(note), len - strlen(note), " triplet=%s", ident);
+}
+
 void
 mgrey_rcpt(struct rg_redis_pool *r, const struct mgrey_req *q, struct mgrey_out *out)
 {
 	const struct rg_params *g = &q->cfg->global;
-	char why[200], err[256];
+	char why[200], err[256], note[GREYSPF_NOTE_MAX + GREYSPF_IDENT_MAX + 10];
 	struct greylist_triplet t;
 	struct greylist_args a;
 	enum greylist_state st;
@@ -143,6 +160,9 @@ mgrey_rcpt(struct rg_redis_pool *r, const struct mgrey_req *q, struct mgrey_out 
 		snprintf(out->log, sizeof(out->log), "action=accept reason=\"client address not IPv4/IPv6\"");
 		return;
 	}
+	note[0] = 0;
+	if (q->p->greylist_spf && *q->sender)
+		mg_spf(q, &t, note, sizeof(note));
 	greylist_argv(&a, q->p, &t);
 	rep = rg_redis_pool_eval(r, rg_lua_greylist, 2, 9, a.argv, NULL, err, sizeof(err));
 	greylist_triplet_free(&t);
@@ -162,7 +182,7 @@ mgrey_rcpt(struct rg_redis_pool *r, const struct mgrey_req *q, struct mgrey_out 
 		}
 		snprintf(out->log, sizeof(out->log), "action=%s reason=\"redis: %s\"",
 			 out->action == MGREY_DEFER ? "defer" : "accept", perr ? perr : "error");
-		return;
+		break;
 	case GREYLIST_NEW:
 	case GREYLIST_EARLY:
 		out->action = MGREY_DEFER;
@@ -172,16 +192,18 @@ mgrey_rcpt(struct rg_redis_pool *r, const struct mgrey_req *q, struct mgrey_out 
 				*c = ' ';
 		snprintf(out->log, sizeof(out->log), "action=defer delay=%lld state=%s", secs,
 			 greylist_state_name(st));
-		return;
+		break;
 	case GREYLIST_PASS:
 		out->delayed = q->p->greylist_header ? secs : -1;
 		snprintf(out->log, sizeof(out->log), "action=accept delayed=%lld state=pass", secs);
-		return;
+		break;
 	case GREYLIST_KNOWN:
 	case GREYLIST_AWL:
 		snprintf(out->log, sizeof(out->log), "action=accept state=%s", greylist_state_name(st));
-		return;
+		break;
 	}
+	if (*note && strlen(out->log) + strlen(note) + 2 < sizeof(out->log))
+		snprintf(out->log + strlen(out->log), sizeof(out->log) - strlen(out->log), " %s", note);
 }
 
 int
@@ -189,11 +211,12 @@ mgrey_same_settings(const struct rg_params *a, const struct rg_params *b)
 {
 	if (a->greylisting != b->greylisting)
 		return 0;
-	return !a->greylisting || (a->greylist_delay == b->greylist_delay &&
-				   a->greylist_retry_window == b->greylist_retry_window &&
-				   a->greylist_whitelist_lifetime == b->greylist_whitelist_lifetime &&
-				   a->greylist_ipv4_prefix == b->greylist_ipv4_prefix &&
-				   a->greylist_ipv6_prefix == b->greylist_ipv6_prefix &&
-				   a->greylist_auto_whitelist == b->greylist_auto_whitelist &&
-				   a->greylist_header == b->greylist_header);
+	return !a->greylisting ||
+	       (a->greylist_delay == b->greylist_delay &&
+		a->greylist_retry_window == b->greylist_retry_window &&
+		a->greylist_whitelist_lifetime == b->greylist_whitelist_lifetime &&
+		a->greylist_ipv4_prefix == b->greylist_ipv4_prefix &&
+		a->greylist_ipv6_prefix == b->greylist_ipv6_prefix &&
+		a->greylist_auto_whitelist == b->greylist_auto_whitelist &&
+		a->greylist_header == b->greylist_header && a->greylist_spf == b->greylist_spf);
 }

@@ -8,7 +8,9 @@
  * milter, which runs it right after the callout accepted the recipient:
  * the same script, keys and settings as policyd (src/greylist.h), the same
  * exemptions (SASL-authenticated clients, trusted_networks, the
- * greylist_whitelist_* files), and the same X-Greylist header.
+ * greylist_whitelist_* files), the same X-Greylist header, and the same
+ * SPF-aware triplets (greylist_spf, src/greyspf.h: the check runs in the
+ * session's thread, bounded by greylist_spf_timeout).
  *
  * Contract: thread-safe. The whitelist files are read once per
  * configuration snapshot (a reload brings a new one). A Redis failure
@@ -27,13 +29,14 @@ struct mgrey_req {
 	struct rg_config *cfg; /* the message's snapshot */
 	const struct rg_params *p; /* the recipient domain's settings */
 	const char *client_addr, *client_name, *sasl_user, *sender, *rcpt; /* "" if unknown */
+	const char *helo; /* for greylist_spf's SPF check; NULL or "" if unknown */
 };
 
 struct mgrey_out {
 	enum mgrey_action action;
 	char text[300]; /* reply text for 450 4.7.1 when deferred */
 	long long delayed; /* >= 0: the triplet just passed after this many seconds */
-	char log[300]; /* "action=... state=... ..." */
+	char log[800]; /* "action=... state=... ..." (and greylist_spf's "spf=... triplet=...") */
 };
 
 /* Do two settings greylist a message the same way? (the 452 split) */

@@ -100,11 +100,18 @@ mm_health(void *arg, char *why, size_t len)
 	if (!bad && scan) {
 		struct spamd_result *res = xmalloc(sizeof(*res));
 
-		if (spamd_ping(cfg->global.spamd_server_ep, (int)cfg->global.spamd_timeout, res) !=
-		    SPAMD_OK) {
-			snprintf(why, len, "spamd %s: %s", cfg->global.spamd_server, res->error);
-			bad = 1;
+		const struct rg_eplist *l = &cfg->global.spamd_server_ep;
+		char addr[RG_EP_PATH_MAX + RG_EP_HOST_MAX + 16] = "none";
+
+		/* Healthy while one spamd of the list answers (scan_servers.h). */
+		bad = 1;
+		snprintf(res->error, sizeof(res->error), "no spamd_server");
+		for (int i = 0; i < l->n && bad; i++) {
+			rg_endpoint_str(&l->v[i], addr, sizeof(addr));
+			bad = spamd_ping(&l->v[i], (int)cfg->global.spamd_timeout, res) != SPAMD_OK;
 		}
+		if (bad)
+			snprintf(why, len, "spamd %s: %s", addr, res->error);
 		free(res);
 	}
 	rg_config_unref(cfg);

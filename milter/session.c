@@ -269,7 +269,8 @@ sess_greylist(SMFICTX *ctx, struct sconn *c, struct smsg *m, const struct rg_ent
 				.client_name = c->name,
 				.sasl_user = sasl ? sasl : "",
 				.sender = m->sender,
-				.rcpt = rcpt};
+				.rcpt = rcpt,
+				.helo = c->helo};
 	struct mgrey_out out;
 
 	if (mlimit_redis() == NULL)

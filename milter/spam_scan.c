@@ -5,10 +5,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan_servers.h"
 #include "spam_scan.h"
 #include "spam_spamd.h"
 #include "util.h"
 #include "mmetrics.h"
+
+/* One spamd of spamd_server, for scansrv_run. */
+struct scan_try {
+	const struct rg_params *g, *p;
+	const struct spamd_seg *seg;
+	size_t nseg;
+	struct spamd_result *r;
+};
+
+static enum scansrv_rc
+scan_try_one(const struct rg_endpoint *ep, void *arg)
+{
+	struct scan_try *t = arg;
+
+	switch (spamd_check_ep(ep, (int)t->g->spamd_timeout, t->g->spamd_user, t->seg, t->nseg,
+			       (size_t)t->p->spam_max_size, t->r)) {
+	case SPAMD_ETIMEOUT:
+	case SPAMD_ECONNECT:
+	case SPAMD_EIO:
+	case SPAMD_EPROTO:
+		return SCANSRV_FAILED;
+	default: /* a verdict, or a refusal of this message (EX_ code, too big) */
+		return SCANSRV_ANSWERED;
+	}
+}
+
+static const char *
+scan_try_why(void *arg)
+{
+	const struct scan_try *t = arg;
+
+	return t->r->error;
+}
 
 static void
 scan_log_tests(char *buf, size_t len, const char *tests)
@@ -42,7 +76,7 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	const char *mem;
 	size_t memlen, filelen, nseg = 0;
 	int fd;
-	char score[32], req[32], tests[220];
+	char score[32], req[32], tests[220], srv[300];
 
 	memset(out, 0, sizeof(*out));
 	memset(&in, 0, sizeof(in));
@@ -72,11 +106,17 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	if (fd >= 0 && filelen)
 		seg[nseg++] = spamd_seg_file(fd, 0, filelen);
 	r = xmalloc(sizeof(*r));
-	{
+	if (g->spamd_server_ep.n == 0) {
+		memset(r, 0, sizeof(*r));
+		r->status = SPAMD_ECONNECT;
+		rg_strlcpy(r->error, "no spamd_server", sizeof(r->error));
+		rg_strlcpy(srv, "spamd=none", sizeof(srv));
+	} else {
+		struct scan_try t = {g, p, seg, nseg, r};
 		double t0 = rg_metric_now();
 
-		spamd_check_ep(g->spamd_server_ep, (int)g->spamd_timeout, g->spamd_user, seg, nseg,
-			       (size_t)p->spam_max_size, r);
+		scansrv_run("spamd", &g->spamd_server_ep, g->scanner_down_backoff, scan_try_one, scan_try_why,
+			    &t, srv, sizeof(srv));
 		rg_metric_observe(mm_spamd_latency, rg_metric_now() - t0);
 	}
 	if (r->status != SPAMD_OK) {
@@ -91,6 +131,7 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 			      : SPAMHDR_SKIP_ERROR;
 		snprintf(out->log, sizeof(out->log), "scanned=no reason=\"spamd %s: %s\" failure_action=%s",
 			 spamd_strstatus(r->status), r->error, SCAN_FA(p));
+		scansrv_log_add(out->log, sizeof(out->log), srv);
 		if (in.scan != SPAMHDR_SKIP_TOO_LARGE)
 			scan_failure_action(p, out);
 		spamhdr_build(&in, &out->hdrs);
@@ -106,6 +147,7 @@ scan_message(const struct rg_params *g, const struct rg_params *p, const struct 
 	scan_log_tests(tests, sizeof(tests), in.tests);
 	snprintf(out->log, sizeof(out->log), "score=%s required=%s spam=%s tests=%s", score, req,
 		 spamhdr_is_spam(r->score, p->spam_tag_score) ? "yes" : "no", tests);
+	scansrv_log_add(out->log, sizeof(out->log), srv);
 	rg_metric_inc(mm_spam, p->spam_reject && r->score >= p->spam_reject_score ? "reject"
 			       : spamhdr_is_spam(r->score, p->spam_tag_score)     ? "spam"
 										  : "ham");

@@ -11,6 +11,7 @@
 #include "util.h"
 
 struct rg_metric *pm_requests, *pm_decisions, *pm_greylist, *pm_ratelimit, *pm_failure, *pm_connections;
+struct rg_metric *pm_greylist_spf;
 
 struct pmetrics_srv {
 	struct rg_metricsrv *http;
@@ -39,6 +40,13 @@ pmetrics_init(const char *version)
 	pm_greylist = rg_metric_new(RG_COUNTER, "relayguard_policyd_greylist_total",
 				    "Greylisting answers by triplet state.", "state", NULL, 0);
 	rg_metric_zero(pm_greylist, "new early pass known awl error");
+	pm_greylist_spf =
+	    rg_metric_new(RG_COUNTER, "relayguard_policyd_greylist_spf_total",
+			  "greylist_spf's SPF checks by result (pass: the triplet is the sender "
+			  "domain's; no result: timeout, busy, aborted).",
+			  "result", NULL, 0);
+	rg_metric_zero(pm_greylist_spf,
+		       "pass fail softfail neutral none permerror temperror timeout busy aborted");
 	pm_ratelimit =
 	    rg_metric_new(RG_COUNTER, "relayguard_policyd_ratelimit_refusals_total",
 			  "Requests refused by a rate limit, by kind of subject.", "kind", NULL, 0);

@@ -26,6 +26,9 @@ extern struct rg_metric
     *pm_requests; /* {state}: connect helo mail rcpt data end_of_message vrfy etrn other */
 extern struct rg_metric *pm_decisions; /* {check,action,class} */
 extern struct rg_metric *pm_greylist; /* {state}: new early pass known awl error */
+/* {result}: greylist_spf's SPF checks: pass (an SPF triplet) fail softfail neutral none
+ * permerror temperror, or no result: timeout busy aborted */
+extern struct rg_metric *pm_greylist_spf;
 extern struct rg_metric *pm_ratelimit; /* {kind}: client sasl sender domain */
 extern struct rg_metric *pm_failure; /* {check}: answers given by policy_failure_action */
 extern struct rg_metric *pm_connections; /* gauge: open policy connections */

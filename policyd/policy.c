@@ -13,6 +13,7 @@
 #include "dnsbl.h"
 #include "dynip.h"
 #include "greylist.h"
+#include "spfgrey.h"
 #include "ratepolicy.h"
 #include "msg.h"
 #include "patlist.h"
@@ -36,6 +37,7 @@ struct policy {
 	struct rg_script *gl_script;
 	struct ratepolicy *limits;
 	struct dnsbl *dnsbl;
+	struct spfpool *spf; /* greylist_spf: SPF checks off the loop */
 };
 
 /* One decision in flight. req stays valid until psrv_reply (server.h). */
@@ -54,6 +56,7 @@ struct pdec {
 	/* inbound: what to answer once the rate-limit reservation passes */
 	const char *pass_check;
 	char pass_action[512], pass_detail[240];
+	char note[400]; /* more fields for the log line (greylist_spf) */
 };
 
 /* Resolve a whitelist file name relative to the configuration's folder. */
@@ -138,6 +141,7 @@ policy_new(struct event_base *base, struct policy_snap *snap)
 	pol->redis = rg_redis_new(base, &snap->cfg->global);
 	pol->gl_script = greylist_script(pol->redis);
 	pol->limits = ratepolicy_new(pol->redis);
+	pol->spf = spfpool_new(base);
 	{
 		const struct rg_params *g = &snap->cfg->global;
 		char err[256];
@@ -188,6 +192,7 @@ void
 policy_free(struct policy *pol)
 {
 	dnsbl_free(pol->dnsbl);
+	spfpool_free(pol->spf); /* answers pending SPF checks: they go on to Redis */
 	rg_redis_free(pol->redis); /* fires pending callbacks first */
 	ratepolicy_free(pol->limits);
 	policy_snap_unref(pol->snap);
@@ -212,11 +217,11 @@ pdec_done(struct pdec *d, const char *check, const char *action, const char *det
 	char qid[40], fields[1200];
 
 	rg_metric_inc(pm_decisions, check, plog_action_name(action), d->class_name ? d->class_name : "none");
-	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s%s",
+	msg_info("%s: %s: client=%s sender=<%s> recipient=<%s> class=%s %s%s%s%s%s%s%s",
 		 plog_qid(d->req, qid, 40), check, d->client, d->sender, d->rcpt,
 		 d->class_name ? d->class_name : "-", plog_action(action, fields, sizeof(fields)),
-		 detail ? " " : "", detail ? detail : "", dry ? " dry_run=yes sent=" : "",
-		 dry ? plog_action_name(sent) : "");
+		 detail ? " " : "", detail ? detail : "", *d->note ? " " : "", d->note,
+		 dry ? " dry_run=yes sent=" : "", dry ? plog_action_name(sent) : "");
 	psrv_reply(d->conn, sent);
 	policy_snap_unref(d->snap);
 	free(d);
@@ -327,15 +332,42 @@ pdec_greylisted(enum greylist_state st, long long secs, const char *err, void *a
 	}
 }
 
+/* The triplet of the request, its client part ident (NULL: the network), to Redis. */
+static void
+pdec_greylist_keyed(struct pdec *d, const char *ident)
+{
+	const struct preq *q = d->req;
+	const struct policy_snap *snap = d->snap;
+	struct greylist_triplet t;
+
+	if (greylist_keys(d->p, &snap->cfg->global, preq_get(q, PREQ_CLIENT_ADDRESS),
+			  preq_get(q, PREQ_SENDER), preq_get(q, PREQ_RECIPIENT), &t) != 0) {
+		pdec_reserve(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
+		return;
+	}
+	if (ident && greyspf_rekey(&snap->cfg->global, ident, &t) == 0)
+		snprintf(d->note + strlen(d->note), sizeof(d->note) - strlen(d->note), " triplet=%s", ident);
+	greylist_check(d->pol->redis, d->pol->gl_script, d->p, &t, pdec_greylisted, d);
+}
+
+static void
+pdec_spf_checked(const char *ident, const char *note, void *arg)
+{
+	struct pdec *d = arg;
+
+	rg_strlcpy(d->note, note, sizeof(d->note));
+	pdec_greylist_keyed(d, ident);
+}
+
 /* Inbound: greylisting, then the rate-limit reservation. With
  * recipient_callout the milter greylists, after the callout: an unknown
- * recipient hears 550 at once and leaves no greylist state. */
+ * recipient hears 550 at once and leaves no greylist state. With
+ * greylist_spf, an SPF check (off the loop, bounded) comes first. */
 static void
 pdec_greylist(struct pdec *d)
 {
 	const struct preq *q = d->req;
 	const struct policy_snap *snap = d->snap;
-	struct greylist_triplet t;
 	char detail[240];
 
 	if (!d->p->greylisting) {
@@ -351,12 +383,11 @@ pdec_greylist(struct pdec *d)
 		pdec_reserve(d, "policy", "DUNNO", "direction=inbound greylist=milter");
 		return;
 	}
-	if (greylist_keys(d->p, &snap->cfg->global, preq_get(q, PREQ_CLIENT_ADDRESS),
-			  preq_get(q, PREQ_SENDER), preq_get(q, PREQ_RECIPIENT), &t) != 0) {
-		pdec_reserve(d, "greylist", "DUNNO", "reason=\"client address not IPv4/IPv6\"");
+	if (d->p->greylist_spf && *preq_get(q, PREQ_SENDER) && d->pol->spf) {
+		spfgrey_check(d->pol->spf, &snap->cfg->global, q, pdec_spf_checked, d);
 		return;
 	}
-	greylist_check(d->pol->redis, d->pol->gl_script, d->p, &t, pdec_greylisted, d);
+	pdec_greylist_keyed(d, NULL);
 }
 
 static void

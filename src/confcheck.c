@@ -152,21 +152,26 @@ check_patterns(const struct rg_config *cfg, struct rg_diag *diag, int *nerr)
 	}
 }
 
-/* The milter's SPF/DKIM resolver takes IPv4 name servers only (res_state). */
+/* The SPF/DKIM resolver (src/auth_dns: the milter's checks, policyd's
+ * greylist_spf) takes IPv4 name servers only (res_state). */
+static int
+uses_auth_dns(const struct rg_params *p)
+{
+	return p->spf_check || p->dkim_check || p->greylist_spf;
+}
+
 static void
 check_auth_dns(const struct rg_config *cfg, struct rg_diag *diag, int *nerr)
 {
 	const struct rg_endpoint *ep = cfg->global.dns_server_ep;
-	int used = cfg->global.spf_check || cfg->global.dkim_check, i;
+	int used = uses_auth_dns(&cfg->global), i;
 
 	for (i = 0; i < cfg->nclasses && !used; i++)
-		used = cfg->class_params[i]->spf_check || cfg->class_params[i]->dkim_check;
+		used = uses_auth_dns(cfg->class_params[i]);
 	for (i = 0; cfg->domains && i < rg_table_count(cfg->domains) && !used; i++)
-		used =
-		    rg_table_at(cfg->domains, i)->p->spf_check || rg_table_at(cfg->domains, i)->p->dkim_check;
+		used = uses_auth_dns(rg_table_at(cfg->domains, i)->p);
 	for (i = 0; cfg->clients && i < rg_table_count(cfg->clients) && !used; i++)
-		used =
-		    rg_table_at(cfg->clients, i)->p->spf_check || rg_table_at(cfg->clients, i)->p->dkim_check;
+		used = uses_auth_dns(rg_table_at(cfg->clients, i)->p);
 	if (used && ep && strchr(ep->host, ':'))
 		report(cfg, diag, nerr, "dns_server", "%s: SPF and DKIM checks need an IPv4 name server",
 		       ep->host, NULL);

@@ -8,17 +8,23 @@
  * addresses) come from SMTP clients and are only compared, never echoed.
  */
 #include <ctype.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "cidr.h"
 #include "confint.h"
+#include "msg.h"
 #include "patlist.h"
 #include "util.h"
 
 #define SHOW(buf, s) rg_sanitize(buf, sizeof(buf), s, strlen(s))
 #define SUBJECT_MAX 1024 /* longer subjects never match (RFC 5321 paths are < 256) */
+/* Backtracking bound per match: a pathological pattern against a hostile
+ * subject fails (no match) instead of spinning. */
+#define MATCH_LIMIT 200000
 
 enum pat_type {
 	P_REGEX,
@@ -27,7 +33,8 @@ enum pat_type {
 	P_SUBHOST, /* client name is below lit (".example.com") */
 	P_ADDRESS, /* whole address equals lit */
 	P_LOCAL, /* local part equals lit ("user@") */
-	P_DOMAIN, /* domain equals lit ("domain", "@domain") */
+	P_DOMAIN, /* domain equals lit ("@domain") */
+	P_DOMAIN_BELOW, /* domain is lit or below it ("domain", as postgrey reads it) */
 	P_SUBDOMAIN, /* domain is below lit (".domain") */
 };
 
@@ -35,7 +42,7 @@ struct pat {
 	enum pat_type type;
 	char *text; /* as written, for "which" */
 	char *lit; /* lower-cased literal */
-	regex_t re;
+	pcre2_code *re;
 	struct rg_prefix pfx;
 };
 
@@ -43,6 +50,7 @@ struct rg_patlist {
 	enum rg_pat_kind kind;
 	int n, cap;
 	struct pat *p;
+	pcre2_match_context *mctx; /* MATCH_LIMIT; only read while matching */
 };
 
 struct rg_patlist *
@@ -51,6 +59,10 @@ rg_patlist_new(enum rg_pat_kind kind)
 	struct rg_patlist *l = xcalloc(1, sizeof(*l));
 
 	l->kind = kind;
+	if ((l->mctx = pcre2_match_context_create(NULL)) == NULL)
+		msg_fatal("out of memory (pcre2)");
+	pcre2_set_match_limit(l->mctx, MATCH_LIMIT);
+	pcre2_set_depth_limit(l->mctx, MATCH_LIMIT / 10);
 	return l;
 }
 
@@ -133,7 +145,7 @@ classify(struct rg_patlist *l, struct pat *p, const char *s, char *err, size_t e
 			p->lit = rg_lowercase(xstrdup(s));
 		}
 	} else {
-		p->type = s[0] == '.' ? P_SUBDOMAIN : P_DOMAIN;
+		p->type = s[0] == '.' ? P_SUBDOMAIN : P_DOMAIN_BELOW;
 		p->lit = name_literal(s);
 	}
 	if (p->lit && p->type == P_ADDRESS) {
@@ -171,13 +183,15 @@ rg_patlist_add(struct rg_patlist *l, const char *pattern, const char *file, int 
 			rg_diag_add(diag, file, line, "unterminated regex \"%s\" (write /regex/)", shown);
 			goto fail;
 		}
-		s[n - 1] = 0;
-		if ((rc = regcomp(&p.re, s + 1, REG_EXTENDED | REG_ICASE | REG_NOSUB)) != 0) {
-			regerror(rc, &p.re, err, sizeof(err));
-			rg_diag_add(diag, file, line, "bad regex \"%s\": %s", shown, err);
+		PCRE2_SIZE off;
+
+		p.re = pcre2_compile((PCRE2_SPTR)(s + 1), n - 2, PCRE2_CASELESS, &rc, &off, NULL);
+		if (p.re == NULL) {
+			pcre2_get_error_message(rc, (PCRE2_UCHAR *)err, sizeof(err));
+			rg_diag_add(diag, file, line, "bad regex \"%s\": %s at offset %zu", shown, err,
+				    (size_t)off);
 			goto fail;
 		}
-		s[n - 1] = '/';
 		p.type = P_REGEX;
 	} else if (classify(l, &p, s, err, sizeof(err)) < 0) {
 		rg_diag_add(diag, file, line, "%s", err);
@@ -240,24 +254,51 @@ lower_copy(const char *s, char *buf, size_t buflen, int strip_dot)
 	return rg_lowercase(buf);
 }
 
+/* Is lit "local_noext@domain"? (user@domain also matches user+ext@domain) */
 static int
-match_one(const struct pat *p, const char *subject, const char *lname, const struct rg_addr *addr,
-	  const char *local, const char *domain)
+addr_noext(const char *lit, const char *local_noext, const char *domain)
+{
+	size_t n = strlen(local_noext);
+
+	return strncmp(lit, local_noext, n) == 0 && lit[n] == '@' && strcmp(lit + n + 1, domain) == 0;
+}
+
+/* 1 if re matches subject; an error (the match limit) is no match. */
+static int
+re_match(const struct rg_patlist *l, const pcre2_code *re, const char *subject)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	int rc;
+
+	if (md == NULL)
+		msg_fatal("out of memory (pcre2)");
+	rc = pcre2_match(re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, l->mctx);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+static int
+match_one(const struct rg_patlist *l, const struct pat *p, const char *subject, const char *lname,
+	  const struct rg_addr *addr, const char *local, const char *local_noext, const char *domain)
 {
 	switch (p->type) {
 	case P_REGEX:
-		return subject && regexec(&p->re, subject, 0, NULL, 0) == 0;
+		return subject && re_match(l, p->re, subject);
 	case P_PREFIX:
 		return addr && rg_prefix_match(&p->pfx, addr);
 	case P_HOST:
 	case P_SUBHOST:
 		return lname && below(lname, p->lit, 1);
 	case P_ADDRESS:
-		return lname && strcmp(lname, p->lit) == 0;
+		return lname && (strcmp(lname, p->lit) == 0 ||
+				 (local_noext && domain && addr_noext(p->lit, local_noext, domain)));
 	case P_LOCAL:
-		return local && strcmp(local, p->lit) == 0;
+		return local &&
+		       (strcmp(local, p->lit) == 0 || (local_noext && strcmp(local_noext, p->lit) == 0));
 	case P_DOMAIN:
 		return domain && strcmp(domain, p->lit) == 0;
+	case P_DOMAIN_BELOW:
+		return domain && below(domain, p->lit, 1);
 	case P_SUBDOMAIN:
 		return domain && below(domain, p->lit, 0);
 	}
@@ -267,8 +308,8 @@ match_one(const struct pat *p, const char *subject, const char *lname, const str
 int
 rg_patlist_match(const struct rg_patlist *l, const char *name, const char *addr, const char **which)
 {
-	char lbuf[SUBJECT_MAX], local[SUBJECT_MAX];
-	const char *lname, *subject = name, *domain = NULL, *lp = NULL;
+	char lbuf[SUBJECT_MAX], local[SUBJECT_MAX], noext[SUBJECT_MAX];
+	const char *lname, *subject = name, *domain = NULL, *lp = NULL, *lpx = NULL;
 	struct rg_addr a, *ap = NULL;
 	int i;
 
@@ -292,9 +333,17 @@ rg_patlist_match(const struct rg_patlist *l, const char *name, const char *addr,
 		} else {
 			lp = lname;
 		}
+		/* postgrey's rule: "user@" and "user@domain" cover user+ext too */
+		if (lp && lp[0] != '+' && strchr(lp, '+')) {
+			size_t k = strcspn(lp, "+");
+
+			memcpy(noext, lp, k);
+			noext[k] = 0;
+			lpx = noext;
+		}
 	}
 	for (i = 0; i < l->n; i++)
-		if (match_one(&l->p[i], subject, lname, ap, lp, domain)) {
+		if (match_one(l, &l->p[i], subject, lname, ap, lp, lpx, domain)) {
 			if (which)
 				*which = l->p[i].text;
 			return 1;
@@ -317,10 +366,11 @@ rg_patlist_free(struct rg_patlist *l)
 		return;
 	for (i = 0; i < l->n; i++) {
 		if (l->p[i].type == P_REGEX)
-			regfree(&l->p[i].re);
+			pcre2_code_free(l->p[i].re);
 		free(l->p[i].text);
 		free(l->p[i].lit);
 	}
 	free(l->p);
+	pcre2_match_context_free(l->mctx);
 	free(l);
 }

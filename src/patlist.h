@@ -11,16 +11,21 @@
  *                   below it. The client name "unknown" never matches a
  *                   name pattern.
  *   RG_PAT_ADDRESS  "/regex/" against the whole address; "user@domain"
- *                   exact; "user@" that local part in any domain; "domain"
- *                   or "@domain" every address in the domain; ".domain"
- *                   every address in its subdomains.
+ *                   exact; "user@" that local part in any domain (both also
+ *                   match "user+ext"); "domain" every address in the domain
+ *                   and its subdomains; "@domain" the domain only;
+ *                   ".domain" every address in its subdomains.
  *   RG_PAT_REGEX    only "/regex/" lines (dynamic-IP name patterns).
- * Regexes are POSIX extended, case-insensitive, matched with regexec (so an
- * anchor must be written). Literals are compared case-insensitively.
+ * This is the grammar of postgrey's whitelist_clients and
+ * whitelist_recipients, which load unchanged. Regexes are Perl-compatible
+ * (PCRE2, as postgrey's Perl reads them: \d, (?:...), lazy quantifiers),
+ * case-insensitive and unanchored unless written with ^ $; a match that
+ * exceeds PCRE2's backtracking limit counts as no match. Literals are
+ * compared case-insensitively.
  *
  * Ownership: the list owns its compiled patterns; immutable after load, safe
- * to read from several threads (regexec on a shared regex_t is thread-safe in
- * glibc).
+ * to read from several threads (compiled PCRE2 code and the match context are
+ * only read; match data is per call).
  */
 #ifndef RG_PATLIST_H
 #define RG_PATLIST_H

@@ -8,7 +8,8 @@
 # without a single warning. smtpd is started in stand-alone mode (-S, the
 # mode "sendmail -bs" uses: one SMTP session on stdin/stdout, no master, no
 # listening socket) so that it parses its restriction lists, including the
-# check_policy_service { ... } attributes. Postfix itself is never started
+# check_policy_service { ... } attributes (without STARTTLS: TLS needs
+# tlsmgr, which only a running master provides). Postfix itself is never started
 # and /etc/postfix is never written. Needs root (postfix check does).
 # TAP output; standalone.
 set -u
@@ -102,13 +103,29 @@ EOF
 		cat "$conf/master.cf.snippets" >>"$dir/etc/master.cf"
 		;;
 	esac
+	case " $* " in
+	*" main.cf.classes "*)
+		# master.cf.classes replaces master.cf.snippets' two listeners.
+		postconf -c "$dir/etc" -M# '198.51.100.25:smtp/inet' '203.0.113.25:smtp/inet'
+		printf '\n' >>"$dir/etc/master.cf"
+		cat "$conf/master.cf.classes" >>"$dir/etc/master.cf"
+		: >"$dir/etc/relayguard/client_class"
+		;;
+	esac
 	# The shipped support files where $config_directory/relayguard/...
 	# points. Copied at test time: postfix check warns about symlinks that
 	# leave the configuration directory, as it would for an admin.
-	for s in header_checks.spam-routing tls_policy opendkim; do
+	for s in header_checks.spam-routing tls_policy opendkim postmaster; do
 		cp -R "$conf/$s" "$dir/etc/relayguard/$s"
 	done
+	# The admin's certificate in place of Debian's snakeoil pair.
+	postconf -c "$dir/etc" -e "smtpd_tls_chain_files = $T/tls.key, $T/tls.pem"
 }
+# A certificate like an admin's (the snakeoil pair may be missing).
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.rgtest.invalid -days 2 \
+	-keyout "$T/tls.key" -out "$T/tls.pem" >/dev/null 2>&1 || echo "# openssl failed"
+chmod 600 "$T/tls.key"
+
 
 # Run smtpd stand-alone for one EHLO/QUIT session; its log lines (it logs to
 # the postlog socket because maillog_file is set) are caught by a small
@@ -129,7 +146,8 @@ smtpd_session() {
 	listener=$!
 	for _ in 1 2 3 4 5 6 7 8 9 10; do [ -S "$sock" ] && break; sleep 0.1; done
 	printf 'EHLO test.example.com\r\nQUIT\r\n' |
-		MAIL_CONFIG=$dir/etc timeout 20 /usr/lib/postfix/sbin/smtpd -S >"$dir/smtpd.out" 2>&1
+		MAIL_CONFIG=$dir/etc timeout 20 /usr/lib/postfix/sbin/smtpd -S \
+			-o smtpd_tls_security_level=none >"$dir/smtpd.out" 2>&1
 	sleep 0.2
 	kill "$listener" 2>/dev/null
 	wait "$listener" 2>/dev/null
@@ -244,6 +262,21 @@ instance all-in-one main.cf.common main.cf.inbound-primary main.cf.inbound-fallb
 MAIL_CONFIG=$T/all-in-one/etc sh "$postmap_sh" -c "$T/rg/relayguard.conf" \
 	-o "$T/all-in-one/etc/relayguard" >/dev/null
 role_checks all-in-one
+
+instance classes main.cf.common main.cf.inbound-primary main.cf.inbound-fallback main.cf.outbound main.cf.classes
+MAIL_CONFIG=$T/classes/etc sh "$postmap_sh" -C -c "$T/rg/relayguard.conf" \
+	-o "$T/classes/etc/relayguard" >/dev/null
+role_checks classes
+got=$(postmap -c "$T/classes/etc" -q example.net "hash:$T/classes/etc/relayguard/transport")
+[ "$got" = "relay_standard:" ] && ok "relayguard-postmap -C: a standard domain goes by MX through relay_standard" ||
+	notok "relayguard-postmap -C: a standard domain goes by MX through relay_standard" "got: $got"
+got=$(postconf -c "$T/classes/etc" -P '212.59.41.10:smtp/inet/smtpd_relay_restrictions' \
+	'smtp_premium/unix/smtp_bind_address' 'relay_standard/unix/smtp_bind_address')
+want="212.59.41.10:smtp/inet/smtpd_relay_restrictions = \$relayguard_class_relay_restrictions
+smtp_premium/unix/smtp_bind_address = 212.59.41.10
+relay_standard/unix/smtp_bind_address = 81.14.242.8"
+[ "$got" = "$want" ] && ok "classes: per-class listeners and transports with their own addresses" ||
+	notok "classes: per-class listeners and transports with their own addresses" "got: $got"
 
 # What the shipped settings resolve to, in the instance that has them all.
 e=$T/all-in-one/etc

@@ -9,7 +9,9 @@ dest=$RG_TMP/root
 make -s -C "$RG_SRCDIR" install DESTDIR="$dest" PREFIX=/usr B="$(basename "$RG_BUILD")" >/dev/null 2>&1
 is $? 0 "make install DESTDIR=... PREFIX=/usr succeeds"
 for f in usr/sbin/relayguard-policyd usr/sbin/relayguard-milter usr/sbin/relayguard-postmap \
-	usr/sbin/relayguard-dnsbl-monitor usr/share/man/man8/relayguard-dnsbl-monitor.8 usr/share/man/man5/relayguard.conf.5 usr/share/man/man8/relayguard-policyd.8 \
+	usr/sbin/relayguard-dnsbl-monitor usr/sbin/relayguard-import usr/sbin/relayguard-import-postgrey \
+	usr/sbin/relayguard-compare-postgrey usr/share/man/man8/relayguard-compare-postgrey.8 \
+	usr/share/man/man8/relayguard-import-postgrey.8 usr/share/man/man8/relayguard-dnsbl-monitor.8 usr/share/man/man5/relayguard.conf.5 usr/share/man/man8/relayguard-policyd.8 \
 	usr/share/man/man8/relayguard-milter.8 usr/lib/systemd/system/relayguard-policyd.service \
 	usr/sbin/relayguardctl usr/share/man/man8/relayguardctl.8 \
 	etc/relayguard/relayguard.conf etc/relayguard/domains etc/relayguard/clients \

@@ -38,6 +38,23 @@ CONF
 tcheck "spamd_server = localhost:783x" "$c/port.conf" \
 	'port\.conf:2: bad spamd_server: "localhost:783x": bad port "783x"'
 
+# A scanning cluster's list: the bad word is named.
+cat >"$c/list.conf" <<CONF
+myhostname = relay.rgtest.invalid
+spamd_server = 127.0.0.1:783, localhost:78x
+CONF
+tcheck "a bad second spamd_server address" "$c/list.conf" \
+	'list\.conf:2: bad spamd_server: "localhost:78x": bad port "78x"'
+
+# greylist_spf asks DNS through the SPF resolver, which takes IPv4 servers only.
+cat >"$c/spf.conf" <<CONF
+myhostname = relay.rgtest.invalid
+dns_server = [::1]:53
+premium_greylist_spf = yes
+CONF
+tcheck "greylist_spf with an IPv6 dns_server" "$c/spf.conf" \
+	'spf\.conf:2: dns_server: ::1: SPF and DKIM checks need an IPv4 name server'
+
 cat >"$c/domains" <<TABLE
 example.com   premium  nexthop=[mail.example.com:25
 TABLE

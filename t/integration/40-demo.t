@@ -45,12 +45,12 @@ is $rc 0 "scripts/demo exits 0"
 [ $rc -eq 0 ] || sed 's/^/# /' "$out" >&2
 summary() { grep -E "^\[(ok|FAIL|skip)\] $1:" "$out"; }
 is "$(grep -c '^\[FAIL\]' "$out")" 0 "no step failed"
-is "$(grep -c '^\[ok\]' "$out")" 9 "nine steps succeeded"
+is "$(grep -c '^\[ok\]' "$out")" 11 "eleven steps succeeded"
 
-like "$(summary greylisting)" '^\[ok\] greylisting: first attempt 450 4\.7\.1 .*Greylisted, try again in 5 seconds; retry after 6s 250 .*delivered with X-Greylist: delayed [5-9] seconds by relayguard-policyd at relay\.demo\.test' \
+like "$(summary greylisting)" '^\[ok\] greylisting: first attempt 450 4\.7\.1 .*Greylisted, try again in 5 seconds; retry after 6s 250 .*delivered with X-Greylist: delayed [5-9] seconds by relayguard-(policyd|milter) at relay\.demo\.test' \
 	"greylisting: 450 4.7.1, retry after 6s 250, delivered with X-Greylist"
 m=$(grep -lE '^Subject: demo greylisting' "$MBOX"/alice/new/* 2>/dev/null | head -n 1)
-check "... the delivered mail has the X-Greylist header" grep -qE '^X-Greylist: delayed [5-9] seconds by relayguard-policyd' "$m"
+check "... the delivered mail has the X-Greylist header" grep -qE '^X-Greylist: delayed [5-9] seconds by relayguard-(policyd|milter)' "$m"
 
 like "$(summary 'recipient callout')" '^\[ok\] recipient callout: nobody@example\.com .* 550 5\.1\.1 <nobody@example\.com>: Recipient address rejected: User unknown' \
 	"callout: the unknown recipient gets the customer server's 550 5.1.1 at RCPT"
@@ -135,7 +135,7 @@ out2=$RG_TMP/demo2.out
 RG_BUILD=$RG_BUILD "$demo" >"$out2" 2>&1
 is $? 0 "a second scripts/demo (the stack running) succeeds"
 like "$(cat "$out2")" 'already running .* stopping it first' "... after stopping the first stack"
-is "$(grep -c '^\[ok\]' "$out2")" 9 "... and all nine steps succeed again"
+is "$(grep -c '^\[ok\]' "$out2")" 11 "... and all eleven steps succeed again"
 pids=$(awk '{ print $3 }' "$D/pids")
 "$demo" stop >/dev/null 2>&1
 is $? 0 "scripts/demo stop succeeds"

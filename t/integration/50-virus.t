@@ -80,14 +80,14 @@ like "$(swaks_reply_to .)" '^550 5\.7\.1 Message contains a virus \(RG-Test\.EIC
 wait_until 5 logged 'virus=found'
 is "$(log_after "$n" | grep -c 'milter: virus:')" 1 "... logged in one line"
 like "$(log_after "$n" | grep 'milter: virus:')" \
-	'^.*[0-9A-F]{6,}: milter: virus: .*recipient=<alice@virus\.test> .*virus=found signature=RG-Test\.EICAR\.UNOFFICIAL action=reject' \
+	'^.*[0-9A-F]{6,}: milter: virus: .*recipient=<alice@virus\.test> .*virus=found signature=RG-Test\.EICAR\.UNOFFICIAL clamd=unix:[^ ]+ action=reject' \
 	"... with the queue id, recipient and signature"
 
 n=$(log_lines)
 send alice@virus.test --header "Subject: clean one" --body "Nothing but words."
 is "$SWAKS_CODE" 250 "a clean message is accepted"
 check "... and delivered" wait_until 30 delivered '^Subject: clean one'
-check "... logged as clean" wait_until 5 logged 'virus=clean action=accept'
+check "... logged as clean" wait_until 5 logged 'virus=clean clamd=unix:[^ ]+ action=accept'
 
 printf '%s\n' "$RG_EICAR" >"$RG_TMP/eicar.com"
 send alice@virus.test --header "Subject: attached" --body "see the attachment" \
@@ -153,6 +153,6 @@ n=$(log_lines)
 send carol@open.test --header "Subject: down accept" --body "nobody scans"
 is "$SWAKS_CODE" 250 "clamd stopped, virus_failure_action = accept: accepted"
 check "... delivered" wait_until 30 delivered '^Subject: down accept'
-check "... and logged as unscanned" wait_until 5 logged 'virus=unscanned reason="clamd connect failed.*failure_action=accept action=accept'
+check "... and logged as unscanned" wait_until 5 logged 'virus=unscanned reason="clamd connect failed.*failure_action=accept clamd=[^ ]+ action=accept'
 
 done_testing

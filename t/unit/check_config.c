@@ -508,7 +508,7 @@ START_TEST(test_typed_addresses)
 		   "milter_listen = inet:127.0.0.1:10042\n"
 		   "policyd_metrics_listen = 127.0.0.1:9101\n"
 		   "redis_server = unix:/run/redis/redis.sock\n"
-		   "spamd_server = inet:127.0.0.1:783\n"
+		   "spamd_server = inet:127.0.0.1:783, 127.0.0.2 unix:/run/spamd.sock\n"
 		   "dns_server = 127.0.0.1:5353\n"
 		   "nexthop = [mail.example.com]:2525\n",
 		   &d);
@@ -528,9 +528,14 @@ START_TEST(test_typed_addresses)
 	ck_assert_int_eq(cfg->global.policyd_metrics_listen_ep->port, 9101);
 	ck_assert_ptr_null(cfg->global.milter_metrics_listen_ep); /* empty = off */
 	ck_assert_str_eq(cfg->global.redis_server_ep->path, "/run/redis/redis.sock");
-	ck_assert_str_eq(cfg->global.spamd_server_ep->host, "127.0.0.1");
-	ck_assert_int_eq(cfg->global.spamd_server_ep->port, 783);
-	ck_assert_str_eq(cfg->global.spamd_server, "inet:127.0.0.1:783"); /* text as written */
+	/* A scanning cluster: several spamd, in order, each with the default port. */
+	ck_assert_int_eq(cfg->global.spamd_server_ep.n, 3);
+	ck_assert_str_eq(cfg->global.spamd_server_ep.v[0].host, "127.0.0.1");
+	ck_assert_int_eq(cfg->global.spamd_server_ep.v[0].port, 783);
+	ck_assert_str_eq(cfg->global.spamd_server_ep.v[1].host, "127.0.0.2");
+	ck_assert_int_eq(cfg->global.spamd_server_ep.v[1].port, 783);
+	ck_assert_int_eq(cfg->global.spamd_server_ep.v[2].kind, RG_EP_UNIX);
+	ck_assert_str_eq(cfg->global.spamd_server.argv[0], "inet:127.0.0.1:783"); /* text as written */
 	ck_assert_int_eq(cfg->global.dns_server_ep->port, 5353);
 	ck_assert_int_eq(cfg->global.nexthop_ep->bracketed, 1);
 	ck_assert_int_eq(rg_config_class(cfg, "premium")->nexthop_ep->port, 2525);
@@ -539,7 +544,10 @@ START_TEST(test_typed_addresses)
 	/* Defaults parse too. */
 	cfg = t_load("", &d);
 	ck_assert_ptr_nonnull(cfg);
-	ck_assert_int_eq(cfg->global.spamd_server_ep->port, 783);
+	ck_assert_int_eq(cfg->global.spamd_server_ep.n, 1);
+	ck_assert_int_eq(cfg->global.spamd_server_ep.v[0].port, 783);
+	ck_assert_int_eq(cfg->global.clamd_server_ep.n, 1);
+	ck_assert_str_eq(cfg->global.clamd_server_ep.v[0].path, "/run/clamav/clamd.ctl");
 	ck_assert_int_eq(cfg->global.redis_server_ep->port, 6379);
 	ck_assert_ptr_null(cfg->global.dns_server_ep);
 	ck_assert_ptr_null(cfg->global.nexthop_ep);

@@ -85,7 +85,15 @@ START_TEST(test_address)
 	ck_assert_str_eq(which(l, "abuse@anywhere.example", NULL), "abuse@");
 	ck_assert_str_eq(which(l, "xabuse@anywhere.example", NULL), "-");
 	ck_assert_str_eq(which(l, "anyone@EXAMPLE.NET", NULL), "example.net");
-	ck_assert_str_eq(which(l, "anyone@sub.example.net", NULL), "-");
+	/* a bare domain covers its subdomains, as postgrey reads it; "@domain" does not */
+	ck_assert_str_eq(which(l, "anyone@sub.example.net", NULL), "example.net");
+	ck_assert_str_eq(which(l, "anyone@sub.example.org", NULL), "-");
+	ck_assert_str_eq(which(l, "anyone@badexample.net", NULL), "-");
+	/* user@ and user@domain cover user+extension (postgrey's rule) */
+	ck_assert_str_eq(which(l, "abuse+reports@x.example", NULL), "abuse@");
+	ck_assert_str_eq(which(l, "postmaster+x@example.com", NULL), "postmaster@example.com");
+	ck_assert_str_eq(which(l, "postmaster+x@example.info", NULL), "-");
+	ck_assert_str_eq(which(l, "+abuse@x.example", NULL), "-");
 	ck_assert_str_eq(which(l, "anyone@example.org", NULL), "@example.org");
 	ck_assert_str_eq(which(l, "anyone@mail.example.edu", NULL), ".example.edu");
 	ck_assert_str_eq(which(l, "anyone@example.edu", NULL), "-");
@@ -120,6 +128,36 @@ START_TEST(test_regex_kind)
 }
 END_TEST
 
+/* Perl-style regexes as postgrey's whitelist_clients has them (PCRE2). */
+START_TEST(test_perl_regex)
+{
+	struct rg_patlist *l = list(RG_PAT_CLIENT, "/^(?:smtp\\w*|postfix)[0-9]+-g[0-9]+\\.free\\.fr$/\n"
+						   "/^mail\\d+\\.telekom\\.de$/\n"
+						   "/^.*?.server.arvato-systems.de$/\n"
+						   "/^(a+)+$/\n" /* catastrophic backtracking */
+						   "2a01:4180:4051:0800::/64\n"
+						   "dgfip.finances.gouv.fr \n");
+	char evil[200];
+
+	ck_assert_int_eq(rg_patlist_count(l), 6);
+	ck_assert_str_eq(which(l, "smtpout3-g21.free.fr", NULL),
+			 "/^(?:smtp\\w*|postfix)[0-9]+-g[0-9]+\\.free\\.fr$/");
+	ck_assert_str_eq(which(l, "postfix1-g2.FREE.fr", NULL),
+			 "/^(?:smtp\\w*|postfix)[0-9]+-g[0-9]+\\.free\\.fr$/");
+	ck_assert_str_eq(which(l, "MAIL12.telekom.de", NULL), "/^mail\\d+\\.telekom\\.de$/");
+	ck_assert_str_eq(which(l, "mailx.telekom.de", NULL), "-");
+	ck_assert_str_eq(which(l, "mx1.server.arvato-systems.de", NULL), "/^.*?.server.arvato-systems.de$/");
+	ck_assert_str_eq(which(l, NULL, "2a01:4180:4051:800::25"), "2a01:4180:4051:0800::/64");
+	ck_assert_str_eq(which(l, "mx.dgfip.finances.gouv.fr", NULL), "dgfip.finances.gouv.fr");
+	/* a hostile subject against a backtracking pattern: bounded, no match */
+	memset(evil, 'a', sizeof(evil) - 2);
+	evil[sizeof(evil) - 2] = '!';
+	evil[sizeof(evil) - 1] = 0;
+	ck_assert_str_eq(which(l, evil, NULL), "-");
+	rg_patlist_free(l);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
 	struct rg_patlist *l = rg_patlist_new(RG_PAT_CLIENT);
@@ -136,7 +174,8 @@ START_TEST(test_errors)
 			    "1.2.3.4.5\n");
 	ck_assert_int_eq(rg_patlist_load(l, "patterns", &d), -1);
 	ck_assert(t_has(&d, "patterns:2: unterminated regex \"/unterminated\" (write /regex/)"));
-	ck_assert_str_eq(d.msgs[1], "patterns:3: bad regex \"/a(b/\": Unmatched ( or \\(");
+	ck_assert_str_eq(d.msgs[1],
+			 "patterns:3: bad regex \"/a(b/\": missing closing parenthesis at offset 3");
 	ck_assert(t_has(&d, "patterns:4: unterminated regex \"//\" (write /regex/)"));
 	ck_assert(t_has(&d, "patterns:5: host bits set in \"192.0.2.1/24\" (network is 192.0.2.0/24)"));
 	ck_assert(t_has(&d, "patterns:6: bad host name \"bad_host!name\""));
@@ -181,6 +220,7 @@ patlist_suite(void)
 	tcase_add_test(tc, test_client);
 	tcase_add_test(tc, test_address);
 	tcase_add_test(tc, test_regex_kind);
+	tcase_add_test(tc, test_perl_regex);
 	tcase_add_test(tc, test_errors);
 	suite_add_tcase(s, tc);
 	return s;

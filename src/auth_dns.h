@@ -1,8 +1,9 @@
 /*
- * auth_dns - the one DNS resolver of the milter's SPF and DKIM checks.
- * Both libspf2 (through its DNS layer, auth_spf.c) and libopendkim
- * (through its query callbacks, auth_dkim.c) ask their questions here, so
- * both use dns_server and both are bounded by the same times.
+ * auth_dns - the one DNS resolver of the SPF and DKIM checks (the
+ * milter's, and policyd's SPF-aware greylisting). Both libspf2 (through
+ * its DNS layer, auth_spf.c) and libopendkim (through its query callbacks,
+ * milter/auth_dkim.c) ask their questions here, so both use dns_server and
+ * both are bounded by the same times.
  *
  * One resolver is a private res_state (res_ninit), set to dns_server when
  * that is given (its parsed endpoint; an IPv4 address; else the servers of
@@ -15,8 +16,8 @@
  * Contract: one auth_dns belongs to one message (one thread at a time);
  * no shared state, so threads never meet here. Caller storage.
  */
-#ifndef RG_MILTER_AUTH_DNS_H
-#define RG_MILTER_AUTH_DNS_H
+#ifndef RG_AUTH_DNS_H
+#define RG_AUTH_DNS_H
 
 #include <netinet/in.h>
 #include <arpa/nameser.h>

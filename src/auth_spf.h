@@ -11,9 +11,13 @@
  * Trust boundary: the sender, HELO name and DNS data are untrusted;
  * libspf2 parses them; the domain we report is reduced to
  * [A-Za-z0-9.-_] (anything else makes it "invalid").
+ *
+ * Used by the milter (Authentication-Results, one thread per message) and
+ * by policyd (SPF-aware greylisting, on the worker threads of
+ * policyd/spfpool).
  */
-#ifndef RG_MILTER_AUTH_SPF_H
-#define RG_MILTER_AUTH_SPF_H
+#ifndef RG_AUTH_SPF_H
+#define RG_AUTH_SPF_H
 
 #include "auth_dns.h"
 
