@@ -58,7 +58,7 @@ IMP_OBJ	= $(patsubst %.c,$(B)/%.o,$(IMP_SRC))
 
 PROGS	= $(B)/relayguard-policyd $(B)/relayguard-milter $(B)/relayguardctl $(B)/relayguard-import
 
-.PHONY: all check unit unit-bin unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools
+.PHONY: all check unit unit-bin unit-asan integration integration-asan deps format format-check install clean bench bench-quick demo tools soak
 .SUFFIXES:
 
 all: $(PROGS) $(TOOL_BIN)
@@ -191,6 +191,11 @@ bench-quick: all
 
 demo: all
 	scripts/demo
+
+# The fault soak (t/soak/README), as root; not part of check.
+SOAK_SECONDS ?= 120
+soak: all
+	RG_BUILD=$(CURDIR)/$(B) SOAK_SECONDS=$(SOAK_SECONDS) bash t/soak/run
 
 clean:
 	rm -rf build build-asan build-fuzz
