@@ -9,6 +9,13 @@ rg__listen_of() {
 		tail -n 1
 }
 
+# unix_serving PATH: something accepts connections on the unix socket PATH
+# (a socket file alone proves nothing: a killed daemon leaves its file, and
+# the daemons bind PATH.new and rename it into place).
+unix_serving() {
+	perl -MIO::Socket::UNIX -e 'exit(IO::Socket::UNIX->new(Peer => $ARGV[0], Type => SOCK_STREAM()) ? 0 : 1)' "$1" 2>/dev/null
+}
+
 # rg__wait_listen NAME PID SPEC: wait for "unix:PATH", "inet:HOST:PORT" or
 # "HOST:PORT" to be served.
 rg__wait_listen() {
@@ -17,8 +24,8 @@ rg__wait_listen() {
 	"") sleep 0.5; pid_alive "$2" ;;
 	unix:* | /*)
 		spec=${spec#unix:}
-		wait_until 15 test -S "$spec" || {
-			diag "harness: $1 did not create $spec"
+		wait_until 15 unix_serving "$spec" || {
+			diag "harness: $1 does not serve $spec"
 			tail -n 20 "$(rg_log "$1")" | sed 's/^/# /' >&2
 			return 1
 		}
