@@ -18,7 +18,8 @@
 #include "rsentinel.h"
 #include "util.h"
 
-#define POOL_CONSEQUENCE "the callout cache and harvest counting are off"
+#define POOL_CONSEQUENCE                                                                                     \
+	"the callout cache, harvest counting, the milter's greylisting and rate-limit commits go without it"
 
 struct pconn {
 	redisContext *c;
