@@ -33,7 +33,7 @@
 #include "callout_reply.h"
 #include "callout_verify.h"
 #include "callout_redis.h"
-#include "mmetrics.h"
+#include "metrics_milter.h"
 
 #define VERIFY_HOPS_MAX 1024
 #define VERIFY_WORKERS 2

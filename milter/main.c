@@ -40,14 +40,14 @@
 #include "config.h"
 #include "daemon.h"
 #include "failpolicy.h"
-#include "mdrain.h"
+#include "main_drain.h"
 #include "msg.h"
 #include "session.h"
 #include "util.h"
-#include "mlimit.h"
+#include "ratelimit_commit.h"
 #include "version.h"
 #include "callout_verify.h"
-#include "mmetrics.h"
+#include "metrics_milter.h"
 
 #define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 

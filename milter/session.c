@@ -14,10 +14,10 @@
 #include "auth_msg.h"
 #include "msg.h"
 #include "greylist.h"
-#include "mgrey.h"
-#include "mlimit.h"
+#include "greylist_rcpt.h"
+#include "ratelimit_commit.h"
 #include "msgbuf.h"
-#include "mproto.h"
+#include "session_proto.h"
 #include "spam_scan.h"
 #include "endpoint.h"
 #include "session.h"
@@ -28,7 +28,7 @@
 #include "util.h"
 #include "callout_verify.h"
 #include "virus_scan.h"
-#include "mmetrics.h"
+#include "metrics_milter.h"
 
 /*
  * Longest envelope address taken (bytes, without the brackets). Postfix

@@ -9,7 +9,7 @@
 #include "spam_scan.h"
 #include "spam_spamd.h"
 #include "util.h"
-#include "mmetrics.h"
+#include "metrics_milter.h"
 
 /* One spamd of spamd_server, for scansrv_run. */
 struct scan_try {

@@ -1,5 +1,5 @@
 /*
- * mlimit - the milter's half of the exact rate limits: relayguard-policyd
+ * ratelimit_commit (prefix mlimit_) - the milter's half of the exact rate limits: relayguard-policyd
  * reserves a message's place at RCPT; the milter, which alone hears the
  * end-of-message verdict, turns the reservation into a count when the
  * message is accepted and gives it back when it is refused, tempfailed or

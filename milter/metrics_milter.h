@@ -1,5 +1,5 @@
 /*
- * mmetrics - relayguard-milter's metrics (on top of src/rgm.h) and its
+ * metrics_milter (prefix mmetrics_) - relayguard-milter's metrics (on top of src/rgm.h) and its
  * /metrics + /health endpoint, served by one thread of its own (an evhttp
  * server on a private event_base), apart from libmilter's threads.
  *

@@ -1,5 +1,5 @@
 /*
- * mgrey - greylisting after the recipient check. Postfix evaluates its
+ * greylist_rcpt (prefix mgrey_) - greylisting after the recipient check. Postfix evaluates its
  * restrictions (and so relayguard-policyd) before a milter's RCPT step, so
  * a policy server that greylists cannot know yet that the recipient does
  * not exist: an unknown recipient would hear 450 first and 550 only on the

@@ -1,5 +1,5 @@
 /*
- * mproto - what relayguard-milter asks of the milter protocol: which steps
+ * session_proto (prefix mproto_) - what relayguard-milter asks of the milter protocol: which steps
  * Postfix sends, which of them wait for a reply, and whether a message's
  * body is wanted at all.
  *

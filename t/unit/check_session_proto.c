@@ -6,7 +6,7 @@
 #include <libmilter/mfapi.h>
 
 #include "cfgtest.h"
-#include "mproto.h"
+#include "session_proto.h"
 
 #define ALL_NR (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH)
 

@@ -1,5 +1,5 @@
 /*
- * mgrey - see mgrey.h.
+ * greylist_rcpt - see greylist_rcpt.h.
  */
 #include <libgen.h>
 #include <pthread.h>
@@ -10,7 +10,7 @@
 #include "greylist.h"
 #include "greyspf.h"
 #include "lua_scripts.h"
-#include "mgrey.h"
+#include "greylist_rcpt.h"
 #include "msg.h"
 #include "patlist.h"
 #include "util.h"

@@ -1,9 +1,9 @@
 /*
- * mproto - see mproto.h.
+ * session_proto - see session_proto.h.
  */
 #include <libmilter/mfapi.h>
 
-#include "mproto.h"
+#include "session_proto.h"
 #include "table.h"
 
 int

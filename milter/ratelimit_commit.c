@@ -1,5 +1,5 @@
 /*
- * mlimit - see mlimit.h.
+ * ratelimit_commit - see ratelimit_commit.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "lua_scripts.h"
-#include "mlimit.h"
+#include "ratelimit_commit.h"
 #include "redis_pool.h"
 #include "msg.h"
 #include "ratelimit.h"

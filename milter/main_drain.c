@@ -1,5 +1,5 @@
 /*
- * mdrain - see mdrain.h.
+ * main_drain - see main_drain.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "mdrain.h"
+#include "main_drain.h"
 #include "util.h"
 
 /* libmilter callbacks carry no argument of ours: the wrapped description

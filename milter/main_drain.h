@@ -1,5 +1,5 @@
 /*
- * mdrain - how relayguard-milter stops: promptly, and without cutting the
+ * main_drain (prefix mdrain_) - how relayguard-milter stops: promptly, and without cutting the
  * SMTP sessions it is filtering.
  *
  * libmilter's listener polls its socket with a 5 s timeout (MI_CHK_TIME)

@@ -1,5 +1,5 @@
 /*
- * mmetrics - see mmetrics.h.
+ * metrics_milter - see metrics_milter.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -10,7 +10,7 @@
 #include <event2/event.h>
 
 #include "metricsrv.h"
-#include "mmetrics.h"
+#include "metrics_milter.h"
 #include "redis_pool.h"
 #include "session.h"
 #include "spam_spamd.h"
