@@ -99,7 +99,8 @@ third_try() {
 check "wait_until re-runs a function until it succeeds" wait_until 5 third_try
 is "$(cat "$RG_TMP/tries")" 3 "... on the third try"
 echo 0 >"$RG_TMP/tries"
-wait_until 5 test "$(third_try && echo yes)" = yes 2>/dev/null # check-waits: deliberate
+wait_until 5 test \
+	"$(third_try && echo yes)" = yes 2>/dev/null # check-waits: deliberate
 is $? 2 "wait_until refuses test over a \$(...) expanded once (status 2, not a silent wait)"
 is "$(cat "$RG_TMP/tries")" 1 "... which the shell ran only once"
 wait_until 1 test -n "" 2>/dev/null
@@ -107,7 +108,7 @@ is $? 2 "... and any test of fixed strings"
 check "... but a file test may change, so it is polled" wait_until 1 test -e "$RG_TMP/tries"
 
 check "scripts/check-waits finds no such wait in the tests" "$RG_SRCDIR/scripts/check-waits"
-printf 'wait_until 9 grep -q x \\\n\t"$(f)"\n' >"$RG_TMP/pitfall.t" # check-waits: deliberate
+printf '%s \\\n\t"%s(f)"\n' 'wait_until 9 grep -q x' '$' >"$RG_TMP/pitfall.t"
 "$RG_SRCDIR/scripts/check-waits" "$RG_TMP/pitfall.t" >"$RG_TMP/lint.out"
 is $? 1 "... and fails on one split over two lines"
 like "$(cat "$RG_TMP/lint.out")" 'pitfall\.t:1: wait_until' "... naming file:line"

@@ -265,8 +265,9 @@ rg__fixed_test() {
 
 # wait_until TIMEOUT CMD [ARGS...]: poll CMD every 0.1 s until it succeeds
 # (return 0) or TIMEOUT seconds pass (return 1).  CMD is run again on each
-# try, but its arguments are not: in `wait_until 9 test -n "$(f)"` the shell
-# runs f once, before wait_until starts, so nothing is waited for.  Pass a
+# try, but its arguments are not: in `wait_until 9 test -n` followed by
+# "$(f)" the shell runs f once, before wait_until starts, so nothing is
+# waited for.  Pass a
 # function or command instead (`wait_until 9 f`).  To make that mistake
 # loud, a `test`/`[` over fixed strings or numbers is refused (return 2,
 # with a diagnostic), since its answer can never change.
