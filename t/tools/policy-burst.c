@@ -194,5 +194,8 @@ main(int argc, char **argv)
 		if (cs[i].fd >= 0)
 			close(cs[i].fd);
 	printf("answered %d closed %d failed %d\n", answered, closed, failed);
+	fflush(stdout);
+	free(pf);
+	free(cs);
 	return 0;
 }
