@@ -14,10 +14,10 @@
 #include <string.h>
 
 #include <async.h>
-#include <adapters/libevent.h>
 
 #include "msg.h"
 #include "redis.h"
+#include "redis_ev.h"
 #include "redisint.h"
 #include "rsentinel.h"
 #include "util.h"
@@ -353,7 +353,13 @@ redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_ma
 		return;
 	}
 	ac->data = r;
-	redisLibeventAttach(ac, r->base);
+	if (rg_redis_ev_attach(ac, r->base) != REDIS_OK) {
+		ac->data = NULL;
+		redisAsyncFree(ac);
+		rg_redis__outage(r, "connect: out of memory");
+		redis_schedule_retry(r);
+		return;
+	}
 	redisAsyncSetConnectCallback(ac, redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
 	r->ac = ac;
