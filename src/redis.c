@@ -17,6 +17,7 @@
 #include <adapters/libevent.h>
 
 #include "msg.h"
+#include "rcap.h"
 #include "redis.h"
 #include "redisint.h"
 #include "rsentinel.h"
@@ -307,7 +308,8 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	if (r == NULL || r->ac != ac)
 		return;
 	(void)redis_detach(r); /* hiredis frees ac after this callback */
-	snprintf(why, sizeof(why), "connection lost: %s", ac->errstr[0] ? ac->errstr : "closed by server");
+	snprintf(why, sizeof(why), "connection lost: %s",
+		 ac->errstr[0] ? rcap_errstr(&ac->c) : "closed by server");
 	rg_redis__outage(r, why);
 	redis_schedule_retry(r);
 	redis_rediscover(r);
@@ -335,6 +337,15 @@ redis_retry(evutil_socket_t fd, short what, void *arg)
 	rg_redis__connect(arg);
 }
 
+/* hiredis re-arms the read event after each read, before it parses: the
+ * place to refuse a reply over rcap's limits (rcap.h). */
+static void
+redis_add_read(void *ev)
+{
+	(void)rcap_check(&((redisLibeventEvents *)ev)->context->c);
+	redisLibeventAddRead(ev);
+}
+
 static void
 redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_master)
 {
@@ -354,6 +365,8 @@ redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_ma
 	}
 	ac->data = r;
 	redisLibeventAttach(ac, r->base);
+	ac->ev.addRead = redis_add_read;
+	rcap_install(&ac->c);
 	redisAsyncSetConnectCallback(ac, redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
 	r->ac = ac;
