@@ -266,11 +266,12 @@ reader_parse(int capped, const char *input, size_t len, redisReply **rep)
 START_TEST(reader_limits)
 {
 	redisReply *rep;
+	static const char small[] = "*4\r\n:1\r\n$3\r\nabc\r\n$-1\r\n*1\r\n+OK\r\n";
 	size_t big = RCAP_STRING_MAX + 1, n;
 	char *in = malloc(big + 32);
 
 	/* Small replies of every type pass, nested and all. */
-	ck_assert_str_eq(reader_parse(1, "*4\r\n:1\r\n$3\r\nabc\r\n$-1\r\n*1\r\n+OK\r\n", 37, &rep), "");
+	ck_assert_str_eq(reader_parse(1, small, strlen(small), &rep), "");
 	ck_assert(rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements == 4);
 	ck_assert_str_eq(rep->element[1]->str, "abc");
 	ck_assert_str_eq(rep->element[3]->element[0]->str, "OK");
@@ -480,6 +481,7 @@ main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, reader_limits);
 	tcase_add_test(tc, reader_total);
 	suite_add_tcase(s, tc);
