@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "gimport.h"
+#include "rcap.h"
 #include "version.h"
 
 static void
@@ -42,6 +43,7 @@ sentinel_master(const struct rg_params *g, struct timeval tv, char *host, size_t
 		int ok = 0;
 
 		if (c && !c->err) {
+			rcap_install(c); /* arrays and replies bounded (rcap.h) */
 			redisSetTimeout(c, tv);
 			if (*g->redis_sentinel_password)
 				freeReplyObject(redisCommand(c, "AUTH %s", g->redis_sentinel_password));
@@ -96,6 +98,7 @@ connect_redis(const struct rg_params *g)
 	}
 	/* A whole import is long; one command is not: the per-command timeout. */
 	redisSetTimeout(rc, rt);
+	rcap_install(rc); /* arrays and replies bounded (rcap.h); its replies are short */
 	if (g->redis_password && *g->redis_password) {
 		r = redisCommand(rc, "AUTH %s", g->redis_password);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
