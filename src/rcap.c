@@ -8,6 +8,7 @@
  * buffer between reads. A reply function that returns NULL makes the
  * reader fail with "Out of memory" (rcap_errstr says what it was).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -140,14 +141,14 @@ rcap_check(redisContext *c)
 	return -1;
 }
 
-redisReply *
-rcap_command_argv(redisContext *c, int argc, const char **argv, const size_t *argvlen)
+/* redisGetReply of a blocking context, with rcap_check after every read. */
+static redisReply *
+rcap_block_reply(redisContext *c)
 {
 	void *rep = NULL;
 	int done = 0;
 
-	if (redisAppendCommandArgv(c, argc, argv, argvlen) != REDIS_OK ||
-	    redisGetReplyFromReader(c, &rep) != REDIS_OK)
+	if (redisGetReplyFromReader(c, &rep) != REDIS_OK)
 		return NULL;
 	if (rep != NULL || !(c->flags & REDIS_BLOCK))
 		return rep;
@@ -161,6 +162,26 @@ rcap_command_argv(redisContext *c, int argc, const char **argv, const size_t *ar
 			return NULL;
 	} while (rep == NULL);
 	return rep;
+}
+
+redisReply *
+rcap_command_argv(redisContext *c, int argc, const char **argv, const size_t *argvlen)
+{
+	if (redisAppendCommandArgv(c, argc, argv, argvlen) != REDIS_OK)
+		return NULL;
+	return rcap_block_reply(c);
+}
+
+redisReply *
+rcap_command(redisContext *c, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = redisvAppendCommand(c, fmt, ap);
+	va_end(ap);
+	return rc == REDIS_OK ? rcap_block_reply(c) : NULL;
 }
 
 const char *

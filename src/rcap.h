@@ -57,6 +57,9 @@ int rcap_check(redisContext *c);
  */
 redisReply *rcap_command_argv(redisContext *c, int argc, const char **argv, const size_t *argvlen);
 
+/* The same for redisCommand's format (hiredis's %s %b ..., not printf's). */
+redisReply *rcap_command(redisContext *c, const char *fmt, ...);
+
 /* c->errstr, or a text naming the limits when the reader refused a reply
  * (hiredis reports that as "Out of memory"). */
 const char *rcap_errstr(const redisContext *c);
