@@ -390,6 +390,34 @@ START_TEST(pool_total)
 }
 END_TEST
 
+/* rcap_command (the tools' formatted commands): refused as well, fine on a real server. */
+START_TEST(formatted)
+{
+	redisContext *c;
+	redisReply *rep;
+
+	fake_start(FAKE_BULK);
+	c = redisConnect("127.0.0.1", fake_port);
+	ck_assert(c != NULL && !c->err);
+	rcap_install(c);
+	ck_assert(rcap_command(c, "PING") == NULL);
+	ck_assert_msg(strstr(rcap_errstr(c), "a bulk string over") != NULL, "%s", rcap_errstr(c));
+	ck_assert_uint_lt(fake_sent(), 3 * RCAP_STRING_MAX);
+	redisFree(c);
+	c = rgtest_redis_connect(&srv);
+	ck_assert(c != NULL);
+	rcap_install(c);
+	rep = rcap_command(c, "SET %s %b", "k", "v\0w", (size_t)3);
+	ck_assert(rep != NULL && rep->type == REDIS_REPLY_STATUS);
+	freeReplyObject(rep);
+	rep = rcap_command(c, "GET %s", "k");
+	ck_assert(rep != NULL && rep->type == REDIS_REPLY_STRING && rep->len == 3 &&
+		  memcmp(rep->str, "v\0w", 3) == 0);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+END_TEST
+
 struct async_wait {
 	struct event_base *base;
 	int done;
@@ -491,6 +519,7 @@ main(void)
 	tcase_add_test(tc, pool_bulk);
 	tcase_add_test(tc, pool_array);
 	tcase_add_test(tc, pool_total);
+	tcase_add_test(tc, formatted);
 	tcase_add_test(tc, async_bulk);
 	tcase_add_test(tc, async_array);
 	suite_add_tcase(s, tc);
