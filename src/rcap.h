@@ -1,7 +1,8 @@
 /*
  * rcap - limits on the size of a Redis reply, for every hiredis context of
  * the daemons (policyd's asynchronous client, the milter's pool, the
- * Sentinel agent). hiredis 0.14 has none: a broken or hostile server, or a
+ * Sentinel agent) and of the tools (relayguardctl, relayguard-import).
+ * hiredis 0.14 has none: a broken or hostile server, or a
  * redis_server that points at something else, could make a daemon
  * allocate without bound with a "$2000000000" or "*2000000000" header.
  *
@@ -13,8 +14,7 @@
  *                   huge one can be stopped)
  *
  * All far above anything relayguard asks for (its scripts answer a few
- * short values; relayguardctl has its own connection and SCANs in batches
- * of 1000). A reply over a limit is a reader error: hiredis drops the
+ * short values; relayguardctl SCANs in batches of 1000). A reply over a limit is a reader error: hiredis drops the
  * connection, every pending command gets its NULL reply, and the caller
  * treats it as any other Redis failure (the failure action, an outage
  * logged once, reconnect with backoff).
