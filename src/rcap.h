@@ -2,9 +2,9 @@
  * rcap - limits on the size of a Redis reply, for every hiredis context of
  * the daemons (policyd's asynchronous client, the milter's pool, the
  * Sentinel agent) and of the tools (relayguardctl, relayguard-import).
- * hiredis 0.14 has none: a broken or hostile server, or a
- * redis_server that points at something else, could make a daemon
- * allocate without bound with a "$2000000000" or "*2000000000" header.
+ * hiredis 0.14 has none: a broken or hostile server, or a redis_server
+ * that points at something else, could make a daemon allocate without
+ * bound with a "$2000000000" or "*2000000000" header.
  *
  *   a bulk string   at most RCAP_STRING_MAX bytes
  *   an array        at most RCAP_ARRAY_MAX elements
@@ -14,10 +14,11 @@
  *                   huge one can be stopped)
  *
  * All far above anything relayguard asks for (its scripts answer a few
- * short values; relayguardctl SCANs in batches of 1000). A reply over a limit is a reader error: hiredis drops the
- * connection, every pending command gets its NULL reply, and the caller
- * treats it as any other Redis failure (the failure action, an outage
- * logged once, reconnect with backoff).
+ * short values; relayguardctl SCANs in batches of 1000). A reply over a
+ * limit is a reader error: hiredis drops the connection, every pending
+ * command gets its NULL reply, and the caller treats it as any other
+ * Redis failure (the failure action, an outage logged once, reconnect
+ * with backoff).
  *
  * Contract: no state of its own, nothing to free. rcap_install keeps
  * hiredis' default reply functions in the reader's privdata, so the reader
