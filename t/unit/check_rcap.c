@@ -9,17 +9,9 @@
  * address leads to a real redis-server (the fake then relays to one).
  */
 #include <check.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -27,163 +19,12 @@
 #include "rcap.h"
 #include "redis.h"
 #include "redis_pool.h"
+#include "rgtest_fakeredis.h"
 #include "rgtest_redis.h"
 
-#define FAKE_SEND_MAX (256UL * 1024 * 1024) /* what the fake would send at most */
-
-enum fake_mode { FAKE_BULK, FAKE_ARRAY, FAKE_TOTAL };
-
 static struct rgtest_redis srv;
-static pid_t fake_pid;
-static int fake_port, fake_report = -1; /* pipe: bytes sent on the hostile connection */
+static struct rgtest_fake fake = {.report = -1};
 static char logpath[128];
-
-/* Write all of buf, or -1 (the client went away, or 5s without progress). */
-static int
-fake_write(int fd, const char *buf, size_t len, unsigned long *sent)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-		*sent += (unsigned long)n;
-	}
-	return 0;
-}
-
-/* The hostile answer to whatever the client sent first. */
-static unsigned long
-fake_hostile(int fd, enum fake_mode mode)
-{
-	static char chunk[64 * 1024];
-	unsigned long sent = 0;
-	char req[4096];
-
-	if (read(fd, req, sizeof(req)) <= 0)
-		return 0;
-	if (mode == FAKE_BULK) {
-		memset(chunk, 'x', sizeof(chunk));
-		if (fake_write(fd, "$2000000000\r\n", 13, &sent) < 0)
-			return sent;
-	} else if (mode == FAKE_ARRAY) {
-		for (size_t i = 0; i + 4 <= sizeof(chunk); i += 4)
-			memcpy(chunk + i, ":1\r\n", 4);
-		if (fake_write(fd, "*2000000000\r\n", 13, &sent) < 0)
-			return sent;
-	} else {
-		/* 2000 strings of 64KB - 10: each "$65526\r\n...\r\n" is one chunk, 128MB in all */
-		memcpy(chunk, "$65526\r\n", 8);
-		memset(chunk + 8, 'y', sizeof(chunk) - 10);
-		memcpy(chunk + sizeof(chunk) - 2, "\r\n", 2);
-		if (fake_write(fd, "*2000\r\n", 7, &sent) < 0)
-			return sent;
-		for (int i = 0; i < 2000; i++)
-			if (fake_write(fd, chunk, sizeof(chunk), &sent) < 0)
-				return sent;
-		return sent;
-	}
-	while (sent < FAKE_SEND_MAX && fake_write(fd, chunk, sizeof(chunk), &sent) == 0)
-		;
-	return sent;
-}
-
-/* Relay one client connection to the real redis-server until either side closes. */
-static void
-fake_relay(int fd)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int rfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	char buf[16384];
-
-	if (strlen(srv.sock) >= sizeof(sun.sun_path))
-		return;
-	memcpy(sun.sun_path, srv.sock, strlen(srv.sock) + 1);
-	if (rfd < 0 || connect(rfd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		if (rfd >= 0)
-			close(rfd);
-		return;
-	}
-	for (;;) {
-		struct pollfd pf[2] = {{fd, POLLIN, 0}, {rfd, POLLIN, 0}};
-		unsigned long dummy = 0;
-
-		if (poll(pf, 2, 10000) <= 0)
-			break;
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if ((n = read(pf[i].fd, buf, sizeof(buf))) <= 0 ||
-			    fake_write(i ? fd : rfd, buf, (size_t)n, &dummy) < 0) {
-				close(rfd);
-				return;
-			}
-		}
-	}
-	close(rfd);
-}
-
-/* A child on 127.0.0.1:fake_port: the first connection is answered in mode, the next ones are relayed. */
-static void
-fake_start(enum fake_mode mode)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof(sin);
-	int ls = socket(AF_INET, SOCK_STREAM, 0), p[2];
-
-	ck_assert(ls >= 0 && pipe(p) == 0);
-	ck_assert(bind(ls, (struct sockaddr *)&sin, sizeof(sin)) == 0 && listen(ls, 8) == 0);
-	ck_assert(getsockname(ls, (struct sockaddr *)&sin, &sl) == 0);
-	fake_port = ntohs(sin.sin_port);
-	fflush(NULL);
-	ck_assert((fake_pid = fork()) >= 0);
-	if (fake_pid == 0) {
-		struct timeval tv = {5, 0};
-
-		signal(SIGPIPE, SIG_IGN);
-		signal(SIGTERM, SIG_DFL); /* not Check's handler, which signals the whole group */
-		close(p[0]);
-		for (int n = 0; n < 20; n++) {
-			int fd = accept(ls, NULL, NULL);
-			unsigned long sent;
-
-			if (fd < 0)
-				_exit(1);
-			setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-			if (n == 0) {
-				sent = fake_hostile(fd, mode);
-				if (write(p[1], &sent, sizeof(sent)) != sizeof(sent))
-					_exit(1);
-				/* Until the client hangs up: it must, having refused the reply. */
-				while (read(fd, &sent, sizeof(sent)) > 0)
-					;
-			} else {
-				fake_relay(fd);
-			}
-			close(fd);
-		}
-		_exit(0);
-	}
-	close(ls);
-	close(p[1]);
-	fake_report = p[0];
-}
-
-/* What the fake sent on the hostile connection (waits for it to finish there). */
-static unsigned long
-fake_sent(void)
-{
-	unsigned long sent = 0;
-
-	ck_assert(read(fake_report, &sent, sizeof(sent)) == sizeof(sent));
-	return sent;
-}
 
 static void
 setup(void)
@@ -198,14 +39,7 @@ setup(void)
 static void
 teardown(void)
 {
-	if (fake_pid > 0) {
-		kill(fake_pid, SIGTERM);
-		waitpid(fake_pid, NULL, 0);
-		fake_pid = 0;
-	}
-	if (fake_report >= 0)
-		close(fake_report);
-	fake_report = -1;
+	rgtest_fake_stop(&fake);
 	unlink(logpath);
 	rgtest_redis_stop(&srv);
 }
@@ -229,7 +63,7 @@ static void
 params(struct rg_params *g, char *server, size_t len)
 {
 	memset(g, 0, sizeof(*g));
-	snprintf(server, len, "127.0.0.1:%d", fake_port);
+	snprintf(server, len, "127.0.0.1:%d", fake.port);
 	g->redis_server = server;
 	g->redis_password = "";
 	g->redis_connect_timeout = 2000;
@@ -336,15 +170,15 @@ END_TEST
 
 /* The milter's pool: one hostile reply, then the same address relays to redis-server. */
 static void
-pool_case(enum fake_mode mode, const char *want)
+pool_case(enum rgtest_fake_mode mode, const char *want)
 {
 	struct rg_params g;
 	char server[64], err[256];
 	struct rg_redis_pool *pool;
 	redisReply *rep = NULL;
-	unsigned long sent;
+	long sent;
 
-	fake_start(mode);
+	ck_assert(rgtest_fake_start(&fake, mode, srv.sock) == 0);
 	params(&g, server, sizeof(server));
 	pool = rg_redis_pool_new(&g);
 	ck_assert(pool != NULL);
@@ -352,10 +186,11 @@ pool_case(enum fake_mode mode, const char *want)
 	ck_assert_msg(rep == NULL, "a hostile reply was taken");
 	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\", not \"%s\"", err, want);
 	ck_assert(!rg_redis_pool_up(pool));
-	sent = fake_sent();
-	if (mode == FAKE_BULK || mode == FAKE_ARRAY)
+	sent = rgtest_fake_sent(&fake);
+	if (mode == RGTEST_FAKE_BULK || mode == RGTEST_FAKE_ARRAY)
 		/* It stopped reading at its limit (plus what sockets hold), not at the fake's end. */
-		ck_assert_msg(sent < 3 * RCAP_STRING_MAX, "the client read %lu bytes", sent);
+		ck_assert_msg(sent >= 0 && sent < 3 * (long)RCAP_STRING_MAX, "the client read %ld bytes",
+			      sent);
 	ck_assert_int_eq(log_count("unavailable"), 1);
 	ck_assert_int_eq(log_count(want), 1);
 	/* It comes back by itself: the next connection reaches redis-server. */
@@ -374,19 +209,19 @@ pool_case(enum fake_mode mode, const char *want)
 
 START_TEST(pool_bulk)
 {
-	pool_case(FAKE_BULK, "a bulk string over");
+	pool_case(RGTEST_FAKE_BULK, "a bulk string over");
 }
 END_TEST
 
 START_TEST(pool_array)
 {
-	pool_case(FAKE_ARRAY, "size limits");
+	pool_case(RGTEST_FAKE_ARRAY, "size limits");
 }
 END_TEST
 
 START_TEST(pool_total)
 {
-	pool_case(FAKE_TOTAL, "size limits");
+	pool_case(RGTEST_FAKE_TOTAL, "size limits");
 }
 END_TEST
 
@@ -396,13 +231,13 @@ START_TEST(formatted)
 	redisContext *c;
 	redisReply *rep;
 
-	fake_start(FAKE_BULK);
-	c = redisConnect("127.0.0.1", fake_port);
+	ck_assert(rgtest_fake_start(&fake, RGTEST_FAKE_BULK, srv.sock) == 0);
+	c = redisConnect("127.0.0.1", fake.port);
 	ck_assert(c != NULL && !c->err);
 	rcap_install(c);
 	ck_assert(rcap_command(c, "PING") == NULL);
 	ck_assert_msg(strstr(rcap_errstr(c), "a bulk string over") != NULL, "%s", rcap_errstr(c));
-	ck_assert_uint_lt(fake_sent(), 3 * RCAP_STRING_MAX);
+	ck_assert_int_lt(rgtest_fake_sent(&fake), 3 * (long)RCAP_STRING_MAX);
 	redisFree(c);
 	c = rgtest_redis_connect(&srv);
 	ck_assert(c != NULL);
@@ -452,7 +287,7 @@ async_call(struct rg_redis *r, struct rg_script *s, struct async_wait *w)
 
 /* policyd's asynchronous client: the same, on libevent. */
 static void
-async_case(enum fake_mode mode, const char *want)
+async_case(enum rgtest_fake_mode mode, const char *want)
 {
 	static const char body[] = "return 7";
 	struct async_wait w = {0};
@@ -460,18 +295,19 @@ async_case(enum fake_mode mode, const char *want)
 	char server[64];
 	struct rg_redis *r;
 	struct rg_script *s;
-	unsigned long sent;
+	long sent;
 
-	fake_start(mode);
+	ck_assert(rgtest_fake_start(&fake, mode, srv.sock) == 0);
 	params(&g, server, sizeof(server));
 	w.base = event_base_new();
 	r = rg_redis_new(w.base, &g);
 	ck_assert(r != NULL && (s = rg_redis_script_new(r, "seven", body)) != NULL);
 	async_call(r, s, &w);
 	ck_assert_msg(w.integer == -1, "a hostile reply was taken");
-	sent = fake_sent();
-	if (mode != FAKE_TOTAL)
-		ck_assert_msg(sent < 3 * RCAP_STRING_MAX, "the client read %lu bytes", sent);
+	sent = rgtest_fake_sent(&fake);
+	if (mode != RGTEST_FAKE_TOTAL)
+		ck_assert_msg(sent >= 0 && sent < 3 * (long)RCAP_STRING_MAX, "the client read %ld bytes",
+			      sent);
 	ck_assert_int_eq(log_count("unavailable"), 1);
 	ck_assert_msg(log_count(want) == 1, "no \"%s\" in the outage line", want);
 	for (int i = 0; i < 50 && w.integer != 7; i++) {
@@ -491,13 +327,13 @@ async_case(enum fake_mode mode, const char *want)
 
 START_TEST(async_bulk)
 {
-	async_case(FAKE_BULK, "a bulk string over");
+	async_case(RGTEST_FAKE_BULK, "a bulk string over");
 }
 END_TEST
 
 START_TEST(async_array)
 {
-	async_case(FAKE_ARRAY, "size limits");
+	async_case(RGTEST_FAKE_ARRAY, "size limits");
 }
 END_TEST
 
