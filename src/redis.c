@@ -14,11 +14,11 @@
 #include <string.h>
 
 #include <async.h>
-#include <adapters/libevent.h>
 
 #include "msg.h"
 #include "rcap.h"
 #include "redis.h"
+#include "redis_ev.h"
 #include "redisint.h"
 #include "rsentinel.h"
 #include "util.h"
@@ -337,15 +337,6 @@ redis_retry(evutil_socket_t fd, short what, void *arg)
 	rg_redis__connect(arg);
 }
 
-/* hiredis re-arms the read event after each read, before it parses: the
- * place to refuse a reply over rcap's limits (rcap.h). */
-static void
-redis_add_read(void *ev)
-{
-	(void)rcap_check(&((redisLibeventEvents *)ev)->context->c);
-	redisLibeventAddRead(ev);
-}
-
 static void
 redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_master)
 {
@@ -364,9 +355,14 @@ redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_ma
 		return;
 	}
 	ac->data = r;
-	redisLibeventAttach(ac, r->base);
-	ac->ev.addRead = redis_add_read;
-	rcap_install(&ac->c);
+	if (rg_redis_ev_attach(ac, r->base) != REDIS_OK) {
+		ac->data = NULL;
+		redisAsyncFree(ac);
+		rg_redis__outage(r, "connect: out of memory");
+		redis_schedule_retry(r);
+		return;
+	}
+	rcap_install(&ac->c); /* reply size limits; redis_ev checks the buffer after each read */
 	redisAsyncSetConnectCallback(ac, redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
 	r->ac = ac;
