@@ -16,6 +16,7 @@
 #include <async.h>
 
 #include "msg.h"
+#include "rcap.h"
 #include "redis.h"
 #include "redis_ev.h"
 #include "redisint.h"
@@ -322,7 +323,8 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	if (r == NULL || r->ac != ac)
 		return;
 	(void)redis_detach(r); /* hiredis frees ac after this callback */
-	snprintf(why, sizeof(why), "connection lost: %s", ac->errstr[0] ? ac->errstr : "closed by server");
+	snprintf(why, sizeof(why), "connection lost: %s",
+		 ac->errstr[0] ? rcap_errstr(&ac->c) : "closed by server");
 	rg_redis__outage(r, why);
 	redis_schedule_retry(r);
 	redis_rediscover(r);
@@ -375,6 +377,7 @@ redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_ma
 		redis_schedule_retry(r);
 		return;
 	}
+	rcap_install(&ac->c); /* reply size limits; redis_ev checks the buffer after each read */
 	redisAsyncSetConnectCallback(ac, redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
 	r->ac = ac;

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 
+#include "rcap.h"
 #include "redis_ev.h"
 
 struct rg_redis_ev {
@@ -67,9 +68,12 @@ rev_flush(evutil_socket_t fd, short what, void *arg)
 		rev_free(e);
 }
 
+/* hiredis re-arms reading after each read, before it parses what came:
+ * where a reply over rcap's limits is refused (rcap.h). */
 static void
 rev_add_read(void *arg)
 {
+	(void)rcap_check(&((struct rg_redis_ev *)arg)->ac->c);
 	event_add(((struct rg_redis_ev *)arg)->rev, NULL);
 }
 
