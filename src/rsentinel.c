@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "rgm.h"
 #include "rsentinel.h"
 #include "util.h"
 
@@ -157,9 +158,11 @@ rsentinel_discover(const struct rcore_conf *c, int *start, struct rg_endpoint *m
 		}
 		*start = i;
 		snprintf(err, errlen, "%s", all); /* the Sentinels skipped */
+		rg_metric_inc(rgm_sentinel_discoveries, "ok");
 		return 0;
 	}
 	snprintf(err, errlen, "no master for %s: %s", c->master_name, all[0] ? all : "no Sentinels");
+	rg_metric_inc(rgm_sentinel_discoveries, "failed");
 	return -1;
 }
 
