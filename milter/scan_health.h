@@ -34,7 +34,7 @@
 #include "config.h"
 
 #define SCANHEALTH_MAX 64
-#define SCANHEALTH_PROBE_MS 2000
+#define SCANHEALTH_PROBE_MS 5000 /* a spamd logs every connection: not more often */
 
 /* The outcome of one contact with server addr (rg_endpoint_str) of kind "spamd"/"clamd". */
 void scanhealth_note(const char *kind, const char *addr, int up, const char *why);
