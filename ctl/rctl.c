@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "endpoint.h"
+#include "rcap.h"
 #include "rctl.h"
 #include "rcore.h"
 #include "rsentinel.h"
@@ -52,14 +53,15 @@ rctl_connect(struct rctl *c)
 					   : redisConnectWithTimeout(cf.addr.host, cf.addr.port, ct);
 	if (c->rc == NULL || c->rc->err)
 		rctl_redis_fail(c, "connect", c->rc ? c->rc->errstr : "out of memory");
+	rcap_install(c->rc); /* the daemons' reply size limits: SCAN batches stay far below them */
 	redisSetTimeout(c->rc, t);
 	rcore_setup_build(&cf, cf.nsentinels > 0, &s);
 	for (int i = 0; i < s.n; i++) {
-		redisReply *r = redisCommandArgv(c->rc, s.cmd[i].argc, s.cmd[i].argv, NULL);
+		redisReply *r = rcap_command_argv(c->rc, s.cmd[i].argc, s.cmd[i].argv, NULL);
 		int bad = rcore_setup_check(&s, i, r, err, sizeof(err));
 
 		if (r == NULL && c->rc->errstr[0])
-			snprintf(err, sizeof(err), "%s", c->rc->errstr);
+			snprintf(err, sizeof(err), "%s", rcap_errstr(c->rc));
 		if (r)
 			freeReplyObject(r);
 		if (bad)
@@ -70,10 +72,10 @@ rctl_connect(struct rctl *c)
 redisReply *
 rctl_cmd(struct rctl *c, int argc, const char **argv)
 {
-	redisReply *r = redisCommandArgv(c->rc, argc, argv, NULL);
+	redisReply *r = rcap_command_argv(c->rc, argc, argv, NULL);
 
 	if (r == NULL)
-		rctl_redis_fail(c, argv[0], c->rc->errstr[0] ? c->rc->errstr : "no reply");
+		rctl_redis_fail(c, argv[0], c->rc->errstr[0] ? rcap_errstr(c->rc) : "no reply");
 	if (r->type == REDIS_REPLY_ERROR) {
 		char e[256];
 

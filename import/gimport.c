@@ -17,6 +17,7 @@
 #include "gimport.h"
 #include "greylist.h"
 #include "lua_scripts.h"
+#include "rcap.h"
 #include "util.h"
 
 #define KEY_MAX RKEYS_MAX
@@ -43,7 +44,7 @@ static int
 redis_failed(redisContext *rc, redisReply *r, const char *what, char *err, size_t errlen)
 {
 	if (r == NULL)
-		snprintf(err, errlen, "%s: %s", what, rc->errstr[0] ? rc->errstr : "no reply");
+		snprintf(err, errlen, "%s: %s", what, rc->errstr[0] ? rcap_errstr(rc) : "no reply");
 	else
 		snprintf(err, errlen, "%s: %.*s", what, (int)(r->len < 200 ? r->len : 200),
 			 r->str ? r->str : "");
@@ -65,12 +66,12 @@ gimport_init(struct gimport *gi, const struct rg_config *cfg, redisContext *rc, 
 		gi->now = rg_wall_ms() / 1000;
 		return 0;
 	}
-	r = redisCommand(rc, "SCRIPT LOAD %s", rg_lua_greylist);
+	r = rcap_command(rc, "SCRIPT LOAD %s", rg_lua_greylist);
 	if (r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40)
 		return redis_failed(rc, r, "SCRIPT LOAD greylist.lua", err, errlen);
 	memcpy(gi->sha, r->str, 41);
 	freeReplyObject(r);
-	r = redisCommand(rc, "TIME");
+	r = rcap_command(rc, "TIME");
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING)
 		return redis_failed(rc, r, "TIME", err, errlen);
@@ -167,7 +168,7 @@ replay(struct gimport *gi, const struct rg_params *p, const char *tkey, const ch
 	argv[2] = "2";
 	for (i = 0; i < 9; i++)
 		argv[3 + i] = a.argv[i];
-	r = redisCommandArgv(gi->rc, 12, argv, NULL);
+	r = rcap_command_argv(gi->rc, 12, argv, NULL);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_STRING)
 		return redis_failed(gi->rc, r, "EVALSHA greylist.lua", err, errlen);
@@ -179,7 +180,7 @@ replay(struct gimport *gi, const struct rg_params *p, const char *tkey, const ch
 static int
 expire(struct gimport *gi, const char *key, long long secs, char *err, size_t errlen)
 {
-	redisReply *r = redisCommand(gi->rc, "EXPIRE %s %lld", key, secs);
+	redisReply *r = rcap_command(gi->rc, "EXPIRE %s %lld", key, secs);
 
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
 		return redis_failed(gi->rc, r, "EXPIRE", err, errlen);
@@ -251,7 +252,7 @@ triplet(struct gimport *gi, char **f, const char *where, long lineno, char *err,
 	}
 	if (strcmp(st, "early") == 0) {
 		/* relayguard saw it first later (pending): postgrey's pass wins */
-		redisReply *r = redisCommand(gi->rc, "DEL %s", tkey);
+		redisReply *r = rcap_command(gi->rc, "DEL %s", tkey);
 
 		if (r == NULL || r->type != REDIS_REPLY_INTEGER)
 			return redis_failed(gi->rc, r, "DEL", err, errlen);
@@ -317,7 +318,7 @@ awl(struct gimport *gi, char **f, const char *where, long lineno, char *err, siz
 		gi->st.awl++;
 		return 0;
 	}
-	r = redisCommand(gi->rc, "EVAL %s 1 %s %lld %lld", awl_lua, nkey, thr, left);
+	r = rcap_command(gi->rc, "EVAL %s 1 %s %lld %lld", awl_lua, nkey, thr, left);
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
 		return redis_failed(gi->rc, r, "EVAL (auto-whitelist)", err, errlen);
 	r->integer ? gi->st.awl++ : gi->st.known++;

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "gimport.h"
+#include "rcap.h"
 #include "version.h"
 
 static void
@@ -42,10 +43,11 @@ sentinel_master(const struct rg_params *g, struct timeval tv, char *host, size_t
 		int ok = 0;
 
 		if (c && !c->err) {
+			rcap_install(c); /* rcap.h: reply sizes bounded */
 			redisSetTimeout(c, tv);
 			if (*g->redis_sentinel_password)
-				freeReplyObject(redisCommand(c, "AUTH %s", g->redis_sentinel_password));
-			r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", g->redis_sentinel_master);
+				freeReplyObject(rcap_command(c, "AUTH %s", g->redis_sentinel_password));
+			r = rcap_command(c, "SENTINEL get-master-addr-by-name %s", g->redis_sentinel_master);
 			if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 			    r->element[0]->type == REDIS_REPLY_STRING &&
 			    r->element[1]->type == REDIS_REPLY_STRING) {
@@ -96,8 +98,9 @@ connect_redis(const struct rg_params *g)
 	}
 	/* A whole import is long; one command is not: the per-command timeout. */
 	redisSetTimeout(rc, rt);
+	rcap_install(rc); /* rcap.h: reply sizes bounded, as in the daemons */
 	if (g->redis_password && *g->redis_password) {
-		r = redisCommand(rc, "AUTH %s", g->redis_password);
+		r = rcap_command(rc, "AUTH %s", g->redis_password);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			fprintf(stderr, "relayguard-import: redis AUTH failed\n");
 			exit(3);
@@ -105,7 +108,7 @@ connect_redis(const struct rg_params *g)
 		freeReplyObject(r);
 	}
 	if (g->redis_database) {
-		r = redisCommand(rc, "SELECT %lld", g->redis_database);
+		r = rcap_command(rc, "SELECT %lld", g->redis_database);
 		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
 			fprintf(stderr, "relayguard-import: redis SELECT %lld failed\n", g->redis_database);
 			exit(3);

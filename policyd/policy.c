@@ -594,9 +594,15 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 	d->snap->refs++;
 	d->conn = c;
 	d->req = req;
-	snprintf(d->client, sizeof(d->client), "%s[%s]",
-		 rg_sanitize(n, sizeof(n), preq_get(req, PREQ_CLIENT_NAME), 200),
-		 rg_sanitize(a, sizeof(a), addr, 64));
+	{
+		struct rg_sb b; /* "name[addr]", as Postfix logs a client */
+
+		rg_sb_init(&b, d->client, sizeof(d->client));
+		rg_sb_str(&b, rg_sanitize(n, sizeof(n), preq_get(req, PREQ_CLIENT_NAME), 200));
+		rg_sb_mem(&b, "[", 1);
+		rg_sb_str(&b, rg_sanitize(a, sizeof(a), addr, 64));
+		rg_sb_mem(&b, "]", 1);
+	}
 	rg_sanitize(d->sender, sizeof(d->sender), preq_get(req, PREQ_SENDER), 512);
 	rg_sanitize(d->rcpt, sizeof(d->rcpt), rcpt, 512);
 

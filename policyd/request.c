@@ -35,6 +35,27 @@ static const struct {
     PREQ_NAME(PREQ_SERVER_PORT, "server_port"),
 };
 
+/* [A-Za-z0-9_.-], as one bit per byte: names are checked per byte, hot. */
+static int
+preq_name_byte(unsigned char c)
+{
+	static const unsigned long long lo = 0x03ff600000000000ULL; /* - . 0-9 */
+	static const unsigned long long hi = 0x07fffffe87fffffeULL; /* A-Z _ a-z */
+
+	return c < 64 ? (int)((lo >> c) & 1) : c < 128 ? (int)((hi >> (c - 64)) & 1) : 0;
+}
+
+/* The known attribute of this name, or -1: by length, then first byte. */
+static int
+preq_lookup(const char *name, size_t nlen)
+{
+	for (int i = 0; i < PREQ_NATTR; i++)
+		if (preq_names[i].len == nlen && preq_names[i].name[0] == name[0] &&
+		    memcmp(preq_names[i].name, name, nlen) == 0)
+			return i;
+	return -1;
+}
+
 void
 preq_init(struct preq *r, int max_attr, size_t max_bytes)
 {
@@ -80,6 +101,7 @@ preq_add_line(struct preq *r, const char *line, size_t len, char *err, size_t er
 {
 	const char *eq;
 	size_t nlen;
+	int i;
 
 	r->bytes += len + 1;
 	if (r->bytes > r->max_bytes) {
@@ -106,21 +128,14 @@ preq_add_line(struct preq *r, const char *line, size_t len, char *err, size_t er
 		snprintf(err, errlen, "attribute name too long");
 		return -1;
 	}
-	for (size_t i = 0; i < nlen; i++) {
-		char c = line[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.')) {
+	for (size_t k = 0; k < nlen; k++) {
+		if (!preq_name_byte((unsigned char)line[k])) {
 			snprintf(err, errlen, "malformed attribute name");
 			return -1;
 		}
 	}
-	for (int i = 0; i < PREQ_NATTR; i++) {
-		if (preq_names[i].len == nlen && memcmp(preq_names[i].name, line, nlen) == 0) {
-			preq_set(r, i, eq + 1, len - nlen - 1);
-			break;
-		}
-	}
+	if ((i = preq_lookup(line, nlen)) >= 0)
+		preq_set(r, i, eq + 1, len - nlen - 1);
 	return 0;
 }
 

@@ -45,6 +45,9 @@ struct pconn {
 	struct event *deadline; /* policyd_request_timeout; armed mid-request */
 	struct pscratch *scratch; /* psrv_scratch: from s->spare, back there at the reply */
 	int timed; /* deadline is armed */
+	/* the reply waiting for the end of the loop turn (psrv_reply) */
+	struct pconn *rq_next;
+	size_t rq_off, rq_n;
 	char peer[64];
 };
 
@@ -279,13 +282,10 @@ pconn_send(struct pconn *c, const char *buf, size_t len)
 		evbuffer_add(out, buf + n, len - (size_t)n);
 }
 
-void
-psrv_reply(struct pconn *c, const char *action)
+/* Send a reply now: the decision is over; parse what the peer sent next. */
+static void
+pconn_reply_now(struct pconn *c, const char *buf, size_t len)
 {
-	/* "action=" + the sanitised action (at most 1023 bytes) + "\n\n" */
-	char buf[7 + 1024 + 2];
-	size_t len;
-
 	c->pending = 0;
 	preq_reset(&c->req);
 	pconn_unscratch(c);
@@ -294,11 +294,6 @@ psrv_reply(struct pconn *c, const char *action)
 			pconn_free(c);
 		return;
 	}
-	memcpy(buf, "action=", 7);
-	rg_sanitize(buf + 7, 1024, action, strlen(action));
-	len = 7 + strlen(buf + 7);
-	buf[len++] = '\n';
-	buf[len++] = '\n';
 	pconn_send(c, buf, len);
 	if (c->in_read || pconn_parse(c))
 		return;
@@ -309,6 +304,73 @@ psrv_reply(struct pconn *c, const char *action)
 		else
 			bufferevent_setcb(c->bev, NULL, pconn_drained, pconn_eventcb, c);
 	}
+}
+
+/*
+ * The end of a loop turn (an event activated by the turn's first reply or
+ * held log line, so it runs after the I/O callbacks epoll reported): the
+ * turn's log lines in one write, then its replies, in the order decided.
+ * A reply's own turn may queue more (a pipelined next request answered at
+ * once): they wait for the next run, which event_active schedules.
+ */
+static void
+psrv_turn_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct psrv *s = arg;
+	struct pconn *c = s->rq_head, *next;
+
+	(void)fd;
+	(void)what;
+	msg_flush();
+	s->rq_head = s->rq_tail = NULL;
+	for (; c; c = next) {
+		char buf[7 + 1024 + 2];
+		size_t n = c->rq_n;
+
+		next = c->rq_next;
+		memcpy(buf, s->rq_buf + c->rq_off, n);
+		pconn_reply_now(c, buf, n);
+	}
+	if (s->rq_head == NULL)
+		s->rq_len = 0;
+}
+
+static void
+psrv_kick(void *arg)
+{
+	struct psrv *s = arg;
+
+	event_active(s->turn_end, EV_TIMEOUT, 1);
+}
+
+void
+psrv_reply(struct pconn *c, const char *action)
+{
+	/* "action=" + the sanitised action (at most 1023 bytes) + "\n\n" */
+	struct psrv *s = c->s;
+	char *buf;
+	size_t len;
+
+	if (s->rq_cap - s->rq_len < 7 + 1024 + 2) {
+		s->rq_cap = s->rq_cap ? 2 * s->rq_cap : 16384;
+		s->rq_buf = xrealloc(s->rq_buf, s->rq_cap);
+	}
+	buf = s->rq_buf + s->rq_len;
+	memcpy(buf, "action=", 7);
+	rg_sanitize(buf + 7, 1024, action, strlen(action));
+	len = 7 + strlen(buf + 7);
+	buf[len++] = '\n';
+	buf[len++] = '\n';
+	c->rq_off = s->rq_len;
+	c->rq_n = len;
+	s->rq_len += len;
+	c->rq_next = NULL;
+	if (s->rq_tail)
+		s->rq_tail->rq_next = c;
+	else
+		s->rq_head = c;
+	s->rq_tail = c;
+	psrv_kick(s);
 }
 
 static void
@@ -393,6 +455,8 @@ psrv_new(struct event_base *base, psrv_handler h, void *arg)
 	s->arg = arg;
 	s->fd_cap = (int)rg_fd_budget(PSRV_FD_RESERVE, &s->fd_limit);
 	s->resume = evtimer_new(base, psrv_resume, s);
+	s->turn_end = event_new(base, -1, 0, psrv_turn_end, s);
+	msg_hold(psrv_kick, s);
 	s->req_timeout.tv_sec = 10;
 	s->max_conn = 10000;
 	s->max_attr = 128;
@@ -480,6 +544,7 @@ psrv_free(struct psrv *s)
 	struct plisten *l;
 
 	s->drained = NULL;
+	msg_hold(NULL, NULL);
 	while ((l = s->listeners) != NULL) {
 		s->listeners = l->next;
 		if (l->lev)
@@ -491,6 +556,8 @@ psrv_free(struct psrv *s)
 	while (s->conns)
 		pconn_free(s->conns);
 	event_free(s->resume);
+	event_free(s->turn_end);
+	free(s->rq_buf);
 	while (s->spare) {
 		struct pscratch *b = s->spare;
 

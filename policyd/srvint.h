@@ -56,6 +56,13 @@ struct psrv {
 	/* psrv_scratch blocks not in use: as many as decisions were ever
 	 * pending at once, not one per connection */
 	struct pscratch *spare;
+	/* Replies decided in this loop turn: sent at its end (psrv_turn_end),
+	 * after the turn's log lines (msg_hold), so that a client holding its
+	 * answer finds the decision's line in the log; their text in rq_buf. */
+	struct event *turn_end;
+	struct pconn *rq_head, *rq_tail;
+	char *rq_buf;
+	size_t rq_len, rq_cap;
 };
 
 /* server.c: a new connection from a listener. */

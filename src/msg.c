@@ -7,6 +7,7 @@
  * the unit's SyslogFacility=mail gives the facility, so "journalctl -p
  * warning" and rsyslog's mail.log see the lines as syslog(3) would have.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,55 @@ static char msg_progname[64] = "relayguard";
 static int msg_stderr = 1;
 static long msg_pid; /* cached: one getpid() per process, not per line */
 static int msg_prio_prefix; /* stderr is not a terminal: "<N>" before each line */
+
+/* msg_hold: the holding thread's stderr lines, written by msg_flush(). */
+static int msg_holding;
+static pthread_t msg_hold_thread;
+static void (*msg_hold_kick)(void *);
+static void *msg_hold_arg;
+static char msg_hold_buf[65536];
+static size_t msg_hold_len;
+static int msg_hold_atexit;
+
+static void
+msg_write(const char *buf, size_t len)
+{
+	fflush(stderr); /* anything stdio still holds goes first */
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+
+		if (n <= 0)
+			return; /* nowhere left to report it */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+msg_flush(void)
+{
+	size_t len = msg_hold_len;
+
+	if (len == 0 || !pthread_equal(pthread_self(), msg_hold_thread))
+		return;
+	msg_hold_len = 0;
+	msg_write(msg_hold_buf, len);
+}
+
+void
+msg_hold(void (*kick)(void *), void *arg)
+{
+	if (msg_holding)
+		msg_flush();
+	msg_holding = kick != NULL;
+	msg_hold_thread = pthread_self();
+	msg_hold_kick = kick;
+	msg_hold_arg = arg;
+	if (kick && !msg_hold_atexit) {
+		msg_hold_atexit = 1;
+		atexit(msg_flush);
+	}
+}
 
 static int
 msg_facility(const char *name)
@@ -97,10 +147,20 @@ msg_vlog(int prio, const char *level, const char *fmt, va_list ap)
 	o += n < 0 ? 0 : n >= 2048 ? 2047 : (size_t)n;
 	if (msg_stderr) {
 		buf[o++] = '\n';
-		fflush(stderr); /* anything stdio still holds goes first */
-		if (write(STDERR_FILENO, buf, o) < 0) {
-			/* nowhere left to report it */
+		if (msg_holding && prio > LOG_CRIT && pthread_equal(pthread_self(), msg_hold_thread)) {
+			int first = msg_hold_len == 0;
+
+			if (msg_hold_len + o > sizeof(msg_hold_buf))
+				msg_flush();
+			memcpy(msg_hold_buf + msg_hold_len, buf, o);
+			msg_hold_len += o;
+			if (first)
+				msg_hold_kick(msg_hold_arg);
+			return;
 		}
+		if (msg_holding && pthread_equal(pthread_self(), msg_hold_thread))
+			msg_flush(); /* fatal, panic: what came before them goes first */
+		msg_write(buf, o);
 	} else {
 		buf[o] = 0;
 		syslog(prio, "%s", buf);

@@ -2,7 +2,8 @@
  * msg - diagnostics in the Postfix manner: one line per event, to syslog
  * (facility mail by default) or, in foreground mode, to stderr.
  *
- * Contract: thread-safe (syslog(3) and one fprintf per line). Callers pass
+ * Contract: thread-safe (syslog(3) and one write(2) per line; msg_hold
+ * batches one thread's lines). Callers pass
  * untrusted text through printable()/rg_sanitize() before it reaches a format
  * argument. msg_fatal() is for start-up only; once a service loop runs,
  * failures map to a protocol outcome, never an exit.
@@ -25,6 +26,18 @@ void msg_set_stderr(int to_stderr);
  * applies), so that journald files them at their level too.
  */
 const char *msg_stderr_prio(int prio); /* prio: LOG_ERR etc. (3 = error) */
+/*
+ * Batch the calling thread's stderr lines (syslog lines are never held):
+ * from now on they collect in a buffer and leave, in order, in one
+ * write(2) at msg_flush() (also when the buffer fills, before a fatal or
+ * panic line, and at exit). kick(arg) is called when a held line arrives
+ * in an empty buffer: the event loop schedules msg_flush() at the end of
+ * its turn. Other threads' lines are written at once, as before. kick =
+ * NULL flushes and stops holding. For the single-threaded event loop of
+ * relayguard-policyd: one write per loop turn instead of one per line.
+ */
+void msg_hold(void (*kick)(void *), void *arg);
+void msg_flush(void);
 /* Non-zero: msg_debug() lines are emitted. */
 extern int msg_verbose;
 

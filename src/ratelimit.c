@@ -47,9 +47,11 @@ static int
 add_num(struct ratelimit_call *c, size_t *used, long long v)
 {
 	char num[24];
-	int n = snprintf(num, sizeof(num), "%lld", v);
+	struct rg_sb b;
 
-	return add_arg(c, used, num, (size_t)n, 1);
+	rg_sb_init(&b, num, sizeof(num));
+	rg_sb_num(&b, v);
+	return add_arg(c, used, num, b.len, 1);
 }
 
 static const char *
@@ -77,7 +79,7 @@ build(struct ratelimit_call *c, const char *cmd, const char *script, const char 
 {
 	size_t used = 0;
 	int rc = 0;
-	char key[RATELIMIT_KEY_MAX], num[24];
+	char key[RATELIMIT_KEY_MAX];
 	int n;
 
 	c->argc = 0;
@@ -111,8 +113,7 @@ build(struct ratelimit_call *c, const char *cmd, const char *script, const char 
 		rc |= add_arg(c, &used, tx->id, strlen(tx->id), 1);
 		rc |= add_arg(c, &used, tx->tag, strlen(tx->tag), 1);
 		rc |= add_arg(c, &used, unit, strlen(unit), 0);
-		snprintf(num, sizeof(num), "%lld", tx->lifetime_ms);
-		rc |= add_arg(c, &used, num, strlen(num), 1);
+		rc |= add_num(c, &used, tx->lifetime_ms);
 	}
 	if (rc != 0) {
 		snprintf(err, errlen, "rate-limit command does not fit");

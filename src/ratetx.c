@@ -26,6 +26,7 @@ ratetx_id(char *buf, size_t size, const char *node, const char *server_addr, con
 	static const char hex[] = "0123456789abcdefABCDEF:.";
 	static const char digits[] = "0123456789";
 	static const char host[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+	struct rg_sb b;
 	int n;
 
 	if (strncasecmp(server_addr, "IPv6:", 5) == 0)
@@ -35,8 +36,17 @@ ratetx_id(char *buf, size_t size, const char *node, const char *server_addr, con
 	if (id_part(node, host) || id_part(server_addr, hex) || id_part(server_port, digits) ||
 	    id_part(client_addr, hex) || id_part(client_port, digits))
 		return -1;
-	n = snprintf(buf, size, "%s|%s:%s|%s:%s", node, server_addr, server_port, client_addr, client_port);
-	if (n < 0 || (size_t)n >= size)
+	rg_sb_init(&b, buf, size);
+	rg_sb_str(&b, node);
+	rg_sb_mem(&b, "|", 1);
+	rg_sb_str(&b, server_addr);
+	rg_sb_mem(&b, ":", 1);
+	rg_sb_str(&b, server_port);
+	rg_sb_mem(&b, "|", 1);
+	rg_sb_str(&b, client_addr);
+	rg_sb_mem(&b, ":", 1);
+	rg_sb_str(&b, client_port);
+	if ((n = rg_sb_done(&b)) < 0)
 		return -1;
 	rg_lowercase(buf);
 	return 0;

@@ -171,7 +171,7 @@ int
 rcore_script_argv(const struct rcore_script *s, int use_eval, int nkeys, int argc, const char **argv,
 		  const size_t *argvlen, const char **av, size_t *avl, char nk[16])
 {
-	snprintf(nk, 16, "%d", nkeys);
+	rcore_u64_text(nk, nkeys > 0 ? (unsigned long long)nkeys : 0);
 	av[0] = use_eval ? "EVAL" : "EVALSHA";
 	av[1] = use_eval ? s->body : s->sha;
 	av[2] = nk;
@@ -182,6 +182,53 @@ rcore_script_argv(const struct rcore_script *s, int use_eval, int nkeys, int arg
 		avl[3 + i] = argvlen ? argvlen[i] : strlen(argv[i]);
 	}
 	return argc + 3;
+}
+
+size_t
+rcore_u64_text(char *buf, unsigned long long v)
+{
+	char tmp[21];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = 0;
+	return n;
+}
+
+/* "<mark><n>\r\n" at buf + o when it fits; returns the new offset either way. */
+static size_t
+resp_head(char *buf, size_t size, size_t o, char mark, unsigned long long n)
+{
+	char num[21];
+	size_t k = rcore_u64_text(num, n);
+
+	if (o + 1 + k + 2 <= size) {
+		buf[o] = mark;
+		memcpy(buf + o + 1, num, k);
+		memcpy(buf + o + 1 + k, "\r\n", 2);
+	}
+	return o + 1 + k + 2;
+}
+
+size_t
+rcore_resp_format(char *buf, size_t size, int argc, const char **av, const size_t *avl)
+{
+	size_t o = resp_head(buf, size, 0, '*', (unsigned long long)argc);
+
+	for (int i = 0; i < argc; i++) {
+		o = resp_head(buf, size, o, '$', avl[i]);
+		if (o + avl[i] + 2 <= size) {
+			memcpy(buf + o, av[i], avl[i]);
+			memcpy(buf + o + avl[i], "\r\n", 2);
+		}
+		o += avl[i] + 2;
+	}
+	return o;
 }
 
 enum rcore_error

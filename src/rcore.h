@@ -111,6 +111,16 @@ const struct rcore_script *rcore_script_get(struct rcore_scripts *reg, const cha
 int rcore_script_argv(const struct rcore_script *s, int use_eval, int nkeys, int argc, const char **argv,
 		      const size_t *argvlen, const char **av, size_t *avl, char nk[16]);
 
+/*
+ * One command in Redis' wire format (RESP: "*argc", then "$len" and the
+ * bytes of each argument), as redisFormatCommandArgv makes it but without
+ * its allocations: written into buf when it fits (size bytes), returning
+ * the length it needs either way.
+ */
+size_t rcore_resp_format(char *buf, size_t size, int argc, const char **av, const size_t *avl);
+/* Decimal digits of v into buf (room for 21 bytes); returns their count. */
+size_t rcore_u64_text(char *buf, unsigned long long v);
+
 /* Error replies that matter to a client. */
 enum rcore_error {
 	RCORE_ERR_OTHER,

@@ -14,10 +14,11 @@
 #include <string.h>
 
 #include <async.h>
-#include <adapters/libevent.h>
 
 #include "msg.h"
+#include "rcap.h"
 #include "redis.h"
+#include "redis_ev.h"
 #include "redisint.h"
 #include "rsentinel.h"
 #include "util.h"
@@ -44,11 +45,7 @@ cmd_maybe_free(struct rg_cmd *c)
 	if (!c->done || c->in_redis || c->pinned)
 		return;
 	event_free(c->timer);
-	for (int i = 0; i < c->argc; i++)
-		free(c->argv[i]);
-	free(c->argv);
-	free(c->argvlen);
-	free(c);
+	free(c); /* its arguments live in the same block */
 }
 
 /* Fire the callback once and unlink; the struct may live on for hiredis. */
@@ -172,13 +169,23 @@ cmd_send(struct rg_cmd *c, int use_eval)
 	int n = c->argc + 3;
 	const char *av[n];
 	size_t avl[n];
-	char nk[16];
+	char nk[16], stack[4096], *buf = stack;
+	size_t len;
+	int rc;
 
 	if (r->ac == NULL)
 		return -1;
 	n = rcore_script_argv(c->s->cs, use_eval, c->nkeys, c->argc, (const char **)c->argv, c->argvlen, av,
 			      avl, nk);
-	if (redisAsyncCommandArgv(r->ac, cmd_reply, c, n, av, avl) != REDIS_OK)
+	/* formatted here in one pass (hiredis' own formatting allocates per argument) */
+	if ((len = rcore_resp_format(buf, sizeof(stack), n, av, avl)) > sizeof(stack)) {
+		buf = xmalloc(len);
+		rcore_resp_format(buf, len, n, av, avl);
+	}
+	rc = redisAsyncFormattedCommand(r->ac, cmd_reply, c, buf, len);
+	if (buf != stack)
+		free(buf);
+	if (rc != REDIS_OK)
 		return -1;
 	c->in_redis = 1;
 	c->ac = r->ac;
@@ -218,24 +225,33 @@ void
 rg_redis_eval(struct rg_redis *r, struct rg_script *s, int nkeys, int argc, const char **argv,
 	      const size_t *argvlen, rg_redis_cb cb, void *arg)
 {
-	struct rg_cmd *c = xcalloc(1, sizeof(*c));
 	struct timeval tv = {r->conf.timeout_ms / 1000, (r->conf.timeout_ms % 1000) * 1000};
+	size_t bytes = 0;
+	struct rg_cmd *c;
+	char *p;
 
+	/* one block: the command, its argument vector, then the arguments */
+	for (int i = 0; i < argc; i++)
+		bytes += (argvlen ? argvlen[i] : strlen(argv[i])) + 1;
+	c = xmalloc(sizeof(*c) + (size_t)argc * (sizeof(char *) + sizeof(size_t)) + bytes);
+	memset(c, 0, sizeof(*c));
+	c->argv = (char **)(c + 1);
+	c->argvlen = (size_t *)(c->argv + argc);
+	p = (char *)(c->argvlen + argc);
 	c->r = r;
 	c->s = s;
 	c->cb = cb;
 	c->arg = arg;
 	c->nkeys = nkeys;
 	c->argc = argc;
-	c->argv = xcalloc((size_t)argc, sizeof(char *));
-	c->argvlen = xcalloc((size_t)argc, sizeof(size_t));
 	for (int i = 0; i < argc; i++) {
 		size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
 
-		c->argv[i] = xmalloc(len + 1);
-		memcpy(c->argv[i], argv[i], len);
-		c->argv[i][len] = 0;
+		c->argv[i] = p;
+		memcpy(p, argv[i], len);
+		p[len] = 0;
 		c->argvlen[i] = len;
+		p += len + 1;
 	}
 	c->timer = evtimer_new(r->base, cmd_timer, c);
 	c->next = r->cmds;
@@ -307,7 +323,8 @@ redis_on_disconnect(const redisAsyncContext *ac, int status)
 	if (r == NULL || r->ac != ac)
 		return;
 	(void)redis_detach(r); /* hiredis frees ac after this callback */
-	snprintf(why, sizeof(why), "connection lost: %s", ac->errstr[0] ? ac->errstr : "closed by server");
+	snprintf(why, sizeof(why), "connection lost: %s",
+		 ac->errstr[0] ? rcap_errstr(&ac->c) : "closed by server");
 	rg_redis__outage(r, why);
 	redis_schedule_retry(r);
 	redis_rediscover(r);
@@ -353,7 +370,14 @@ redis_connect_to(struct rg_redis *r, const struct rg_endpoint *a, int confirm_ma
 		return;
 	}
 	ac->data = r;
-	redisLibeventAttach(ac, r->base);
+	if (rg_redis_ev_attach(ac, r->base) != REDIS_OK) {
+		ac->data = NULL;
+		redisAsyncFree(ac);
+		rg_redis__outage(r, "connect: out of memory");
+		redis_schedule_retry(r);
+		return;
+	}
+	rcap_install(&ac->c); /* reply size limits; redis_ev checks the buffer after each read */
 	redisAsyncSetConnectCallback(ac, redis_on_connect);
 	redisAsyncSetDisconnectCallback(ac, redis_on_disconnect);
 	r->ac = ac;

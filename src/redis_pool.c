@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "msg.h"
+#include "rcap.h"
 #include "redis_pool.h"
 #include "rgm.h"
 #include "rsentinel.h"
@@ -208,13 +209,14 @@ pool_connect(const struct rcore_conf *cf, const struct rg_endpoint *a, int confi
 		redisFree(c);
 		return NULL;
 	}
+	rcap_install(c);
 	rcore_setup_build(cf, confirm, &s);
 	for (int i = 0; i < s.n; i++) {
-		redisReply *rep = redisCommandArgv(c, s.cmd[i].argc, s.cmd[i].argv, NULL);
+		redisReply *rep = rcap_command_argv(c, s.cmd[i].argc, s.cmd[i].argv, NULL);
 		int bad = rcore_setup_check(&s, i, rep, err, errlen);
 
 		if (rep == NULL && c->errstr[0])
-			snprintf(err, errlen, "%s: %s", s.cmd[i].argv[0], c->errstr);
+			snprintf(err, errlen, "%s: %s", s.cmd[i].argv[0], rcap_errstr(c));
 		if (rep)
 			freeReplyObject(rep);
 		if (bad) {
@@ -319,11 +321,11 @@ round_trip(struct rg_redis_pool *r, int argc, const char **argv, const size_t *a
 		return NULL;
 	}
 	t0 = rcore_now_us();
-	if ((rep = redisCommandArgv(pc.c, argc, argv, argvlen)) == NULL) {
+	if ((rep = rcap_command_argv(pc.c, argc, argv, argvlen)) == NULL) {
 		/* hiredis 0.14 reports its socket timeout as EAGAIN's text */
 		rcore_health_noreply(rcore_now_us() - t0,
 				     strstr(pc.c->errstr, "temporarily unavailable") != NULL);
-		snprintf(err, errlen, "%s", pc.c->errstr[0] ? pc.c->errstr : "no reply");
+		snprintf(err, errlen, "%s", pc.c->errstr[0] ? rcap_errstr(pc.c) : "no reply");
 		redisFree(pc.c);
 		conn_failed(r, pc.gen, err);
 		return NULL;

@@ -56,7 +56,7 @@ unsigned long long
 rkeys_triplet_hash(const struct rkeys *k, const char *sender, const char *rcpt)
 {
 	size_t sl = strlen(sender), rl = strlen(rcpt);
-	char *buf = xmalloc(sl + 1 + rl);
+	char stack[1100], *buf = sl + 1 + rl <= sizeof(stack) ? stack : xmalloc(sl + 1 + rl);
 	unsigned long long h;
 
 	/* Whole texts; NUL separates the two, so "a@b"+"c" never equals "a@"+"bc". */
@@ -64,7 +64,8 @@ rkeys_triplet_hash(const struct rkeys *k, const char *sender, const char *rcpt)
 	buf[sl] = 0;
 	memcpy(buf + sl + 1, rcpt, rl);
 	h = rg_siphash(&k->sip, buf, sl + 1 + rl);
-	free(buf);
+	if (buf != stack)
+		free(buf);
 	return h;
 }
 
@@ -79,19 +80,38 @@ int
 rkeys_greylist(const struct rkeys *k, const char *net, const char *sender, const char *rcpt, char *buf,
 	       size_t size)
 {
+	static const char hex[] = "0123456789abcdef";
+	unsigned long long h;
+	char hx[16];
+	struct rg_sb b;
+
 	if (!tag_ok(net))
 		return -1;
-	return fits(
-	    snprintf(buf, size, "%sg:{%s}:%016llx", k->prefix, net, rkeys_triplet_hash(k, sender, rcpt)),
-	    size);
+	h = rkeys_triplet_hash(k, sender, rcpt);
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		hx[i] = hex[h & 15];
+	rg_sb_init(&b, buf, size);
+	rg_sb_str(&b, k->prefix);
+	rg_sb_mem(&b, "g:{", 3);
+	rg_sb_str(&b, net);
+	rg_sb_mem(&b, "}:", 2);
+	rg_sb_mem(&b, hx, 16);
+	return rg_sb_done(&b);
 }
 
 int
 rkeys_awl(const struct rkeys *k, const char *net, char *buf, size_t size)
 {
+	struct rg_sb b;
+
 	if (!tag_ok(net))
 		return -1;
-	return fits(snprintf(buf, size, "%sa:{%s}", k->prefix, net), size);
+	rg_sb_init(&b, buf, size);
+	rg_sb_str(&b, k->prefix);
+	rg_sb_mem(&b, "a:{", 3);
+	rg_sb_str(&b, net);
+	rg_sb_mem(&b, "}", 1);
+	return rg_sb_done(&b);
 }
 
 static int
@@ -112,7 +132,9 @@ rate_tag(const char *kind, const char *subject, char *esc, size_t size, char *er
 		snprintf(err, errlen, "bad subject kind");
 		return -1;
 	}
-	o = base = (size_t)snprintf(esc, size, "%s:", kind);
+	o = base = strlen(kind) + 1; /* it fits: checked above */
+	memcpy(esc, kind, o - 1);
+	esc[o - 1] = ':';
 	for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
 		if (o - base + (subject_byte_ok(*p) ? 1 : 3) > RKEYS_SUBJECT_MAX || o + 4 > size) {
 			snprintf(err, errlen, "subject longer than %d bytes escaped", RKEYS_SUBJECT_MAX);
@@ -120,8 +142,11 @@ rate_tag(const char *kind, const char *subject, char *esc, size_t size, char *er
 		}
 		if (subject_byte_ok(*p))
 			esc[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(esc + o, 4, "%%%02X", *p);
+		else {
+			esc[o++] = '%';
+			esc[o++] = "0123456789ABCDEF"[*p >> 4];
+			esc[o++] = "0123456789ABCDEF"[*p & 15];
+		}
 	}
 	esc[o] = 0;
 	return (int)o;
@@ -132,12 +157,20 @@ rkeys_rate(const struct rkeys *k, const char *kind, const char *subject, long lo
 	   char *buf, size_t size, char *err, size_t errlen)
 {
 	char tag[RKEYS_SUBJECT_MAX + 40];
+	struct rg_sb b;
 	int n;
 
-	if (rate_tag(kind, subject, tag, sizeof(tag), err, errlen) < 0)
+	if ((n = rate_tag(kind, subject, tag, sizeof(tag), err, errlen)) < 0)
 		return -1;
-	n = fits(snprintf(buf, size, "%sr:{%s}:%lld/%lld", k->prefix, tag, count, window_ms), size);
-	if (n < 0)
+	rg_sb_init(&b, buf, size);
+	rg_sb_str(&b, k->prefix);
+	rg_sb_mem(&b, "r:{", 3);
+	rg_sb_mem(&b, tag, (size_t)n);
+	rg_sb_mem(&b, "}:", 2);
+	rg_sb_num(&b, count);
+	rg_sb_mem(&b, "/", 1);
+	rg_sb_num(&b, window_ms);
+	if ((n = rg_sb_done(&b)) < 0)
 		snprintf(err, errlen, "key longer than %zu bytes", size ? size - 1 : 0);
 	return n;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "rcap.h"
 #include "rgm.h"
 #include "rsentinel.h"
 #include "util.h"
@@ -70,13 +71,14 @@ sconnect(const struct rcore_conf *c, const struct rg_endpoint *a, const char *pa
 			redisFree(ctx);
 		return NULL;
 	}
+	rcap_install(ctx);
 	if (redisSetTimeout(ctx, tv_ms(c->timeout_ms)) != REDIS_OK) {
 		snprintf(err, errlen, "cannot set the timeout");
 		redisFree(ctx);
 		return NULL;
 	}
 	if (*password) {
-		rep = redisCommandArgv(ctx, 2, (const char *[]){"AUTH", password}, NULL);
+		rep = rcap_command_argv(ctx, 2, (const char *[]){"AUTH", password}, NULL);
 		if (rep == NULL || rep->type == REDIS_REPLY_ERROR) {
 			snprintf(err, errlen, "AUTH: %s",
 				 rep ? rg_sanitize(t, sizeof(t), rep->str, rep->len) : ctx->errstr);
@@ -101,11 +103,11 @@ ask_sentinel(const struct rcore_conf *c, const struct rg_endpoint *a, struct rg_
 
 	if (ctx == NULL)
 		return -1;
-	rep = redisCommandArgv(ctx, 3,
-			       (const char *[]){"SENTINEL", "get-master-addr-by-name", c->master_name}, NULL);
+	rep = rcap_command_argv(
+	    ctx, 3, (const char *[]){"SENTINEL", "get-master-addr-by-name", c->master_name}, NULL);
 	rc = rcore_parse_master_addr(rep, m, err, errlen);
 	if (rep == NULL)
-		snprintf(err, errlen, "%s", ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "%s", ctx->errstr[0] ? rcap_errstr(ctx) : "no reply");
 	if (rep)
 		freeReplyObject(rep);
 	redisFree(ctx);
@@ -123,9 +125,9 @@ confirm_master(const struct rcore_conf *c, const struct rg_endpoint *m, char *er
 
 	if (ctx == NULL)
 		return -1;
-	rep = redisCommand(ctx, "ROLE");
+	rep = rcap_command_argv(ctx, 1, (const char *[]){"ROLE"}, NULL);
 	if (rep == NULL)
-		snprintf(err, errlen, "ROLE: %s", ctx->errstr[0] ? ctx->errstr : "no reply");
+		snprintf(err, errlen, "ROLE: %s", ctx->errstr[0] ? rcap_errstr(ctx) : "no reply");
 	else if (rcore_parse_role(rep, role, sizeof(role)) != 1)
 		snprintf(err, errlen, "not the master (ROLE: %s)", role);
 	else
@@ -227,7 +229,7 @@ subscribe(const struct rcore_conf *c, int start)
 		if (ctx == NULL)
 			continue;
 		/* Only a Sentinel that watches our master announces its switch. */
-		rep = redisCommandArgv(
+		rep = rcap_command_argv(
 		    ctx, 3, (const char *[]){"SENTINEL", "get-master-addr-by-name", c->master_name}, NULL);
 		if (rcore_parse_master_addr(rep, &m, err, sizeof(err)) < 0) {
 			if (rep)
@@ -236,7 +238,7 @@ subscribe(const struct rcore_conf *c, int start)
 			continue;
 		}
 		freeReplyObject(rep);
-		rep = redisCommand(ctx, "SUBSCRIBE +switch-master");
+		rep = rcap_command_argv(ctx, 2, (const char *[]){"SUBSCRIBE", "+switch-master"}, NULL);
 		if (rep && rep->type == REDIS_REPLY_ARRAY) {
 			freeReplyObject(rep);
 			return ctx;
@@ -255,7 +257,7 @@ read_sub(const char *name, redisContext *ctx)
 	void *rv;
 	int hit = 0;
 
-	if (redisBufferRead(ctx) != REDIS_OK)
+	if (redisBufferRead(ctx) != REDIS_OK || rcap_check(ctx) != 0)
 		return -1;
 	for (;;) {
 		redisReply *rep;

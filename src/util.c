@@ -159,3 +159,54 @@ rg_hash64(const void *data, size_t n, unsigned long long seed)
 	}
 	return h;
 }
+
+void
+rg_sb_init(struct rg_sb *b, char *buf, size_t size)
+{
+	b->buf = buf;
+	b->size = size;
+	b->len = 0;
+	b->over = size == 0;
+	if (size)
+		buf[0] = 0;
+}
+
+void
+rg_sb_mem(struct rg_sb *b, const char *s, size_t n)
+{
+	if (b->over || n >= b->size - b->len) {
+		b->over = 1;
+		return;
+	}
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+	b->buf[b->len] = 0;
+}
+
+void
+rg_sb_str(struct rg_sb *b, const char *s)
+{
+	rg_sb_mem(b, s, strlen(s));
+}
+
+void
+rg_sb_num(struct rg_sb *b, long long v)
+{
+	char tmp[24];
+	size_t n = sizeof(tmp);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		tmp[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[--n] = '-';
+	rg_sb_mem(b, tmp + n, sizeof(tmp) - n);
+}
+
+int
+rg_sb_done(const struct rg_sb *b)
+{
+	return b->over ? -1 : (int)b->len;
+}

@@ -44,6 +44,23 @@ long long rg_mono_ms(void);
 long long rg_wall_ms(void);
 
 /* FNV-1a 64-bit hash of n bytes, for short Redis key names (not security). */
+/*
+ * A bounded string builder for hot paths, where snprintf's format parsing
+ * costs more than the text (issue 16 profile): appends into buf (size
+ * bytes, always NUL-terminated); once something does not fit, over is set
+ * and the text stops growing. rg_sb_done: the length, or -1 when over.
+ */
+struct rg_sb {
+	char *buf;
+	size_t size, len;
+	int over;
+};
+void rg_sb_init(struct rg_sb *b, char *buf, size_t size);
+void rg_sb_mem(struct rg_sb *b, const char *s, size_t n);
+void rg_sb_str(struct rg_sb *b, const char *s);
+void rg_sb_num(struct rg_sb *b, long long v);
+int rg_sb_done(const struct rg_sb *b);
+
 unsigned long long rg_hash64(const void *data, size_t n, unsigned long long seed);
 #define RG_HASH64_SEED 0xcbf29ce484222325ULL
 #endif

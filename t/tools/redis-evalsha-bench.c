@@ -8,8 +8,13 @@
  *   greylist  KEYS rg:g:{net}:<hash>, rg:a:{net}; -k percent of the calls
  *             use one of -K known triplets (warm them with -W, twice), the
  *             rest a new triplet from a random /24
- *   rate      KEYS rg:r:{client:192.0.2.N}:100000000/3600000, alternately
- *             "check" (RCPT) and "add" (END-OF-MESSAGE), -K clients
+ *   rate      KEYS rg:r:{client:192.0.2.N}:100000000/3600000, in pairs
+ *             on one subject: "check" (RCPT), then "add" (END-OF-MESSAGE);
+ *             subjects from 250 clients
+ *   reserve   the same keys in pairs as relayguard counts a message now:
+ *             "reserve" (RCPT) with the connection's transaction id, then
+ *             "commit" (after the milter's verdict): the cost of exact
+ *             limits (issue 10) is the rate of this against "rate"
  *
  * Load: -c connections, each with -d commands in flight (hiredis async on
  * libevent, as the daemon). Bounded by -n calls and -T seconds. Prints
@@ -32,7 +37,7 @@
 struct bench {
 	struct event_base *base;
 	char sha[48];
-	int rate, known_pct, nknown, warm, live;
+	int rate, reserve, known_pct, nknown, warm, live;
 	long max, sent, done, errors;
 	double deadline;
 	unsigned long long rnd;
@@ -44,6 +49,8 @@ struct bconn {
 	redisAsyncContext *ac;
 	int inflight, closing;
 	long n;
+	int id; /* connection number: the transaction ids' client port */
+	unsigned subj; /* the subject of the pair in progress */
 };
 
 static double
@@ -72,23 +79,38 @@ bconn_send(struct bconn *c)
 {
 	struct bench *B = c->B;
 	char k1[160], k2[96], snd[128], rc[64], net[32];
-	const char *argv[10];
+	const char *argv[13];
 	int argc;
 
 	if (B->rate) {
-		unsigned n = 1 + (unsigned)(B->sent % B->nknown) % 250;
+		char txid[96], tag[24]; /* hiredis copies the arguments at once */
+		int half = (int)(c->n & 1);
 
-		snprintf(k1, sizeof(k1), "rg:r:{client:192.0.2.%u}:100000000/3600000", n);
+		if (half == 0)
+			c->subj = 1 + (unsigned)(B->sent % B->nknown) % 250;
+		snprintf(k1, sizeof(k1), "rg:r:{client:192.0.2.%u}:100000000/3600000", c->subj);
 		argv[0] = "EVALSHA";
 		argv[1] = B->sha;
 		argv[2] = "1";
 		argv[3] = k1;
-		argv[4] = (c->n++ & 1) ? "add" : "check";
+		argv[4] = B->reserve ? (half ? "commit" : "reserve") : (half ? "add" : "check");
 		argv[5] = "0";
 		argv[6] = "1";
 		argv[7] = "100000000";
 		argv[8] = "3600000";
 		argc = 9;
+		if (B->reserve) {
+			/* one message per pair, on connection c: its id and tag */
+			snprintf(txid, sizeof(txid), "bench.invalid|127.0.0.1:25|192.0.2.%u:%d", c->subj,
+				 1024 + c->id);
+			snprintf(tag, sizeof(tag), "%lx", c->n / 2);
+			argv[9] = txid;
+			argv[10] = tag;
+			argv[11] = "message";
+			argv[12] = "600000";
+			argc = 13;
+		}
+		c->n++;
 	} else {
 		unsigned long long h;
 
@@ -224,7 +246,8 @@ main(int argc, char **argv)
 			secs = atof(optarg);
 			break;
 		case 'w':
-			B.rate = strcmp(optarg, "rate") == 0;
+			B.reserve = strcmp(optarg, "reserve") == 0;
+			B.rate = B.reserve || strcmp(optarg, "rate") == 0;
 			break;
 		case 'k':
 			B.known_pct = atoi(optarg);
@@ -245,7 +268,7 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 				"usage: redis-evalsha-bench [-h host] [-p port] [-c conns] [-d depth] "
-				"[-n calls] [-T seconds] [-w greylist|rate] [-k known%%] [-K nknown] "
+				"[-n calls] [-T seconds] [-w greylist|rate|reserve] [-k known%%] [-K nknown] "
 				"[-W] [-S seed] [-q]\n");
 			return 2;
 		}
@@ -260,6 +283,7 @@ main(int argc, char **argv)
 	t0 = now_s();
 	for (int i = 0; i < conns; i++) {
 		cs[i].B = &B;
+		cs[i].id = i;
 		cs[i].ac = redisAsyncConnect(host, port);
 		if (cs[i].ac == NULL || cs[i].ac->err) {
 			fprintf(stderr, "redis-evalsha-bench: connect failed\n");

@@ -10,10 +10,41 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <hiredis.h>
+
 #include "rcore.h"
 #include "rgtest_redis.h"
 #include "sha1.h"
 #include "util.h"
+
+/* Our RESP formatting is byte for byte hiredis' own, and honest about room. */
+START_TEST(resp_format_as_hiredis)
+{
+	char big[300];
+	const char *av[] = {"EVALSHA", "", "a\r\nb\0c", big, "12345678901234567890"};
+	size_t avl[] = {7, 0, 6, sizeof(big), 20};
+	char *ref = NULL, buf[1024], small[16], num[24];
+	int rlen;
+	size_t n;
+
+	memset(big, 'k', sizeof(big));
+	rlen = redisFormatCommandArgv(&ref, 5, av, avl);
+	ck_assert_int_gt(rlen, 0);
+	n = rcore_resp_format(buf, sizeof(buf), 5, av, avl);
+	ck_assert_uint_eq(n, (size_t)rlen);
+	ck_assert_int_eq(memcmp(buf, ref, n), 0);
+	/* too small: nothing past the room is written, the need is reported */
+	memset(small, 'Z', sizeof(small));
+	ck_assert_uint_eq(rcore_resp_format(small, 8, 5, av, avl), (size_t)rlen);
+	for (size_t i = 8; i < sizeof(small); i++)
+		ck_assert_int_eq(small[i], 'Z');
+	free(ref);
+	ck_assert_uint_eq(rcore_u64_text(num, 0), 1);
+	ck_assert_str_eq(num, "0");
+	ck_assert_uint_eq(rcore_u64_text(num, 18446744073709551615ULL), 20);
+	ck_assert_str_eq(num, "18446744073709551615");
+}
+END_TEST
 
 START_TEST(sha1_vectors)
 {
@@ -263,6 +294,7 @@ main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_test(tc, resp_format_as_hiredis);
 	tcase_add_test(tc, sha1_vectors);
 	tcase_add_test(tc, sha1_as_redis);
 	tcase_add_test(tc, setup_commands);
