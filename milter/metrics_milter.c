@@ -12,12 +12,13 @@
 #include "metricsrv.h"
 #include "metrics_milter.h"
 #include "redis_pool.h"
+#include "scan_health.h"
 #include "session.h"
 #include "spam_spamd.h"
 #include "util.h"
 
 struct rg_metric *mm_messages, *mm_spam, *mm_spamd_latency, *mm_spamd_errors, *mm_callout,
-    *mm_callout_latency, *mm_harvest, *mm_connections;
+    *mm_callout_latency, *mm_harvest, *mm_connections, *mm_scanner_up;
 
 static struct event_base *mm_base;
 static struct rg_metricsrv *mm_srv;
@@ -55,6 +56,10 @@ mmetrics_init(const char *version)
 			  "Recipients refused because the client had too many unknown ones.", NULL, NULL, 0);
 	mm_connections =
 	    rg_metric_new(RG_GAUGE, "relayguard_milter_connections", "SMTP sessions open.", NULL, NULL, 0);
+	mm_scanner_up = rg_metric_new(RG_GAUGE, "relayguard_milter_scanner_up",
+				      "1 while a content scanner server answered its last scan or probe, 0 "
+				      "after a failure; by scanner (spamd clamd) and server.",
+				      "scanner,server", NULL, 0);
 }
 
 const char *
@@ -80,7 +85,7 @@ mm_health(void *arg, char *why, size_t len)
 	struct rg_config *cfg = session_config();
 	char err[256];
 	redisReply *rep;
-	int scan = 0, bad = 0;
+	int bad = 0;
 
 	(void)arg;
 	if (cfg == NULL) {
@@ -94,26 +99,9 @@ mm_health(void *arg, char *why, size_t len)
 	} else {
 		freeReplyObject(rep);
 	}
-	scan = cfg->global.spam_scan;
-	for (int i = 0; i < cfg->nclasses; i++)
-		scan |= cfg->class_params[i]->spam_scan;
-	if (!bad && scan) {
-		struct spamd_result *res = xmalloc(sizeof(*res));
-
-		const struct rg_eplist *l = &cfg->global.spamd_server_ep;
-		char addr[RG_EP_PATH_MAX + RG_EP_HOST_MAX + 16] = "none";
-
-		/* Healthy while one spamd of the list answers (scan_servers.h). */
-		bad = 1;
-		snprintf(res->error, sizeof(res->error), "no spamd_server");
-		for (int i = 0; i < l->n && bad; i++) {
-			rg_endpoint_str(&l->v[i], addr, sizeof(addr));
-			bad = spamd_ping(&l->v[i], (int)cfg->global.spamd_timeout, res) != SPAMD_OK;
-		}
-		if (bad)
-			snprintf(why, len, "spamd %s: %s", addr, res->error);
-		free(res);
-	}
+	/* Healthy while one server of each scanner in use answers (scan_health.h). */
+	if (!bad)
+		bad = scanhealth_check(cfg, why, len);
 	rg_config_unref(cfg);
 	return bad;
 }
@@ -137,6 +125,8 @@ mmetrics_start(const struct rg_endpoint *ep, struct rg_redis_pool *pool, char *e
 		return -1;
 	}
 	if ((mm_srv = rg_metricsrv_new(mm_base, ep, mm_health, NULL, err, errlen)) == NULL)
+		return -1;
+	if (scanhealth_start(session_config, err, errlen) != 0)
 		return -1;
 	if ((errno = pthread_create(&tid, NULL, mm_thread, NULL)) != 0) {
 		snprintf(err, errlen, "metrics: pthread_create: %s", strerror(errno));

@@ -3,10 +3,11 @@
  * /metrics + /health endpoint, served by one thread of its own (an evhttp
  * server on a private event_base), apart from libmilter's threads.
  *
- * Health (checked when asked, in that thread, each check bounded by its
- * timeout): a configuration is loaded; Redis answers PING (redis_timeout);
- * spamd answers PING (spamd_timeout) when spam_scan is on globally or for a
- * class. A failure is 503 with the first reason.
+ * Health (checked when asked, in that thread): a configuration is loaded;
+ * Redis answers PING (redis_timeout); each content scanner in use (spamd,
+ * clamd) has a server that is not down by its last scan or probe
+ * (scan_health.h, whose probe threads mmetrics_start starts; asking /health
+ * never waits for a scanner). A failure is 503 with the first reason.
  *
  * Contract: mmetrics_init and mmetrics_start once, from the main thread,
  * after the fork (rg_daemonize) and before smfi_main; updates from any
@@ -31,6 +32,7 @@ extern struct rg_metric *mm_callout; /* {result,cache} */
 extern struct rg_metric *mm_callout_latency; /* histogram: one recipient check */
 extern struct rg_metric *mm_harvest; /* counter: recipients refused by harvest protection */
 extern struct rg_metric *mm_connections; /* gauge: SMTP sessions open */
+extern struct rg_metric *mm_scanner_up; /* gauge{scanner,server}: scan_health.h */
 
 /* A spamd_status (spamd.h) as a label: timeout connect io protocol server too_large invalid. */
 const char *mmetrics_spamd_status(int status);

@@ -8,6 +8,7 @@
 
 #include "callout_hopstate.h"
 #include "msg.h"
+#include "scan_health.h"
 #include "scan_servers.h"
 #include "util.h"
 
@@ -35,6 +36,15 @@ scansrv_reset(void)
 	(void)scansrv_hops();
 	hopstate_free(scansrv_table);
 	scansrv_table = hopstate_new(SCANSRV_TABLE_MAX);
+}
+
+void
+scansrv_mark_up(const char *kind, const char *addr)
+{
+	char key[RG_EP_PATH_MAX + RG_EP_HOST_MAX + 24];
+
+	snprintf(key, sizeof(key), "%s %s", kind, addr);
+	hopstate_result(scansrv_hops(), key, 0, 0);
 }
 
 static void
@@ -89,6 +99,7 @@ scansrv_run(const char *kind, const struct rg_eplist *list, long long backoff_ms
 				probed = i;
 			rg_strlcpy(last, addr, sizeof(last));
 			if (fn(ep, arg) == SCANSRV_ANSWERED) {
+				scanhealth_note(kind, addr, 1, NULL);
 				hopstate_result(h, key, 0, 0);
 				answered = i;
 				break;
@@ -99,6 +110,7 @@ scansrv_run(const char *kind, const struct rg_eplist *list, long long backoff_ms
 					 why ? why(arg) : "error",
 					 backoff_ms % 1000 ? backoff_ms : backoff_ms / 1000,
 					 backoff_ms % 1000 ? "ms" : "s");
+			scanhealth_note(kind, addr, 0, why ? why(arg) : "error");
 			hopstate_result(h, key, 1, backoff_ms);
 		}
 		/* Probe only when every server was in its back-off. */

@@ -54,6 +54,10 @@ int scansrv_run(const char *kind, const struct rg_eplist *list, long long backof
 /* Append " " and note to the log line log (of size len), cut to fit. */
 void scansrv_log_add(char *log, size_t len, const char *note);
 
+/* Server addr (rg_endpoint_str) of kind answered outside a scan (a health
+ * probe): its back-off ends now, the next message may use it. */
+void scansrv_mark_up(const char *kind, const char *addr);
+
 /* Forget every server's state (tests). */
 void scansrv_reset(void);
 

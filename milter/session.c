@@ -108,7 +108,7 @@ session_config(void)
 	struct rg_config *cfg;
 
 	pthread_mutex_lock(&sess_cfg_lock);
-	cfg = rg_config_ref(sess_cfg);
+	cfg = sess_cfg ? rg_config_ref(sess_cfg) : NULL; /* none before session_set_config */
 	pthread_mutex_unlock(&sess_cfg_lock);
 	return cfg;
 }

@@ -41,7 +41,7 @@ void session_set_config(struct rg_config *cfg);
 struct verify;
 /* The recipient callout's process-wide state (NULL: no callouts); set it before smfi_main. */
 void session_set_verify(struct verify *v);
-/* A referenced snapshot; release with rg_config_unref. */
+/* A referenced snapshot (release with rg_config_unref), NULL before session_set_config. */
 struct rg_config *session_config(void);
 /* The filter description for smfi_register. */
 struct smfiDesc *session_filter(void);

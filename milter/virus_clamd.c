@@ -210,3 +210,38 @@ clamd_instream(const char *path, const char *host, int port, int timeout_ms, con
 	res->status = st;
 	return st;
 }
+
+enum clamd_status
+clamd_ping(const char *path, const char *host, int port, int timeout_ms, struct clamd_result *res)
+{
+	long long deadline = rg_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	char err[sizeof(res->error)], buf[64], shown[80];
+	enum clamd_status st = CLAMD_CLEAN;
+	ssize_t n;
+	int fd;
+
+	memset(res, 0, sizeof(*res));
+	fd = tsock_open(path, host, port, deadline, err, sizeof(err));
+	if (fd < 0) {
+		res->status = errno == ETIMEDOUT ? CLAMD_ETIMEOUT : CLAMD_ECONNECT;
+		rg_sanitize(res->error, sizeof(res->error), err, strlen(err));
+		return res->status;
+	}
+	if (tsock_send_all(fd, "zPING", 6, deadline) < 0) { /* with its NUL */
+		st = clamd_send_fail(res);
+	} else if ((n = tsock_read_line(fd, buf, sizeof(buf), '\0', deadline)) < 0 &&
+		   !(errno == EPIPE && buf[0])) {
+		st = errno == ETIMEDOUT
+			 ? clamd_fail(res, CLAMD_ETIMEOUT, "timeout waiting for clamd's PONG", 0)
+		     : errno == EPIPE
+			 ? clamd_fail(res, CLAMD_EPROTO, "clamd closed the connection without a reply", 0)
+			 : clamd_fail(res, CLAMD_EIO, "receive from clamd", errno);
+	} else if (strncmp(buf, "PONG", 4) != 0 || (buf[4] && buf[4] != '\n')) {
+		rg_sanitize(shown, sizeof(shown), buf, strlen(buf));
+		snprintf(res->error, sizeof(res->error), "no PONG from clamd: %s", shown);
+		st = CLAMD_EPROTO;
+	}
+	close(fd);
+	res->status = st;
+	return st;
+}

@@ -51,6 +51,14 @@ struct clamd_result {
 enum clamd_status clamd_instream(const char *path, const char *host, int port, int timeout_ms,
 				 const struct msgbuf *mb, struct clamd_result *res);
 
+/*
+ * PING the clamd at path or host:port (the health probe, scan_health.h):
+ * "zPING\0", answer "PONG". CLAMD_CLEAN when it answers PONG within
+ * timeout_ms, else the failure with res->error set.
+ */
+enum clamd_status clamd_ping(const char *path, const char *host, int port, int timeout_ms,
+			     struct clamd_result *res);
+
 /* Read one reply (without its NUL) into res; exported for the unit test. */
 enum clamd_status clamd_parse_reply(const char *reply, struct clamd_result *res);
 

@@ -96,8 +96,8 @@ rgm_value(const char *v)
 {
 	size_t n = v ? strlen(v) : 0;
 
-	if (n == 0 || n > 40 ||
-	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") != n)
+	if (n == 0 || n > RG_METRIC_VALUE_MAX ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/[]-") != n)
 		return "other";
 	return v;
 }

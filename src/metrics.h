@@ -5,8 +5,10 @@
  * A metric is declared once at start-up with its label names (at most
  * RG_METRIC_MAX_LABELS). Label values come from fixed sets chosen by the
  * code (a check name, an action, a class name from the configuration),
- * never from client text; to keep even a mistake bounded, a value that is
- * not [a-zA-Z0-9_.:-]{1,40} is counted as "other", and a metric holds at
+ * never from client text (a server address as configured is the widest);
+ * to keep even a mistake bounded, a value that is not
+ * [a-zA-Z0-9_.:/[]-]{1,RG_METRIC_VALUE_MAX} (none of them needs escaping in
+ * the exposition format) is counted as "other", and a metric holds at
  * most RG_METRIC_MAX_SERIES label combinations (the rest go to one series
  * whose every label is "other").
  *
@@ -24,6 +26,7 @@
 #define RG_METRIC_MAX_LABELS 4
 #define RG_METRIC_MAX_SERIES 96
 #define RG_METRIC_MAX_BUCKETS 16
+#define RG_METRIC_VALUE_MAX 100 /* bytes of one label value */
 
 enum rg_metric_kind { RG_COUNTER, RG_GAUGE, RG_HISTOGRAM };
 

@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "rcap.h"
 #include "redis_pool.h"
+#include "rgm.h"
 #include "rsentinel.h"
 #include "util.h"
 
@@ -73,8 +74,10 @@ pool_notify(void *arg, const struct rg_endpoint *master, const char *err)
 		rcore_health_fail(&r->h, &r->conf, err);
 	}
 	r->h.st.discoveries++;
-	if (changed == 2)
+	if (changed == 2) {
+		rg_metric_inc(rgm_sentinel_switches);
 		msg_info("redis: Sentinel: %s is now the master (was %s)", r->conf.server, was);
+	}
 	pthread_mutex_unlock(&r->lock);
 }
 

@@ -11,6 +11,7 @@
 
 #include "msg.h"
 #include "redisint.h"
+#include "rgm.h"
 #include "util.h"
 
 /* The agent's answer (its thread): hand it to the loop. */
@@ -73,6 +74,7 @@ redis_note_read(evutil_socket_t fd, short what, void *arg)
 	rg_strlcpy(r->h.st.master, r->conf.server, sizeof(r->h.st.master));
 	if (known) {
 		r->h.st.switches++;
+		rg_metric_inc(rgm_sentinel_switches);
 		msg_info("redis: Sentinel: %s is now the master (was %s)", r->conf.server, was);
 	}
 	rg_redis__let_go(r);

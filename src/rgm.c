@@ -7,6 +7,7 @@
 #include "rgm.h"
 
 struct rg_metric *rgm_redis_latency, *rgm_redis_errors, *rgm_redis_outages, *rgm_redis_up;
+struct rg_metric *rgm_sentinel_switches, *rgm_sentinel_discoveries;
 struct rg_metric *rgm_reloads, *rgm_config_generation, *rgm_start_time;
 static _Atomic long long rgm_generation = 1;
 
@@ -41,6 +42,15 @@ rgm_init(const char *daemon, const char *version)
 					  "Times the Redis server became unreachable.", NULL, NULL, 0);
 	rgm_redis_up = rg_metric_new(RG_GAUGE, "relayguard_redis_up",
 				     "1 while the Redis server is believed usable, else 0.", NULL, NULL, 0);
+	rgm_sentinel_switches = rg_metric_new(
+	    RG_COUNTER, "relayguard_redis_sentinel_switches_total",
+	    "Times Sentinel named another master than the one in use (a failover).", NULL, NULL, 0);
+	rgm_sentinel_discoveries =
+	    rg_metric_new(RG_COUNTER, "relayguard_redis_sentinel_discoveries_total",
+			  "Sentinel discoveries of the master by result: ok (a confirmed master), failed "
+			  "(no Sentinel could name one).",
+			  "result", NULL, 0);
+	rg_metric_zero(rgm_sentinel_discoveries, "ok failed");
 }
 
 void

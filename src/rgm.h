@@ -16,6 +16,8 @@ extern struct rg_metric *rgm_redis_latency; /* histogram: one Redis command or s
 extern struct rg_metric *rgm_redis_errors; /* counter{kind}: timeout, connection, reply */
 extern struct rg_metric *rgm_redis_outages; /* counter: the server became unreachable */
 extern struct rg_metric *rgm_redis_up; /* gauge: 1 while the server is believed usable */
+extern struct rg_metric *rgm_sentinel_switches; /* counter: a Sentinel named another master */
+extern struct rg_metric *rgm_sentinel_discoveries; /* counter{result}: ok, failed (rsentinel.c) */
 extern struct rg_metric *rgm_reloads; /* counter{result}: ok, failed */
 extern struct rg_metric *rgm_config_generation; /* gauge: 1 at start, +1 per successful reload */
 extern struct rg_metric *rgm_start_time; /* gauge: process start, Unix seconds */

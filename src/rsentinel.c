@@ -17,6 +17,7 @@
 
 #include "msg.h"
 #include "rcap.h"
+#include "rgm.h"
 #include "rsentinel.h"
 #include "util.h"
 
@@ -159,9 +160,11 @@ rsentinel_discover(const struct rcore_conf *c, int *start, struct rg_endpoint *m
 		}
 		*start = i;
 		snprintf(err, errlen, "%s", all); /* the Sentinels skipped */
+		rg_metric_inc(rgm_sentinel_discoveries, "ok");
 		return 0;
 	}
 	snprintf(err, errlen, "no master for %s: %s", c->master_name, all[0] ? all : "no Sentinels");
+	rg_metric_inc(rgm_sentinel_discoveries, "failed");
 	return -1;
 }
 

@@ -19,7 +19,9 @@
  * thread; a client on an event loop hands them over (src/redis.c uses a
  * pipe).
  *
- * Contract: rsentinel_discover is thread-safe and keeps no state but *start.
+ * Contract: rsentinel_discover is thread-safe and keeps no state but *start
+ * (it counts itself in relayguard_redis_sentinel_discoveries_total, rgm.h,
+ * an atomic update).
  * rsentinel_request may be called from any thread; notify is never called
  * after rsentinel_stop returns (and never while the agent's lock is free
  * for a stop: the client must not call rsentinel_stop from inside notify).

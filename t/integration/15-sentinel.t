@@ -7,13 +7,15 @@
 # SIGKILL: every request is answered within redis_timeout and none with
 # 5xx; greylisting, rate limits and the callout cache work against the
 # promoted replica within the failover time + 2 s, without a restart; the
-# old master comes back as a replica and nothing breaks. A reload changes
+# old master comes back as a replica and nothing breaks; both daemons'
+# /metrics count the master switch (relayguard_redis_sentinel_switches_total)
+# and the discoveries. A reload changes
 # the Sentinel list without dropping connections. With no Sentinel able to
 # answer, requests get the failure action and the outage is logged once.
 # Prints the failover time (kill -> first request served by the new master).
 . "$(dirname "$0")/../lib/harness.sh"
 
-rg_need postfix swaks redis-server redis-cli
+rg_need postfix swaks redis-server redis-cli curl
 rg_need_build
 [ -x "$RG_BUILD/t/tools/policy-load" ] || skip_all "no policy-load tool"
 
@@ -69,6 +71,8 @@ start_downstream_postfix down $users || BAIL_OUT "no downstream Postfix"
 dport=$(rg_port down)
 pport=$(rg_free_port)
 milport=$(rg_free_port)
+pmet=$(rg_free_port)
+mmet=$(rg_free_port)
 conf=$RG_TMP/rg
 mkdir -p "$conf"
 common() {
@@ -91,6 +95,8 @@ policyd_listen = inet:127.0.0.1:$pport
 policyd_pidfile = $conf/policyd.pid
 milter_listen = inet:$milport@127.0.0.1
 milter_pidfile = $conf/milter.pid
+policyd_metrics_listen = inet:127.0.0.1:$pmet
+milter_metrics_listen = inet:127.0.0.1:$mmet
 premium_greylisting = yes
 premium_greylist_delay = 2s
 premium_dynamic_ip_blocking = no
@@ -156,6 +162,21 @@ ctl() { "$RG_BUILD/relayguardctl" -c "$conf/relayguard.conf" "$@"; }
 like "$(ctl status)" "^redis=127\\.0\\.0\\.1:$mport reachable=yes role=master .*keys_callout=[1-9]" \
 	"relayguardctl finds the master through the Sentinels (the dead one and the one that does not know it skipped)"
 
+# metric PORT NAME: a sample's value from /metrics, 0 when absent.
+metric() {
+	curl -s --max-time 10 "http://127.0.0.1:$1/metrics" |
+		awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
+}
+wait_port 127.0.0.1 "$pmet" 10 || BAIL_OUT "policyd metrics do not listen"
+wait_port 127.0.0.1 "$mmet" 10 || BAIL_OUT "milter metrics do not listen"
+SW=relayguard_redis_sentinel_switches_total
+DOK='relayguard_redis_sentinel_discoveries_total{result="ok"}'
+sw_p0=$(metric "$pmet" $SW)
+sw_m0=$(metric "$mmet" $SW)
+is "$sw_p0 $sw_m0" "0 0" "no Sentinel master switch counted before the failover (both daemons)"
+cmp_ok "$(metric "$pmet" "$DOK")" '>=' 1 "... policyd counts its discovery of the master"
+cmp_ok "$(metric "$mmet" "$DOK")" '>=' 1 "... and so does the milter"
+
 # A steady load on 8 connections while the master dies.
 "$RG_BUILD/t/tools/policy-load" -s "inet:127.0.0.1:$pport" -c 8 -R 300 -n 20000 -T 30 -w greylist -k 80 -K 200 \
 	-S 7 -q >"$RG_TMP/load.out" 2>"$RG_TMP/load.err" &
@@ -220,6 +241,10 @@ like "$acts" '^ OK OK OK (450|DEF)' "a client over its limit is deferred, counte
 milter_switched() { tail -n +"$((mlines + 1))" "$mlog" | grep -q "master $NAME at 127.0.0.1:$rport is now the master"; }
 wait_until 5 milter_switched
 ok $? "the milter follows the new master before its next message (+switch-master)"
+# switched PORT BEFORE: the switch counter grew by at least one.
+switched() { [ "$(metric "$1" $SW)" -ge $(($2 + 1)) ]; }
+check "policyd: $SW grew by at least one after the failover" wait_until 5 switched "$pmet" "$sw_p0"
+check "milter: $SW grew by at least one after the failover" wait_until 5 switched "$mmet" "$sw_m0"
 swaks_send relay --from sender@remote.test --to carol@example.com --xclient-addr 203.0.113.9 \
 	--xclient-name mail.remote.test --header "Subject: after"
 is "$SWAKS_CODE" 250 "the milter's callout works after the failover"

@@ -216,8 +216,9 @@ RG_EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 # mirrors here): rgtest.ndb holds one signature, "RG-Test.EICAR", matching
 # the EICAR string anywhere in any file type.  Listens on a unix socket
 # (CLAMD_SOCK, mode 0666 so the milter's run_user can use it) and on
-# 127.0.0.1:CLAMD_PORT.  With one signature it is ready in well under a
-# second.
+# 127.0.0.1:CLAMD_PORT (a second argument: that port, e.g. one a milter
+# was first given while nothing listened there).  With one signature it is
+# ready in well under a second.
 start_clamd() {
 	local name=${1:-clamd} d port hex
 	command -v clamd >/dev/null || { diag "harness: clamd not installed"; return 1; }
@@ -227,7 +228,7 @@ start_clamd() {
 	chmod 755 "$d"
 	hex=$(printf '%s' "$RG_EICAR" | od -An -tx1 | tr -d ' \n')
 	echo "RG-Test.EICAR:0:*:$hex" >"$d/db/rgtest.ndb"
-	port=$(rg_free_port) || return 1
+	port=${2:-$(rg_free_port)} || return 1
 	echo "$port" >"$d/port"
 	cat >"$d/clamd.conf" <<CLAMD
 LocalSocket $d/clamd.sock

@@ -4,7 +4,8 @@
  * against a fake clamd (a thread on a unix socket) that checks the framing
  * (zINSTREAM\0, 4-byte big-endian lengths no larger than CLAMD_CHUNK_MAX,
  * the zero terminator) of a message partly in memory and partly spilled to
- * the temp file, and one that stays silent (the deadline). Set
+ * the temp file, and one that stays silent (the deadline); the health
+ * probe's zPING against the fake (PONG, a wrong answer, nobody). Set
  * RG_CLAMD_SOCK=/path of a running clamd with an EICAR signature to also
  * test against the real one.
  */
@@ -56,6 +57,7 @@ END_TEST
 struct fake {
 	int lfd;
 	int silent; /* read, never answer */
+	const char *ping; /* expect zPING\0 and answer this (with its NUL) */
 	size_t got; /* payload bytes received */
 	int chunks, bad; /* chunk count; framing errors */
 	char payload[300000];
@@ -87,6 +89,14 @@ fake_main(void *arg)
 
 	if (fd < 0)
 		return NULL;
+	if (f->ping) {
+		if (read_full(fd, cmd, 6) < 0 || memcmp(cmd, "zPING", 6) != 0)
+			f->bad++;
+		else
+			(void)!write(fd, f->ping, strlen(f->ping) + 1);
+		close(fd);
+		return NULL;
+	}
 	if (read_full(fd, cmd, 10) < 0 || memcmp(cmd, "zINSTREAM", 10) != 0)
 		f->bad++;
 	for (;;) {
@@ -231,6 +241,28 @@ START_TEST(no_clamd)
 }
 END_TEST
 
+START_TEST(ping)
+{
+	static struct fake f;
+	pthread_t t;
+
+	memset(&f, 0, sizeof(f));
+	f.ping = "PONG";
+	fake_start(&f, &t);
+	ck_assert_msg(clamd_ping(f.sock, NULL, 0, 1000, &res) == CLAMD_CLEAN, "%s", res.error);
+	fake_stop(&f, t);
+	ck_assert_int_eq(f.bad, 0);
+	memset(&f, 0, sizeof(f));
+	f.ping = "UNKNOWN COMMAND\r\n";
+	fake_start(&f, &t);
+	ck_assert_int_eq(clamd_ping(f.sock, NULL, 0, 1000, &res), CLAMD_EPROTO);
+	ck_assert_str_eq(res.error, "no PONG from clamd: UNKNOWN COMMAND??");
+	fake_stop(&f, t);
+	ck_assert_int_eq(clamd_ping("/nonexistent/clamd.sock", NULL, 0, 300, &res), CLAMD_ECONNECT);
+	ck_assert_ptr_nonnull(strstr(res.error, "/nonexistent/clamd.sock"));
+}
+END_TEST
+
 START_TEST(real_clamd)
 {
 	const char *sock = getenv("RG_CLAMD_SOCK");
@@ -244,6 +276,7 @@ START_TEST(real_clamd)
 	mb = message(100000, "\n" EICAR "\n");
 	ck_assert_msg(clamd_instream(sock, NULL, 0, 10000, mb, &res) == CLAMD_FOUND, "%s", res.error);
 	msgbuf_free(mb);
+	ck_assert_msg(clamd_ping(sock, NULL, 0, 10000, &res) == CLAMD_CLEAN, "%s", res.error);
 }
 END_TEST
 
@@ -261,6 +294,7 @@ main(void)
 	tcase_add_test(tc, found_in_spilled_part);
 	tcase_add_test(tc, silent_clamd_deadline);
 	tcase_add_test(tc, no_clamd);
+	tcase_add_test(tc, ping);
 	tcase_add_test(tc, real_clamd);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
