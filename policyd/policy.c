@@ -2,6 +2,7 @@
  * policy - see policy.h.
  */
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,10 +52,11 @@ struct pdec {
 	int outbound;
 	int inbound_rcpt; /* RCPT for a customer's domain */
 	int exempt; /* trusted, authenticated or whitelisted: no dynip/greylist */
-	char why_exempt[200];
-	char client[300], sender[300], rcpt[300];
 	/* inbound: what to answer once the rate-limit reservation passes */
 	const char *pass_check;
+	/* Texts from here on: only their first byte is cleared per request. */
+	char why_exempt[200];
+	char client[300], sender[300], rcpt[300];
 	char pass_action[512], pass_detail[240];
 	char note[400]; /* more fields for the log line (greylist_spf) */
 };
@@ -581,7 +583,7 @@ void
 policy_handle(struct pconn *c, const struct preq *req, void *arg)
 {
 	struct policy *pol = arg;
-	struct pdec *d = psrv_scratch(c, sizeof(*d)); /* zeroed; no malloc per request */
+	struct pdec *d = psrv_scratch(c, sizeof(*d)); /* no malloc per request */
 	const char *state = preq_get(req, PREQ_PROTOCOL_STATE);
 	const char *rcpt = preq_get(req, PREQ_RECIPIENT);
 	const char *addr = preq_get(req, PREQ_CLIENT_ADDRESS);
@@ -589,6 +591,10 @@ policy_handle(struct pconn *c, const struct preq *req, void *arg)
 	const char *dom;
 	char a[64], n[200];
 
+	/* the fields zeroed, the texts empty: not 2.5 kB cleared per request */
+	memset(d, 0, offsetof(struct pdec, why_exempt));
+	d->why_exempt[0] = d->client[0] = d->sender[0] = d->rcpt[0] = 0;
+	d->pass_action[0] = d->pass_detail[0] = d->note[0] = 0;
 	d->pol = pol;
 	d->snap = pol->snap;
 	d->snap->refs++;

@@ -522,7 +522,6 @@ psrv_scratch(struct pconn *c, size_t n)
 		b->size = n;
 	}
 	c->scratch = b;
-	memset(b->data, 0, n);
 	return b->data;
 }
 

@@ -49,8 +49,8 @@ int psrv_chown(struct psrv *s, uid_t uid, gid_t gid, char *err, size_t errlen);
  * in action are replaced, so no reply can carry a second line. */
 void psrv_reply(struct pconn *c, const char *action);
 /*
- * Per-connection scratch memory for the decision pending on c: n zeroed
- * bytes (max-aligned), valid until psrv_reply() for c begins -- that call
+ * Per-connection scratch memory for the decision pending on c: n bytes,
+ * uninitialised (max-aligned; the caller clears what it reads), valid until psrv_reply() for c begins -- that call
  * may free it or hand it to the connection's next request, so the caller
  * copies out what it still needs first. Blocks are pooled by the server
  * (no malloc per request; as many as decisions pending at once).
