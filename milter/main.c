@@ -241,6 +241,7 @@ main(int argc, char **argv)
 		}
 	}
 	lfd = mdrain_listener(&fds);
+	mdrain_nodelay(lfd);
 	if (!fg && rg_daemonize(err, sizeof(err)) != 0)
 		msg_fatal("detach: %s", err);
 	if (rg_pidfile_write(&pidfile, err, sizeof(err)) != 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "main_drain.h"
+#include "msg.h"
 #include "util.h"
 
 /* libmilter callbacks carry no argument of ours: the wrapped description
@@ -105,6 +107,20 @@ mdrain_listener(const struct mdrain_fds *f)
 			return fd;
 	}
 	return -1;
+}
+
+void
+mdrain_nodelay(int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int one = 1;
+
+	if (lfd < 0 || getsockname(lfd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return;
+	if (setsockopt(lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+		msg_warn("milter: TCP_NODELAY on the listener: %m");
 }
 
 int

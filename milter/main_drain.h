@@ -39,6 +39,13 @@ struct mdrain_fds {
 void mdrain_fds_before(struct mdrain_fds *f);
 /* The listening socket opened since f, or -1. */
 int mdrain_listener(const struct mdrain_fds *f);
+/*
+ * TCP_NODELAY on a TCP listener (accepted sessions inherit it): at the end
+ * of a message libmilter writes each header change as its own small write
+ * before the reply, and with Nagle the second one waits for Postfix's
+ * delayed ACK, 40 ms a message. Nothing for a unix socket or lfd < 0.
+ */
+void mdrain_nodelay(int lfd);
 /* smfi_stop() and wake the listener until *done (smfi_main returned) or
  * max_ms. Returns the number of wake-up connections made. */
 int mdrain_stop(int lfd, const char *unix_path, const atomic_int *done, long long max_ms);

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,9 +52,17 @@ tsock_ready(int fd, short events, long long deadline)
 int
 tsock_connect(int fd, const struct sockaddr *sa, socklen_t salen, long long deadline)
 {
-	int e = 0;
+	int e = 0, one = 1;
 	socklen_t elen = sizeof(e);
 
+	/*
+	 * No Nagle over TCP: a spamd or clamd request leaves in several writes
+	 * (header, added headers, the message in chunks); with Nagle each small
+	 * write after the first waits for the peer's delayed ACK, up to 40 ms
+	 * per message (the bench saw 164 ms per scan against spamc's 125 ms).
+	 */
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, sa, salen) == 0)
 		return 0;
 	if (errno != EINPROGRESS && errno != EINTR)

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +41,14 @@ START_TEST(connect_ok_and_refused)
 	char err[256];
 	int port, lfd = listener(&port, 4), fd;
 
+	int nodelay = 0;
+	socklen_t nl = sizeof(nodelay);
+
 	fd = tsock_open(NULL, "127.0.0.1", port, rg_mono_ms() + 1000, err, sizeof(err));
 	ck_assert_int_ge(fd, 0);
+	/* requests leave in several writes: no Nagle wait for a delayed ACK */
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &nl), 0);
+	ck_assert_int_ne(nodelay, 0);
 	close(fd);
 	close(lfd); /* now nothing listens there */
 	fd = tsock_open(NULL, "127.0.0.1", port, rg_mono_ms() + 1000, err, sizeof(err));
