@@ -104,7 +104,7 @@ START_TEST(full_buffer_flushes_in_order)
 		n++;
 	ck_assert_int_eq(n, 200);
 	for (int i = 0; i < 199; i++) {
-		char a[8], b[8];
+		char a[16], b[16];
 
 		snprintf(a, sizeof(a), "%03d x", i);
 		snprintf(b, sizeof(b), "%03d x", i + 1);
