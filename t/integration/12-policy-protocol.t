@@ -49,6 +49,14 @@ is "$(req bob@elsewhere.test | talk_unix)" "action=DUNNO" "unix socket: a reques
 like "$(req bob@example.com | talk_inet)" '^action=DEFER_IF_PERMIT 4\.7\.1 Greylisted' "TCP socket: a customer's recipient is greylisted"
 out=$({ req x@elsewhere.test; req y@elsewhere.test; req z@example.com; } | talk_inet)
 is "$(grep -c '^action=' <<<"$out")" 3 "three requests on one connection get three replies"
+# policyd writes a loop turn's log lines in one write, and the turn's
+# replies only after it: a client holding its answers finds every decision
+# in the log at once (no waiting here on purpose: that is the promise).
+lm=$(log_mark "$log")
+out=$(for i in $(seq 1 20); do req "order$i@example.com"; done | talk_inet)
+is "$(grep -c '^action=DEFER_IF_PERMIT' <<<"$out")" 20 "20 pipelined greylisting requests get 20 replies"
+is "$(log_count "$lm" 'greylist: .*recipient=<order[0-9]+@example\.com>')" 20 \
+	"... and once they are in, all 20 decisions are already in the log"
 
 # bad NAME < bytes: the server must read them and close the connection
 # without a reply.  An empty answer alone proves nothing (a dead daemon or a
