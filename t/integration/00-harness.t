@@ -71,8 +71,7 @@ ok $? "mail for an unreachable next hop is accepted"
 check "... and deferred" postfix_log_wait relay 'to=<x@later.test>.*status=deferred' 20
 is "$(postfix_queue_count relay)" 1 "... so one message is queued"
 postfix_route relay later.test "[127.0.0.1]:$(rg_port sink)"
-postfix_flush relay
-check "after re-routing, a flush delivers it" sink_wait sink 2 20
+check "after re-routing, a flush delivers it" postfix_flush_until relay 20 sink_has sink 2
 relay_queue_empty() { [ "$(postfix_queue_count relay)" -eq 0 ]; }
 check "... the queue empties" wait_until 10 relay_queue_empty
 

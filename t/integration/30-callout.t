@@ -199,9 +199,8 @@ queued() { [ "$(postfix_queue_count relay1)" -ge "$1" ]; }
 check "mail waits in the relay's queue" wait_until 10 queued 3
 like "$(postqueue -c "$(rg_dir relay1)/conf" -p)" 'heidi@example\.com' "... postqueue -p lists it"
 start_postfix_again down || BAIL_OUT "downstream does not come back"
-postfix_flush relay1
 check "downstream back, queue flushed: the cached recipient's mail is delivered" \
-	mailbox_wait down alice@example.com 2 30
+	postfix_flush_until relay1 30 mailbox_has down alice@example.com 2
 check "... and the one accepted uncached" mailbox_wait down heidi@example.com 1 30
 queue_empty() { [ "$(postfix_queue_count relay1)" -eq 0 ]; }
 check "... the queue is empty" wait_until 30 queue_empty

@@ -183,14 +183,39 @@ postfix_running() {
 	postfix -c "$RG_TMP/$1/conf" status >/dev/null 2>&1
 }
 
-# postfix_reload NAME
+# postfix_reload NAME: reload, and return once the master has re-read its
+# configuration ("postfix reload" only signals it).  Its old queue manager
+# and daemons may still be finishing: to see a flush through, use
+# postfix_flush_until.
 postfix_reload() {
-	postfix -c "$RG_TMP/$1/conf" reload >>"$RG_TMP/$1/start.log" 2>&1
+	local m
+	m=$(log_mark "$RG_TMP/$1/maillog")
+	postfix -c "$RG_TMP/$1/conf" reload >>"$RG_TMP/$1/start.log" 2>&1 || return 1
+	log_wait "$m" 'postfix[^ ]*/master\[[0-9]+\]: reload -- ' 10
 }
 
 # postfix_flush NAME: attempt delivery of all queued mail now.
 postfix_flush() {
 	postqueue -c "$RG_TMP/$1/conf" -f
+}
+
+# postfix_flush_until NAME TIMEOUT CMD...: flush, and wait until CMD
+# succeeds, flushing again every 2 s.  One flush is one request to the queue
+# manager: a message whose deferral it was still writing, or a queue manager
+# a reload was replacing, would leave the mail to sit out its backoff time.
+postfix_flush_until() {
+	local name=$1 t=$2
+	shift 2
+	rg__flush_tick=0
+	wait_until "$t" rg__flush_then "$name" "$@"
+}
+rg__flush_then() {
+	local name=$1
+	shift
+	if ((rg__flush_tick++ % 20 == 0)); then
+		postfix_flush "$name"
+	fi
+	"$@"
 }
 
 # postfix_queue_count NAME: messages in the queue (any state).
@@ -265,10 +290,10 @@ mailbox_files() {
 
 mailbox_count() { mailbox_files "$1" "$2" | wc -l; }
 
-rg__mailbox_has() { [ "$(mailbox_count "$1" "$2")" -ge "$3" ]; }
+mailbox_has() { [ "$(mailbox_count "$1" "$2")" -ge "$3" ]; }
 
 # mailbox_wait NAME ADDRESS N TIMEOUT
-mailbox_wait() { wait_until "$4" rg__mailbox_has "$1" "$2" "$3"; }
+mailbox_wait() { wait_until "$4" mailbox_has "$1" "$2" "$3"; }
 
 # mailbox_grep NAME ADDRESS ERE: true if a delivered message matches.
 mailbox_grep() {

@@ -77,13 +77,13 @@ rg__sink_busy() {
 	return 1
 }
 
-rg__sink_has() {
+sink_has() {
 	[ "$(sink_count "$1")" -ge "$2" ] && ! rg__sink_busy "$1"
 }
 
 # sink_wait NAME N TIMEOUT: wait until at least N complete messages arrived.
 sink_wait() {
-	wait_until "$3" rg__sink_has "$1" "$2"
+	wait_until "$3" sink_has "$1" "$2"
 }
 
 # sink_grep NAME ERE: true if some saved message matches (grep -E, quiet).
