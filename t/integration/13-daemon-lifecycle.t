@@ -10,7 +10,7 @@
 # session.
 . "$(dirname "$0")/../lib/harness.sh"
 
-rg_need redis-server nc prlimit setpriv
+rg_need redis-server nc prlimit setpriv curl
 rg_need_build
 burst=$RG_BUILD/t/tools/policy-burst
 [ -x "$burst" ] || skip_all "t/tools/policy-burst not built"
@@ -140,7 +140,9 @@ p3=$(rg_pid policyd3)
 kill -KILL "$p3"
 wait_until 5 gone "$p3"
 check "a killed policyd leaves its socket behind" test -S "$sock"
-start_policyd "$conf/relayguard.conf" policyd4
+pmet=$(rg_free_port)
+write_conf "$conf/metrics.conf" "$pidf" "policyd_metrics_listen = inet:127.0.0.1:$pmet"
+start_policyd "$conf/metrics.conf" policyd4
 p4=$(rg_pid policyd4)
 log4=$(rg_log policyd4)
 check "a new start replaces the stale socket" wait_until 5 grep -q 'starting:' "$log4"
@@ -150,12 +152,17 @@ is "$(answer)" "action=DUNNO" "... and answers on it"
 n=$(lines "$log4")
 bout=$RG_TMP/burst.out
 redis_pid=$(rg_pid redis)
+wait_port 127.0.0.1 "$pmet" 10 || BAIL_OUT "policyd metrics do not listen"
+r0=$(metric "$pmet" 'relayguard_policyd_requests_total{state="rcpt"}')
 kill -STOP "$redis_pid"
 "$burst" -s "unix:$sock" -n 100 -T 20 >"$bout" 2>&1 &
 bpid=$!
 sent() { grep -q '^sent 100' "$bout"; }
 check "100 greylisting requests sent while Redis is stopped" wait_until 10 sent
-sleep 0.5
+# In flight: policyd has read all 100 (requests_total counts a request as
+# it is parsed, before Redis is asked).
+all_read() { [ "$(metric "$pmet" 'relayguard_policyd_requests_total{state="rcpt"}')" -ge $((r0 + 100)) ]; }
+check "... and policyd has read all 100" wait_until 10 all_read
 kill -TERM "$p4"
 sleep 0.3
 kill -CONT "$redis_pid"

@@ -162,11 +162,6 @@ ctl() { "$RG_BUILD/relayguardctl" -c "$conf/relayguard.conf" "$@"; }
 like "$(ctl status)" "^redis=127\\.0\\.0\\.1:$mport reachable=yes role=master .*keys_callout=[1-9]" \
 	"relayguardctl finds the master through the Sentinels (the dead one and the one that does not know it skipped)"
 
-# metric PORT NAME: a sample's value from /metrics, 0 when absent.
-metric() {
-	curl -s --max-time 10 "http://127.0.0.1:$1/metrics" |
-		awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
-}
 wait_port 127.0.0.1 "$pmet" 10 || BAIL_OUT "policyd metrics do not listen"
 wait_port 127.0.0.1 "$mmet" 10 || BAIL_OUT "milter metrics do not listen"
 SW=relayguard_redis_sentinel_switches_total

@@ -158,12 +158,11 @@ cmp_ok "$(elapsed "$t0" "$t1")" '<' 4 "... answered within the timeout"
 check "... with the network triplet, SPF logged as temperror" \
 	log_grep "$plog" 'client=mail\.sender\.test\[203\.0\.113\.9\] .*state=new spf=temperror'
 is "$(keys 'rg:g:{203.0.113.0/24}:*')" $((nets + 1)) "... its triplet is under {203.0.113.0/24}"
-metric() { curl -s --max-time 10 "http://127.0.0.1:$pmet/metrics" | awk -v k="$1" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'; }
 if command -v curl >/dev/null; then
-	is "$(metric 'relayguard_policyd_greylist_spf_total{result="pass"}')" 5 "/metrics counts policyd's five SPF passes"
-	is "$(metric 'relayguard_policyd_greylist_spf_total{result="fail"}')" 1 "... the fail"
+	is "$(metric "$pmet" 'relayguard_policyd_greylist_spf_total{result="pass"}')" 5 "/metrics counts policyd's five SPF passes"
+	is "$(metric "$pmet" 'relayguard_policyd_greylist_spf_total{result="fail"}')" 1 "... the fail"
 	# The hung server: the loop's timer or the resolver's own deadline, whichever is first.
-	is "$(($(metric 'relayguard_policyd_greylist_spf_total{result="timeout"}') + $(metric 'relayguard_policyd_greylist_spf_total{result="temperror"}')))" 2 \
+	is "$(($(metric "$pmet" 'relayguard_policyd_greylist_spf_total{result="timeout"}') + $(metric "$pmet" 'relayguard_policyd_greylist_spf_total{result="temperror"}')))" 2 \
 		"... and the two without an answer (hung, stopped)"
 else
 	skip 3 "no curl"

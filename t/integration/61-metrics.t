@@ -58,15 +58,6 @@ start_postfix relay "smtpd_recipient_restrictions = reject_unauth_destination, $
 	BAIL_OUT "no relay Postfix"
 postfix_route relay example.com "[127.0.0.1]:$dport"
 
-scrape() { curl -s --max-time 10 "http://127.0.0.1:$1/metrics"; }
-# metric PORT 'name{labels}' : the sample's value, 0 when absent.
-metric() {
-	scrape "$1" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
-}
-# family PORT name : the sum of every sample of a counter family.
-family() {
-	scrape "$1" | awk -v n="$2" 'index($1, n "{") == 1 || $1 == n { s += $2 } END { print s + 0 }'
-}
 health() { curl -s --max-time 10 -o "$RG_TMP/health.body" -w '%{http_code}' "http://127.0.0.1:$1/health"; }
 health_is() { [ "$(health "$1")" = "$2" ]; }
 
@@ -101,7 +92,7 @@ is "$(($(metric "$pmet" 'relayguard_policyd_decisions_total{check="greylist",act
 # --- through Postfix: both daemons -------------------------------------------
 pe0=$(metric "$pmet" 'relayguard_policyd_requests_total{state="end_of_message"}')
 mi0=$(metric "$mmet" 'relayguard_milter_messages_total{direction="inbound"}')
-cv0=$(family "$mmet" relayguard_milter_callout_results_total)
+cv0=$(metric_family "$mmet" relayguard_milter_callout_results_total)
 ham0=$(metric "$mmet" 'relayguard_milter_spam_verdicts_total{verdict="ham"}')
 spam0=$(metric "$mmet" 'relayguard_milter_spam_verdicts_total{verdict="spam"}')
 sc0=$(metric "$mmet" 'relayguard_milter_spamd_duration_seconds_count')
@@ -122,7 +113,7 @@ is "$(($(metric "$pmet" 'relayguard_policyd_requests_total{state="end_of_message
 	"policyd: end_of_message requests grew by exactly $((M + 1))"
 is "$(($(metric "$mmet" 'relayguard_milter_messages_total{direction="inbound"}') - mi0))" $((M + 1)) \
 	"milter: messages_total{inbound} grew by exactly $((M + 1))"
-is "$(($(family "$mmet" relayguard_milter_callout_results_total) - cv0))" $((M + 2)) \
+is "$(($(metric_family "$mmet" relayguard_milter_callout_results_total) - cv0))" $((M + 2)) \
 	"milter: callout results grew by exactly $((M + 2)) (one per recipient)"
 cmp_ok "$(metric "$mmet" 'relayguard_milter_callout_results_total{result="invalid",cache="miss"}')" '>=' 1 "... the unknown one as invalid, cache miss"
 cmp_ok "$(metric "$mmet" 'relayguard_milter_callout_results_total{result="valid",cache="fresh"}')" '>=' $((M - 1)) "... repeated valid ones from the fresh cache"
@@ -163,7 +154,7 @@ is "$(health "$pmet")" 200 "... policyd does not need spamd"
 # --- the dashboard --------------------------------------------------------------
 dash=$RG_SRCDIR/contrib/grafana/relayguard.json
 check "contrib/grafana/relayguard.json is JSON" python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$dash"
-{ scrape "$pmet"; scrape "$mmet"; } | awk '$1 == "#" && $2 == "TYPE" { print $3 }' | sort -u >"$RG_TMP/exported"
+{ metrics_scrape "$pmet"; metrics_scrape "$mmet"; } | awk '$1 == "#" && $2 == "TYPE" { print $3 }' | sort -u >"$RG_TMP/exported"
 missing=""
 for m in $(grep -oE 'relayguard_[a-z_]+' "$dash" | sed -E 's/_(bucket|sum|count)$//' | sort -u); do
 	grep -qx "$m" "$RG_TMP/exported" || missing="$missing $m"

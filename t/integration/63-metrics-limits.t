@@ -44,11 +44,6 @@ wait_port 127.0.0.1 "$pmet" 10 || BAIL_OUT "policyd metrics do not listen"
 wait_port 127.0.0.1 "$mmet" 10 || BAIL_OUT "milter metrics do not listen"
 ppid=$(rg_pid policyd)
 
-scrape() { curl -s --max-time "${2:-10}" "http://127.0.0.1:$1/metrics"; }
-# metric PORT 'name{labels}' : the sample's value, 0 when absent.
-metric() {
-	scrape "$1" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
-}
 # sockets PID: the sockets the process holds.
 sockets() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
 n_req=0
@@ -58,7 +53,7 @@ policy() { # prints the action for a new triplet
 		"$n_req" "$n_req" | timeout 10 nc -q 3 127.0.0.1 "$pport" | sed -n 's/^action=//p'
 }
 
-like "$(scrape "$pmet")" 'relayguard_metrics_http_connections [1-9]' "/metrics counts open connections, its own included"
+like "$(metrics_scrape "$pmet")" 'relayguard_metrics_http_connections [1-9]' "/metrics counts open connections, its own included"
 like "$(policy)" '^DEFER_IF_PERMIT' "a policy request is greylisted (Redis in use)"
 base=$(sockets "$ppid")
 cmp_ok "$base" '>' 0 "policyd holds $base sockets before the storm"
@@ -78,7 +73,7 @@ is "$(held)" $CAP "... and holds no more than $CAP (the rest wait in the listen 
 like "$(policy)" '^DEFER_IF_PERMIT' "policy requests are still answered while the metrics port is full"
 # A new scraper waits in the queue until idle connections are dropped; each
 # try gives up after 15 s, so the wait re-evaluates.
-scraped() { scrape "$pmet" 15 | grep -q '^relayguard_metrics_http_limits_total{limit="connections"} [1-9]'; }
+scraped() { metrics_scrape "$pmet" 15 | grep -q '^relayguard_metrics_http_limits_total{limit="connections"} [1-9]'; }
 check "/metrics answers a new connection once idle ones are dropped, the cap counted" wait_until 60 scraped
 # The kernel queued IDLE - CAP more; they too are dropped when idle.
 drained() { [ "$(held)" -le 1 ]; }
@@ -114,7 +109,7 @@ PY
 out=$(slow "$pmet")
 like "$out" '^dropped after' "policyd drops a client that trickles its request byte by byte ($out)"
 cmp_ok "$(metric "$pmet" 'relayguard_metrics_http_limits_total{limit="request_time"}')" '>=' 1 "... counted as limit=request_time"
-is "$(scrape "$pmet" | grep -c '^relayguard_policyd_requests_total')" 9 "/metrics answers as before"
+is "$(metrics_scrape "$pmet" | grep -c '^relayguard_policyd_requests_total')" 9 "/metrics answers as before"
 
 # --- the milter's listener -----------------------------------------------------
 mpid=$(rg_pid milter)
@@ -129,7 +124,7 @@ mheld_cap() { [ "$(mheld)" -ge $CAP ]; }
 check "the milter accepts $CAP of $IDLE idle connections" wait_until 10 mheld_cap
 sleep 1
 is "$(mheld)" $CAP "... and holds no more than $CAP"
-mscraped() { scrape "$mmet" 15 | grep -q '^relayguard_metrics_http_limits_total{limit="connections"} [1-9]'; }
+mscraped() { metrics_scrape "$mmet" 15 | grep -q '^relayguard_metrics_http_limits_total{limit="connections"} [1-9]'; }
 check "... and answers /metrics once idle ones are dropped" wait_until 60 mscraped
 for fd in "${fds[@]}"; do exec {fd}>&-; done
 out=$(slow "$mmet")

@@ -64,3 +64,18 @@ start_milter() {
 
 stop_policyd() { stop_service "${1:-policyd}"; }
 stop_milter() { stop_service "${1:-milter}"; }
+
+# ------------------------------------------------------------------ metrics
+
+# metrics_scrape PORT [SECS]: GET /metrics from 127.0.0.1:PORT.
+metrics_scrape() { curl -s --max-time "${2:-10}" "http://127.0.0.1:$1/metrics"; }
+
+# metric PORT 'name{labels}': the sample's value, 0 when absent.
+metric() {
+	metrics_scrape "$1" | awk -v k="$2" '$1 == k { v = $2 } END { print v == "" ? 0 : v }'
+}
+
+# metric_family PORT name: the sum of every sample of a family.
+metric_family() {
+	metrics_scrape "$1" | awk -v n="$2" 'index($1, n "{") == 1 || $1 == n { s += $2 } END { print s + 0 }'
+}
