@@ -238,8 +238,9 @@ check "... and it keeps running" pid_alive "$m1"
 
 # A session open at SIGTERM: the milter waits for it (within drain_timeout).
 optneg='\x00\x00\x00\x0dO\x00\x00\x00\x06\x00\x00\x01\xff\x00\x1f\xff\xff'
-(printf "$optneg"; sleep 1.5) | nc -N -U "$msock" >/dev/null 2>&1 &
-sleep 0.5
+oreply=$RG_TMP/optneg.reply
+(printf "$optneg"; sleep 1.5) | nc -N -U "$msock" >"$oreply" 2>/dev/null &
+check "milter: a session negotiates" wait_until 10 test -s "$oreply"
 n=$(lines "$mlog")
 t0=$(date +%s%N)
 kill -TERM "$m1"
@@ -247,7 +248,7 @@ check "milter: stops on SIGTERM with a session open" wait_until 10 gone "$m1"
 t1=$(date +%s%N)
 like "$(since "$mlog" "$n")" 'stopping: 1 session\(s\) open' "... it counted the open session"
 unlike "$(since "$mlog" "$n")" 'still open after drain_timeout' "... and waited for it to end"
-note "milter stop with one session open for ~1 s more: $(((t1 - t0) / 1000000)) ms"
+note "milter stop with one session open for ~1.5 s more: $(((t1 - t0) / 1000000)) ms"
 check "... removing its socket" test ! -e "$msock"
 is "$(cat "$mpidf" 2>/dev/null)" "" "... and leaving no pid behind"
 
