@@ -36,10 +36,8 @@
 
 #include <libmilter/mfapi.h>
 
-#include "confcheck.h"
 #include "config.h"
-#include "daemon.h"
-#include "failpolicy.h"
+#include "daemon_cli.h"
 #include "main_drain.h"
 #include "msg.h"
 #include "session.h"
@@ -48,8 +46,6 @@
 #include "version.h"
 #include "callout_verify.h"
 #include "metrics_milter.h"
-
-#define DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
 static volatile sig_atomic_t got_hup, got_term;
 static atomic_int milter_done; /* smfi_main returned */
@@ -61,7 +57,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: relayguard-milter [-fntvV] [-c config] [-u user]\n"
 			"       relayguard-milter -n|-d [-c config] [name ...]\n"
-			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
+			"  -c FILE  configuration (default " RG_DEF_CONFIG ")\n"
 			"  -t       check the configuration and what the daemons need, and exit\n"
 			"  -n       print the settings the file changes (like postconf -n);\n"
 			"           with names, those parameters' values in force\n"
@@ -121,9 +117,8 @@ reload(const char *path)
 int
 main(int argc, char **argv)
 {
-	const char *path = DEF_CONFIG, *user = NULL;
-	int ch, check = 0, print = 0, defaults = 0, fg = 0, mrc = 0;
-	struct rg_diag diag = {0};
+	struct rg_cli o;
+	int rc, mrc = 0;
 	struct rg_config *cfg;
 	const struct rg_params *g;
 	struct sigaction sa;
@@ -131,80 +126,24 @@ main(int argc, char **argv)
 	struct rg_pidfile pidfile;
 	struct rg_sockfile sockid = {0};
 	struct mdrain_fds fds;
-	const char *sockpath = NULL;
+	const char *sockpath = NULL, *wake = NULL;
 	char err[512], conn[1100], bindconn[1100], spath[108], tmp[108];
 	long long drain_ms, t0;
 	int lfd;
 
-	msg_init("relayguard-milter", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:dfntu:vV")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'd':
-			defaults = 1;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'n':
-			print = 1;
-			break;
-		case 't':
-			check = 1;
-			break;
-		case 'u':
-			user = optarg;
-			break;
-		case 'v':
-			msg_verbose++;
-			break;
-		case 'V':
-			printf("relayguard-milter %s\n", RG_VERSION);
-			return 0;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc && !print && !defaults)
-		usage();
-	if (defaults)
-		return rg_confcheck_cli("relayguard-milter", NULL, 0, 0, 1, NULL, argv + optind,
-					argc - optind);
-	if ((cfg = rg_config_load(path, &diag)) == NULL) {
-		for (int i = 0; i < diag.count; i++)
-			fprintf(stderr, "%srelayguard-milter: error: %s\n", msg_stderr_prio(3), diag.msgs[i]);
-		rg_diag_free(&diag);
-		return 1;
-	}
-	rg_diag_free(&diag);
-	if (check || print) {
-		int rc = rg_confcheck_cli("relayguard-milter", cfg, check, print, 0, user, argv + optind,
-					  argc - optind);
-
-		if (check && rc == 0)
-			(void)rg_failpolicy_warn(cfg, "relayguard-milter", stderr);
+	rg_cli_parse(&o, "relayguard-milter", 0, argc, argv, usage);
+	if ((rc = rg_cli_load(&o, &cfg)) >= 0)
+		return rc;
+	if (o.check || o.print) {
+		rc = rg_cli_check(&o, cfg);
 		rg_config_unref(cfg);
 		return rc;
 	}
 	g = &cfg->global;
-	if (user == NULL)
-		user = g->run_user;
-	msg_init("relayguard-milter", fg, g->syslog_facility);
-	signal(SIGPIPE, SIG_IGN);
 	drain_ms = g->drain_timeout;
 
 	/* Bind as root, then drop: smfi_opensocket does the bind. */
-	if (rg_confcheck_rundirs(g, RG_DAEMON_MILTER, user, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
-	/* Before binding: a second instance stops here, its socket untouched
-	 * (said on stderr too: whoever started it is looking there). */
-	if (rg_pidfile_lock(&pidfile, g->milter_pidfile, err, sizeof(err)) != 0) {
-		if (!fg)
-			fprintf(stderr, "%srelayguard-milter: fatal: %s\n", msg_stderr_prio(2), err);
-		msg_fatal("%s", err);
-	}
+	rg_cli_begin(&o, g, RG_DAEMON_MILTER, g->milter_pidfile, &pidfile);
 	/* Any address form; libmilter gets its own spelling of it. */
 	if (rg_endpoint_milter_conn(g->milter_listen_ep, conn, sizeof(conn)) != 0)
 		msg_fatal("milter_listen %s: too long", g->milter_listen);
@@ -230,7 +169,7 @@ main(int argc, char **argv)
 		if (orc == MI_FAILURE)
 			msg_fatal("cannot open milter socket %s", conn);
 		if (sockpath) {
-			struct passwd *pw = user && *user ? getpwnam(user) : NULL;
+			struct passwd *pw = o.user && *o.user ? getpwnam(o.user) : NULL;
 
 			(void)chmod(tmp, (mode_t)g->milter_socket_mode);
 			/* Owned by the daemon's user: Postfix gets in through the group. */
@@ -242,12 +181,7 @@ main(int argc, char **argv)
 	}
 	lfd = mdrain_listener(&fds);
 	mdrain_nodelay(lfd);
-	if (!fg && rg_daemonize(err, sizeof(err)) != 0)
-		msg_fatal("detach: %s", err);
-	if (rg_pidfile_write(&pidfile, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
-	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
+	rg_cli_detach(&o, &pidfile);
 	/* Threads only now: rg_daemonize forks, and a fork keeps none but the caller. */
 	if (g->milter_metrics_listen_ep)
 		mmetrics_init(RG_VERSION);
@@ -279,7 +213,7 @@ main(int argc, char **argv)
 			break;
 		if (got_hup) {
 			got_hup = 0;
-			reload(path);
+			reload(o.path);
 		}
 	}
 	t0 = rg_mono_ms();
@@ -291,15 +225,21 @@ main(int argc, char **argv)
 	 * milter_default_action at once; libmilter removes that name when it
 	 * stops), then stop the listener (mdrain.h).
 	 */
-	if (sockpath && rg_sockfile_rename(&sockid, tmp) != 0)
-		sockpath = NULL; /* not ours any more: wake by lfd's address */
+	if (sockpath) {
+		struct rg_sockfile held = sockid;
+
+		if (rg_sockfile_rename(&sockid, tmp) == 0)
+			wake = tmp;
+		else if (rg_sockfile_ours(&held))
+			wake = spath; /* a directory run_user cannot write: still ours at its path */
+	}
 	while (mdrain_open() > 0 && rg_mono_ms() - t0 < drain_ms)
 		usleep(20000);
 	if (mdrain_open() > 0)
 		msg_warn("stop: %d session(s) still open after drain_timeout; Postfix applies "
 			 "milter_default_action to them",
 			 mdrain_open());
-	(void)mdrain_stop(lfd, sockpath ? tmp : NULL, &milter_done, 6000);
+	(void)mdrain_stop(lfd, wake, &milter_done, 6000); /* wake NULL: by lfd's address */
 	pthread_join(tid, NULL);
 	/*
 	 * verify is not freed: smfi_main does not wait for the threads of

@@ -16,10 +16,8 @@
 
 #include <event2/event.h>
 
-#include "confcheck.h"
 #include "config.h"
-#include "daemon.h"
-#include "failpolicy.h"
+#include "daemon_cli.h"
 #include "msg.h"
 #include "pmetrics.h"
 #include "policy.h"
@@ -27,14 +25,12 @@
 #include "util.h"
 #include "version.h"
 
-#define DEF_CONFIG "/etc/relayguard/relayguard.conf"
-
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: relayguard-policyd [-fntvV] [-c config] [-u user] [-q address|domain]\n"
 			"       relayguard-policyd -n|-d [-c config] [name ...]\n"
-			"  -c FILE  configuration (default " DEF_CONFIG ")\n"
+			"  -c FILE  configuration (default " RG_DEF_CONFIG ")\n"
 			"  -t       check the configuration and what the daemons need, and exit\n"
 			"  -n       print the settings the file changes (like postconf -n);\n"
 			"           with names, those parameters' values in force\n"
@@ -127,8 +123,7 @@ query(const struct rg_config *cfg, const char *what)
 int
 main(int argc, char **argv)
 {
-	const char *path = DEF_CONFIG, *user = NULL, *q = NULL;
-	int ch, check = 0, print = 0, defaults = 0, fg = 0;
+	struct rg_cli o;
 	struct rg_diag diag = {0};
 	struct rg_config *cfg;
 	struct policy_snap *snap;
@@ -141,109 +136,48 @@ main(int argc, char **argv)
 	struct rg_pidfile pidfile;
 	struct pmetrics_srv *mon = NULL;
 	char err[512];
+	int rc;
 
-	msg_init("relayguard-policyd", 1, "mail");
-	while ((ch = getopt(argc, argv, "c:dfnq:tu:vV")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'd':
-			defaults = 1;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		case 'n':
-			print = 1;
-			break;
-		case 'q':
-			q = optarg;
-			break;
-		case 't':
-			check = 1;
-			break;
-		case 'u':
-			user = optarg;
-			break;
-		case 'v':
-			msg_verbose++;
-			break;
-		case 'V':
-			printf("relayguard-policyd %s\n", RG_VERSION);
-			return 0;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc && !print && !defaults)
-		usage();
-	if (defaults)
-		return rg_confcheck_cli("relayguard-policyd", NULL, 0, 0, 1, NULL, argv + optind,
-					argc - optind);
-
-	cfg = rg_config_load(path, &diag);
-	snap = cfg ? policy_snap_new(rg_config_ref(cfg), &diag) : NULL;
-	if (snap == NULL) {
-		for (int i = 0; i < diag.count; i++)
-			fprintf(stderr, "%srelayguard-policyd: error: %s\n", msg_stderr_prio(3),
-				diag.msgs[i]);
-		rg_diag_free(&diag);
-		if (cfg)
-			rg_config_unref(cfg);
+	rg_cli_parse(&o, "relayguard-policyd", 1, argc, argv, usage);
+	if ((rc = rg_cli_load(&o, &cfg)) >= 0)
+		return rc;
+	if ((snap = policy_snap_new(rg_config_ref(cfg), &diag)) == NULL) {
+		rg_cli_errors(&o, &diag);
+		rg_config_unref(cfg);
 		return 1;
 	}
 	rg_diag_free(&diag);
-	if (check || print || q) {
-		int rc = rg_confcheck_cli("relayguard-policyd", cfg, check, print, 0, user, argv + optind,
-					  argc - optind);
-
-		if (check && rc == 0)
-			(void)rg_failpolicy_warn(cfg, "relayguard-policyd", stderr);
-		if (q && rc == 0)
-			rc = query(cfg, q);
+	if (o.check || o.print || o.query) {
+		rc = rg_cli_check(&o, cfg);
+		if (o.query && rc == 0)
+			rc = query(cfg, o.query);
 		policy_snap_unref(snap);
 		rg_config_unref(cfg);
 		return rc;
 	}
 	rg_config_unref(cfg); /* the snapshot holds its own reference */
 	g = &cfg->global;
-	if (user == NULL)
-		user = g->run_user;
 
-	msg_init("relayguard-policyd", fg, g->syslog_facility);
-	signal(SIGPIPE, SIG_IGN);
+	rg_cli_begin(&o, g, RG_DAEMON_POLICYD, g->policyd_pidfile, &pidfile);
 	if ((base = psrv_base_new()) == NULL)
 		msg_fatal("cannot create event loop");
-	if (rg_confcheck_rundirs(g, RG_DAEMON_POLICYD, user, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
-	/* Before binding: a second instance stops here, its socket untouched
-	 * (said on stderr too: whoever started it is looking there). */
-	if (rg_pidfile_lock(&pidfile, g->policyd_pidfile, err, sizeof(err)) != 0) {
-		if (!fg)
-			fprintf(stderr, "%srelayguard-policyd: fatal: %s\n", msg_stderr_prio(2), err);
-		msg_fatal("%s", err);
-	}
 	srv = psrv_new(base, policy_handle, NULL);
 	psrv_set_limits(srv, g);
 	for (int i = 0; i < g->policyd_listen_ep.n; i++)
 		if (psrv_listen(srv, &g->policyd_listen_ep.v[i], (int)g->policyd_socket_mode, err,
 				sizeof(err)) != 0)
 			msg_fatal("%s", err);
-	if (user && *user) {
-		struct passwd *pw = getpwnam(user);
+	if (o.user && *o.user) {
+		struct passwd *pw = getpwnam(o.user);
 
 		if (pw == NULL)
-			msg_fatal("unknown user \"%s\"", user);
+			msg_fatal("unknown user \"%s\"", o.user);
 		if (geteuid() == 0 && psrv_chown(srv, pw->pw_uid, pw->pw_gid, err, sizeof(err)) != 0)
 			msg_fatal("%s", err);
 	}
-	if (!fg && (rg_daemonize(err, sizeof(err)) != 0 || event_reinit(base) != 0))
-		msg_fatal("detach: %s", err);
-	if (rg_pidfile_write(&pidfile, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
-	if (rg_drop_privileges(user, 0, err, sizeof(err)) != 0)
-		msg_fatal("%s", err);
+	rg_cli_detach(&o, &pidfile);
+	if (!o.fg && event_reinit(base) != 0) /* the epoll descriptor is the parent's */
+		msg_fatal("detach: event_reinit failed");
 
 	if (g->policyd_metrics_listen_ep)
 		pmetrics_init(RG_VERSION);
@@ -256,7 +190,7 @@ main(int argc, char **argv)
 	sc.base = base;
 	sc.pol = pol;
 	sc.srv = srv;
-	sc.path = path;
+	sc.path = o.path;
 	sc.drain = evtimer_new(base, on_drain_timeout, &sc);
 	ev[0] = evsignal_new(base, SIGTERM, on_signal, &sc);
 	ev[1] = evsignal_new(base, SIGINT, on_signal, &sc);

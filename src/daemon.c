@@ -204,12 +204,18 @@ rg_sockfile_install(const char *tmp, const char *path, struct rg_sockfile *id, c
 	return 0;
 }
 
-void
-rg_sockfile_remove(struct rg_sockfile *id)
+int
+rg_sockfile_ours(const struct rg_sockfile *id)
 {
 	struct stat st;
 
-	if (id->set && lstat(id->path, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino)
+	return id->set && lstat(id->path, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino;
+}
+
+void
+rg_sockfile_remove(struct rg_sockfile *id)
+{
+	if (rg_sockfile_ours(id))
 		(void)unlink(id->path);
 	id->set = 0;
 }
@@ -217,11 +223,8 @@ rg_sockfile_remove(struct rg_sockfile *id)
 int
 rg_sockfile_rename(struct rg_sockfile *id, const char *to)
 {
-	struct stat st;
-	int rc = -1;
+	int rc = rg_sockfile_ours(id) ? rename(id->path, to) : -1;
 
-	if (id->set && lstat(id->path, &st) == 0 && st.st_dev == id->dev && st.st_ino == id->ino)
-		rc = rename(id->path, to);
 	id->set = 0;
 	return rc;
 }

@@ -70,6 +70,8 @@ int rg_unix_tmpname(const char *path, char *buf, size_t len, char *err, size_t e
 /* rename(tmp, path) - atomically replacing a stale socket - and remember
  * the socket's identity in id. Returns 0 or -1. */
 int rg_sockfile_install(const char *tmp, const char *path, struct rg_sockfile *id, char *err, size_t errlen);
+/* Is id->path still the socket we installed (same st_dev/st_ino)? */
+int rg_sockfile_ours(const struct rg_sockfile *id);
 /* Unlink id->path if it is still our socket; clears id. */
 void rg_sockfile_remove(struct rg_sockfile *id);
 /* Move our socket from id->path to to (e.g. back to its temporary name:

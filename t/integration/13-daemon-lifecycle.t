@@ -260,6 +260,20 @@ check "milter: an idle milter stops on SIGTERM" wait_until 10 gone "$m2"
 t1=$(date +%s%N)
 note "idle milter stop: $(((t1 - t0) / 1000000)) ms (was 0-5 s: libmilter's accept poll)"
 
+# A socket directory run_user cannot write (root's): the socket cannot be
+# moved aside at stop, so the wake-up must go to its path (it went to the
+# vanished temporary name, and the stop waited out libmilter's 5 s poll).
+write_conf "$conf/rootdir.conf" "$piddir/m5.pid" "milter_listen = unix:$piddir/milter.sock"
+start_milter "$conf/rootdir.conf" milter5 || BAIL_OUT "milter does not start with its socket in root's directory"
+m5=$(rg_pid milter5)
+m5log=$(rg_log milter5)
+kill -TERM "$m5"
+check "milter: stops with its socket in a directory run_user cannot write" wait_until 10 gone "$m5"
+ms5=$(sed -n 's/.*stopped after \([0-9]*\) ms.*/\1/p' "$m5log")
+note "milter stop, socket in root's directory: ${ms5:-?} ms"
+cmp_ok "${ms5:-99999}" '<' 2500 "... without waiting out libmilter's 5 s accept poll"
+rm -f "$piddir/milter.sock"
+
 start_milter "$conf/relayguard.conf" milter4 || BAIL_OUT "milter does not start again"
 m4=$(rg_pid milter4)
 mv "$msock" "$msock.moved"
