@@ -218,6 +218,40 @@ sh_probe(const char *kind, const struct rg_endpoint *ep, const struct rg_params 
 	}
 }
 
+/* Is addr one of l's servers? */
+static int
+sh_listed(const struct rg_eplist *l, const char *addr)
+{
+	char a[SH_ADDR_MAX];
+
+	for (int i = 0; l && i < l->n; i++)
+		if (strcmp(rg_endpoint_str(&l->v[i], a, sizeof(a)), addr) == 0)
+			return 1;
+	return 0;
+}
+
+/* Forget kind's servers that l (NULL: the scanner is not in use) does not
+ * list any more, and take them off /metrics. */
+static void
+sh_forget_unlisted(const char *kind, const struct rg_eplist *l)
+{
+	char gone[SCANHEALTH_MAX][SH_ADDR_MAX];
+	int n = 0;
+
+	pthread_mutex_lock(&sh_lock);
+	for (int i = 0; i < SCANHEALTH_MAX; i++) {
+		struct sh_server *s = &sh_table[i];
+
+		if (s->at == 0 || strcmp(s->kind, kind) != 0 || sh_listed(l, s->addr))
+			continue;
+		rg_strlcpy(gone[n++], s->addr, sizeof(gone[0]));
+		memset(s, 0, sizeof(*s));
+	}
+	pthread_mutex_unlock(&sh_lock);
+	for (int i = 0; i < n; i++)
+		rg_metric_hide(mm_scanner_up, kind, gone[i]);
+}
+
 static void *
 sh_prober_main(void *arg)
 {
@@ -227,10 +261,13 @@ sh_prober_main(void *arg)
 		struct rg_config *cfg = p->config();
 		struct timespec ts = {SCANHEALTH_PROBE_MS / 1000, (SCANHEALTH_PROBE_MS % 1000) * 1000000L};
 
-		if (cfg && scanhealth_in_use(cfg, p->kind)) {
+		if (cfg) {
+			int used = scanhealth_in_use(cfg, p->kind);
 			const struct rg_eplist *l = sh_list(cfg, p->kind);
 
-			for (int i = 0; i < l->n; i++)
+			/* A reload may have removed servers, or the scanner. */
+			sh_forget_unlisted(p->kind, used ? l : NULL);
+			for (int i = 0; used && i < l->n; i++)
 				sh_probe(p->kind, &l->v[i], &cfg->global);
 		}
 		if (cfg)

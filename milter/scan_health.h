@@ -20,7 +20,8 @@
  *
  * The gauge relayguard_milter_scanner_up{scanner,server} (metrics_milter.h)
  * is 1 or 0 per server contacted (server as rg_endpoint_str prints it); a
- * server removed by a reload keeps its last value.
+ * server a reload removed (or whose scanner is no longer in use) is
+ * forgotten, and leaves the gauge, at the next probe round.
  *
  * Contract: thread-safe: one mutex over a table of at most SCANHEALTH_MAX
  * servers (when full, the one contacted longest ago is forgotten). The

@@ -28,6 +28,7 @@ rg_metric_now(void)
 
 struct rg_series {
 	char labels[RG_LABELS_MAX];
+	_Atomic int hidden; /* gauge: left out of the exposition (rg_metric_hide) */
 	_Atomic long long value; /* counter, gauge, or histogram count */
 	_Atomic unsigned long long sum_us; /* histogram: sum of observations in microseconds */
 	_Atomic unsigned long long bucket[RG_METRIC_MAX_BUCKETS]; /* not cumulative */
@@ -119,7 +120,7 @@ rgm_labels(const struct rg_metric *m, va_list ap, char *buf, size_t len)
 }
 
 static struct rg_series *
-rgm_series(struct rg_metric *m, va_list ap)
+rgm_series(struct rg_metric *m, va_list ap, int create)
 {
 	char key[RG_LABELS_MAX];
 	int n, i;
@@ -129,6 +130,8 @@ rgm_series(struct rg_metric *m, va_list ap)
 	for (i = 0; i < n; i++)
 		if (strcmp(m->series[i].labels, key) == 0)
 			return &m->series[i];
+	if (!create)
+		return NULL;
 	pthread_mutex_lock(&m->lock);
 	n = atomic_load_explicit(&m->nseries, memory_order_relaxed);
 	for (i = 0; i < n; i++)
@@ -165,7 +168,7 @@ rg_metric_add(struct rg_metric *m, long long n, ...)
 	if (m == NULL || m->kind == RG_HISTOGRAM || (m->kind == RG_COUNTER && n < 0))
 		return;
 	va_start(ap, n);
-	s = rgm_series(m, ap);
+	s = rgm_series(m, ap, 1);
 	va_end(ap);
 	atomic_fetch_add_explicit(&s->value, n, memory_order_relaxed);
 }
@@ -197,9 +200,25 @@ rg_metric_set(struct rg_metric *m, long long v, ...)
 	if (m == NULL || m->kind != RG_GAUGE)
 		return;
 	va_start(ap, v);
-	s = rgm_series(m, ap);
+	s = rgm_series(m, ap, 1);
 	va_end(ap);
 	atomic_store_explicit(&s->value, v, memory_order_relaxed);
+	atomic_store_explicit(&s->hidden, 0, memory_order_relaxed);
+}
+
+void
+rg_metric_hide(struct rg_metric *m, ...)
+{
+	va_list ap;
+	struct rg_series *s;
+
+	if (m == NULL || m->kind != RG_GAUGE)
+		return;
+	va_start(ap, m);
+	s = rgm_series(m, ap, 0);
+	va_end(ap);
+	if (s)
+		atomic_store_explicit(&s->hidden, 1, memory_order_relaxed);
 }
 
 void
@@ -214,7 +233,7 @@ rg_metric_observe(struct rg_metric *m, double seconds, ...)
 	if (!(seconds >= 0)) /* negative or NaN */
 		seconds = 0;
 	va_start(ap, seconds);
-	s = rgm_series(m, ap);
+	s = rgm_series(m, ap, 1);
 	va_end(ap);
 	for (i = 0; i < m->nbuckets && seconds > m->le[i]; i++)
 		;
@@ -283,6 +302,8 @@ rgm_render_one(struct rgm_buf *b, struct rg_metric *m)
 		long long count = atomic_load_explicit(&s->value, memory_order_relaxed);
 
 		if (m->kind != RG_HISTOGRAM) {
+			if (atomic_load_explicit(&s->hidden, memory_order_relaxed))
+				continue;
 			rgm_sample(b, m->name, "", s->labels, NULL);
 			rgm_printf(b, " %lld\n", count);
 			continue;

@@ -47,8 +47,12 @@ void rg_metric_add(struct rg_metric *m, long long n, ...);
 /* A one-label metric's series for each space-separated value of values,
  * at 0, so a dashboard sees them before the first event. */
 void rg_metric_zero(struct rg_metric *m, const char *values);
-/* Gauge = v. */
+/* Gauge = v (shown again if it was hidden). */
 void rg_metric_set(struct rg_metric *m, long long v, ...);
+/* Gauge: leave this series out of the exposition until its next
+ * rg_metric_set (e.g. a server no longer configured). No-op when it does
+ * not exist. */
+void rg_metric_hide(struct rg_metric *m, ...);
 /* Histogram: one observation of seconds. */
 void rg_metric_observe(struct rg_metric *m, double seconds, ...);
 

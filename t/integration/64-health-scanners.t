@@ -8,7 +8,8 @@
 # gauge 1; clamd stopped again: 503 again. Messages' own scans count too: a
 # message sent while clamd is down is answered with virus_failure_action
 # and the server stays 0. A reload that switches virus scanning off makes
-# the down clamd no concern of /health. No waits on the clock: each wait
+# the down clamd no concern of /health, and takes its servers off the gauge;
+# so does a reload that removes a spamd server. No waits on the clock: each wait
 # re-asks /health.
 . "$(dirname "$0")/../lib/harness.sh"
 
@@ -25,7 +26,7 @@ mport=$(rg_free_port)
 mmet=$(rg_free_port)
 conf=$RG_TMP/rg
 mkdir -p "$conf" "$RG_TMP/spool" && chmod 1777 "$RG_TMP/spool"
-write_conf() { # premium_virus_scan
+write_conf() { # premium_virus_scan [spamd_server]
 	cat >"$conf/relayguard.conf" <<CONF
 milter_listen = inet:$mport@127.0.0.1
 milter_pidfile = $conf/milter.pid
@@ -34,7 +35,7 @@ milter_tmpdir = $RG_TMP/spool
 run_user = nobody
 myhostname = relay.rgtest.invalid
 redis_server = 127.0.0.1:$REDIS_PORT
-spamd_server = 127.0.0.1:$sdown, 127.0.0.1:$SPAMD_PORT
+spamd_server = ${2:-127.0.0.1:$sdown, 127.0.0.1:$SPAMD_PORT}
 spamd_timeout = 20s
 clamd_server = 127.0.0.1:$c1, 127.0.0.1:$c2
 clamd_timeout = 3s
@@ -98,5 +99,18 @@ kill -USR1 "$(rg_pid milter)"
 check "reload with virus scanning off" log_wait "$n" 'reload' 10
 check "... a clamd that is down is no concern of /health when no class scans for viruses" \
 	wait_until 20 health_is 200
+clamd_gone() { [ -z "$(up clamd "$c1")$(up clamd "$c2")" ]; }
+check "... and its servers leave relayguard_milter_scanner_up" wait_until 20 clamd_gone
+is "$(up spamd "$SPAMD_PORT")" 1 "... spamd's stay"
+
+# --- a server removed by a reload leaves the gauge ------------------------------
+write_conf no "127.0.0.1:$SPAMD_PORT"
+n=$(log_mark milter)
+kill -USR1 "$(rg_pid milter)"
+check "reload without the spamd that is down" log_wait "$n" 'reload' 10
+sdown_gone() { [ -z "$(up spamd "$sdown")" ]; }
+check "... it leaves relayguard_milter_scanner_up (no alert for a server nobody uses)" \
+	wait_until 20 sdown_gone
+is "$(up spamd "$SPAMD_PORT")" 1 "... the remaining spamd is still 1"
 
 done_testing

@@ -64,6 +64,30 @@ START_TEST(zero_series)
 }
 END_TEST
 
+/* A hidden gauge series leaves the text until it is set again; hiding an
+ * unknown one creates nothing. */
+START_TEST(hide_gauge)
+{
+	struct rg_metric *g = rg_metric_new(RG_GAUGE, "t_up", "Up.", "scanner,server", NULL, 0);
+	char *text;
+
+	rg_metric_set(g, 1, "spamd", "inet:127.0.0.1:783");
+	rg_metric_set(g, 0, "spamd", "inet:127.0.0.2:783");
+	rg_metric_hide(g, "spamd", "inet:127.0.0.2:783");
+	rg_metric_hide(g, "clamd", "unix:/run/clamd.ctl");
+	text = rg_metrics_render(NULL);
+	ck_assert_msg(strstr(text, "t_up{scanner=\"spamd\",server=\"inet:127.0.0.1:783\"} 1\n"), "%s", text);
+	ck_assert_msg(strstr(text, "127.0.0.2") == NULL, "%s", text);
+	ck_assert_msg(strstr(text, "clamd") == NULL, "%s", text);
+	free(text);
+	rg_metric_set(g, 1, "spamd", "inet:127.0.0.2:783");
+	text = rg_metrics_render(NULL);
+	ck_assert_msg(strstr(text, "t_up{scanner=\"spamd\",server=\"inet:127.0.0.2:783\"} 1\n"), "%s", text);
+	free(text);
+	rg_metrics_reset();
+}
+END_TEST
+
 START_TEST(hostile_labels)
 {
 	struct rg_metric *c = rg_metric_new(RG_COUNTER, "t_x_total", "X.", "a,b", NULL, 0);
@@ -143,6 +167,7 @@ main(void)
 
 	tcase_add_test(tc, render);
 	tcase_add_test(tc, zero_series);
+	tcase_add_test(tc, hide_gauge);
 	tcase_add_test(tc, hostile_labels);
 	tcase_add_test(tc, threads);
 	tcase_add_test(tc, null_is_noop);
