@@ -30,9 +30,9 @@
 #define RG_DEF_CONFIG "/etc/relayguard/relayguard.conf"
 
 struct rg_cli {
-	const char *prog;  /* "relayguard-policyd": messages and -V */
-	const char *path;  /* -c (RG_DEF_CONFIG) */
-	const char *user;  /* -u; after rg_cli_begin, run_user when not given */
+	const char *prog; /* "relayguard-policyd": messages and -V */
+	const char *path; /* -c (RG_DEF_CONFIG) */
+	const char *user; /* -u; after rg_cli_begin, run_user when not given */
 	const char *query; /* -q (only where rg_cli_parse allowed it) */
 	int check, print, defaults, fg;
 	char **names; /* the parameter names after the options (-n, -d) */
