@@ -18,65 +18,20 @@
 #include "ratelimit_commit.h"
 #include "msgbuf.h"
 #include "session_proto.h"
-#include "spam_scan.h"
 #include "endpoint.h"
 #include "session.h"
+#include "session_int.h"
 #include "slist.h"
-#include "spam_lists.h"
 #include "spam_strip.h"
-#include "spam_hdr.h"
 #include "util.h"
 #include "callout_verify.h"
-#include "virus_scan.h"
 #include "metrics_milter.h"
-
-/*
- * Longest envelope address taken (bytes, without the brackets). Postfix
- * cuts an SMTP command line at line_length_limit (2048), so nothing it
- * passes is longer; anything over is refused with 501 5.1.3, never cut:
- * a cut address loses its domain and with it every check.
- */
-#define SESS_ADDR_MAX 4096
-#define SESS_LOG_ADDR 512 /* bytes of an address shown in a log line */
 
 static pthread_mutex_t sess_cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rg_config *sess_cfg;
 static int sess_cfg_body = 1; /* mproto_cfg_wants_body(sess_cfg), under the lock */
 static int sess_noreply = -1; /* no-reply steps: the listener of the first snapshot is unix (mproto.h) */
 static struct verify *sess_verify; /* set before smfi_main, cleared after it */
-
-/* One transaction: MAIL FROM to end of message or abort. */
-struct smsg {
-	struct rg_config *cfg; /* snapshot for this message (referenced) */
-	const struct rg_params *p; /* settings deciding this message, or NULL */
-	const char *class_name;
-	int outbound;
-	struct verify_tx *vtx; /* the recipient callout's open session, if any */
-	struct mlimit_msg *lim; /* rate-limit accounting (mlimit.h), or NULL */
-	char xgrey[300]; /* X-Greylist value once a recipient passed greylisting here */
-	char sender[SESS_LOG_ADDR]; /* sanitised, for logs and our Received line */
-	char first_rcpt[SESS_LOG_ADDR]; /* the same */
-	int nrcpt;
-	int scan; /* spam_scan or virus_scan is on: buffer and scan */
-	int too_large; /* grew past every scan's size limit: stop buffering */
-	struct msgbuf *mb;
-	struct spam_strip strip; /* the X-Spam-* headers it brought */
-	int buffail; /* the message could not be buffered: not scanned */
-	struct auth_msg *auth; /* SPF/DKIM state, NULL when not checked */
-	int nhdr; /* headers seen */
-	struct rg_slist_res sl; /* the recipients' spam sender lists (all the same) */
-};
-
-/* One SMTP connection. */
-struct sconn {
-	unsigned long proto; /* the SMFIP_* steps negotiated (mproto.h) */
-	int skip_ok; /* the MTA understands SMFIS_SKIP */
-	int leadspc; /* header values carry their leading space */
-	char helo[1024]; /* sanitised; for logs and spamd's Received line only */
-	char addr[64]; /* client IP text, "" when unknown */
-	char name[256]; /* client hostname as the MTA gave it, sanitised */
-	struct smsg *m;
-};
 
 void
 session_set_config(struct rg_config *cfg)
@@ -113,7 +68,7 @@ session_config(void)
 	return cfg;
 }
 
-static void
+void
 smsg_free(struct smsg *m)
 {
 	if (m == NULL)
@@ -141,7 +96,7 @@ sess_unbracket(const char *in, char *out, size_t outlen)
 	rg_sanitize(out, outlen, in, len);
 }
 
-static const char *
+const char *
 sess_qid(SMFICTX *ctx)
 {
 	const char *q = smfi_getsymval(ctx, "i");
@@ -260,8 +215,7 @@ sess_unbracket_raw(const char *in, char *out)
 	return 0;
 }
 
-/* Log what dry_run kept from Postfix: the answer relayguard would have given. */
-static void
+void
 sess_would(SMFICTX *ctx, const struct sconn *c, const char *what, const char *rcode, const char *xcode,
 	   const char *text)
 {
@@ -407,8 +361,7 @@ sess_data(SMFICTX *ctx)
 	return mproto_continue(c->proto, SMFIP_NR_DATA);
 }
 
-/* Does p scan the message's content (spamd, clamd)? */
-static int
+int
 sess_scans(const struct rg_params *p)
 {
 	return p->spam_scan || p->virus_scan;
@@ -470,8 +423,7 @@ sess_received(SMFICTX *ctx, const struct sconn *c, struct smsg *m)
 	free(buf);
 }
 
-/* Does this message lose the X-Spam-* headers it brought? */
-static int
+int
 sess_strips(const struct smsg *m)
 {
 	return m->p != NULL && (!m->outbound || m->p->spam_scan);
@@ -539,196 +491,6 @@ sess_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		return c && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
 	sess_append(m, (const char *)chunk, len);
 	return m->too_large && !m->auth && c->skip_ok ? SMFIS_SKIP : SMFIS_CONTINUE;
-}
-
-/* A refusal by one of the end-of-message checks: set it, or with dry_run only log it. */
-static sfsistat
-sess_refuse(SMFICTX *ctx, const struct sconn *c, const struct smsg *m, sfsistat rc, const char *rcode,
-	    const char *xcode, const char *text)
-{
-	if (rc == SMFIS_CONTINUE)
-		return rc;
-	if (m->p->dry_run) {
-		sess_would(ctx, c, rc == SMFIS_REJECT ? "reject message" : "defer message", rcode, xcode,
-			   text);
-		return SMFIS_CONTINUE;
-	}
-	smfi_setreply(ctx, (char *)rcode, (char *)xcode, (char *)text);
-	return rc;
-}
-
-static const char *
-sess_act(sfsistat rc)
-{
-	return rc == SMFIS_REJECT ? "reject" : rc == SMFIS_TEMPFAIL ? "defer" : "accept";
-}
-
-/* SPF and DKIM, and our Authentication-Results header; SMFIS_CONTINUE when it may go on. */
-static sfsistat
-sess_auth(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
-{
-	struct auth_reply r;
-	char log[600];
-	sfsistat rc =
-	    auth_msg_eom(m->auth, ctx, c->addr, c->helo, m->sender, c->leadspc, &r, log, sizeof(log));
-
-	msg_info("%s: milter: auth: client=%s[%s] sender=<%s> recipient=<%s> class=%s %s action=%s%s",
-		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt,
-		 m->class_name ? m->class_name : "-", log, sess_act(rc),
-		 m->p->dry_run && rc != SMFIS_CONTINUE ? " dry_run=yes" : "");
-	return sess_refuse(ctx, c, m, rc, r.rcode, r.xcode, r.text);
-}
-
-/* The virus scan of the buffered message; SMFIS_CONTINUE when it may go on. */
-static sfsistat
-sess_virus(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
-{
-	struct virus_out vo;
-	sfsistat rc = SMFIS_CONTINUE;
-
-	virus_message(&m->cfg->global, m->p, m->mb,
-		      m->too_large || msgbuf_size(m->mb) > (size_t)m->p->virus_max_size ? VIRUS_SKIP_TOO_LARGE
-		      : m->buffail                                                      ? VIRUS_SKIP_ERROR
-											: VIRUS_DO,
-		      &vo);
-	if (vo.action != VIRUS_ACCEPT)
-		rc = vo.action == VIRUS_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-	msg_info("%s: milter: virus: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
-		 "action=%s%s",
-		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
-		 m->class_name ? m->class_name : "-", msgbuf_size(m->mb), vo.log, sess_act(rc),
-		 m->p->dry_run && rc != SMFIS_CONTINUE ? " dry_run=yes" : "");
-	return sess_refuse(ctx, c, m, rc, vo.rcode, vo.xcode, vo.text);
-}
-
-/* A sender on the recipient's deny list where the class rejects spam. */
-static sfsistat
-sess_denied(SMFICTX *ctx, const struct sconn *c, const struct smsg *m)
-{
-	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s list=deny "
-		 "action=reject%s",
-		 sess_qid(ctx), c->name, c->addr, m->sender, m->first_rcpt, m->nrcpt,
-		 m->class_name ? m->class_name : "-", m->p->dry_run ? " dry_run=yes" : "");
-	return sess_refuse(ctx, c, m, SMFIS_REJECT, "550", "5.7.1",
-			   "Message rejected as spam (sender on the recipient's deny list)");
-}
-
-/* Add our headers; X-Spam-Report outbound only with outbound_spam_report. */
-static void
-sess_add_headers(SMFICTX *ctx, const struct sconn *c, const struct smsg *m, const struct spamhdr_set *h)
-{
-	for (int i = 0; i < h->n; i++) {
-		char *v = h->f[i].value, *sp = NULL;
-
-		if (m->outbound && !m->p->outbound_spam_report && strcmp(h->f[i].name, "X-Spam-Report") == 0)
-			continue;
-		/* With SMFIP_HDR_LEADSPC the MTA takes the value as is. */
-		if (c->leadspc && asprintf(&sp, " %s", v) > 0)
-			v = sp;
-		smfi_addheader(ctx, (char *)h->f[i].name, v);
-		free(sp);
-	}
-}
-
-static sfsistat
-sess_eom_scan(SMFICTX *ctx)
-{
-	struct sconn *c = smfi_getpriv(ctx);
-	struct smsg *m = c ? c->m : NULL;
-	struct scan_out *out;
-	sfsistat rc = SMFIS_CONTINUE;
-	const char *act;
-	struct rg_params eff;
-	int dry;
-
-	if (m)
-		rg_metric_inc(mm_messages, m->outbound ? "outbound" : m->p ? "inbound" : "other");
-	if (m == NULL || m->p == NULL || (!sess_strips(m) && !sess_scans(m->p) && m->auth == NULL))
-		return SMFIS_CONTINUE;
-	dry = m->p->dry_run;
-	if (m->auth && (rc = sess_auth(ctx, c, m)) != SMFIS_CONTINUE)
-		goto done;
-	if (sess_scans(m->p) && m->mb == NULL) /* no header at all: still scan the (empty) message */
-		m->mb = msgbuf_new(4096, m->cfg->global.milter_tmpdir);
-	if (m->p->virus_scan && (rc = sess_virus(ctx, c, m)) != SMFIS_CONTINUE)
-		goto done;
-	if (!sess_strips(m))
-		goto done;
-	if (m->p->spam_scan && spam_lists_refuse(m->p, &m->sl) &&
-	    (rc = sess_denied(ctx, c, m)) != SMFIS_CONTINUE)
-		goto done;
-	out = xcalloc(1, sizeof(*out));
-	if (m->p->spam_scan) {
-		scan_message(&m->cfg->global, spam_lists_params(m->p, &m->sl, &eff), m->mb,
-			     m->too_large || msgbuf_size(m->mb) > (size_t)m->p->spam_max_size
-				 ? SCAN_SKIP_TOO_LARGE
-			     : m->buffail ? SCAN_SKIP_ERROR
-					  : SCAN_DO,
-			     out);
-	} else {
-		/* Not scanned by this class's choice: no mark, only the strip. */
-		out->action = SCAN_ACCEPT;
-		rg_strlcpy(out->log, "scanned=no reason=class", sizeof(out->log));
-		if (spam_strip_empty(&m->strip)) {
-			free(out);
-			goto done;
-		}
-	}
-	spam_strip_guard(&m->strip, out); /* a forged verdict we cannot delete never passes */
-	act = out->action == SCAN_REJECT ? "reject" : out->action == SCAN_TEMPFAIL ? "defer" : "tag";
-	if (out->action != SCAN_ACCEPT && !dry) {
-		smfi_setreply(ctx, out->rcode, out->xcode, out->text);
-		rc = out->action == SCAN_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-	} else {
-		spam_strip_apply(&m->strip, ctx);
-		sess_add_headers(ctx, c, m, &out->hdrs);
-	}
-	msg_info("%s: milter: spam: client=%s[%s] sender=<%s> recipient=<%s> nrcpt=%d class=%s size=%zu %s "
-		 "removed=%d%s list=%s action=%s%s",
-		 sess_qid(ctx), c->name, c->addr, m->sender, m->outbound ? "-" : m->first_rcpt, m->nrcpt,
-		 m->class_name ? m->class_name : "-", m->mb ? msgbuf_size(m->mb) : 0, out->log,
-		 m->strip.total, m->strip.overflow ? "+" : "", rg_slist_verdict_name(m->sl.verdict), act,
-		 dry && out->action != SCAN_ACCEPT ? " dry_run=yes" : "");
-	if (dry && out->action != SCAN_ACCEPT)
-		sess_would(ctx, c, out->action == SCAN_REJECT ? "reject message" : "defer message",
-			   out->rcode, out->xcode, out->text);
-	scan_out_free(out);
-	free(out);
-done:
-	smsg_free(m);
-	c->m = NULL;
-	return rc;
-}
-
-/* The verdict, then the rate limits: an accepted message counts, any other
- * gives its reservation back. */
-static sfsistat
-sess_eom(SMFICTX *ctx)
-{
-	struct sconn *c = smfi_getpriv(ctx);
-	struct mlimit_msg *lim = NULL;
-	char qid[64], xgrey[300] = "";
-	sfsistat rc;
-
-	rg_strlcpy(qid, sess_qid(ctx), sizeof(qid));
-	if (c && c->m) {
-		lim = c->m->lim;
-		c->m->lim = NULL;
-		rg_strlcpy(xgrey, c->m->xgrey, sizeof(xgrey));
-	}
-	rc = sess_eom_scan(ctx);
-	if (*xgrey && (rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT)) {
-		char *sp = NULL;
-
-		/* With SMFIP_HDR_LEADSPC the MTA takes the value as is. */
-		if (c->leadspc && asprintf(&sp, " %s", xgrey) > 0)
-			smfi_addheader(ctx, "X-Greylist", sp);
-		else
-			smfi_addheader(ctx, "X-Greylist", xgrey);
-		free(sp);
-	}
-	mlimit_msg_end(&lim, rc == SMFIS_CONTINUE || rc == SMFIS_ACCEPT, qid);
-	return rc;
 }
 
 static sfsistat
