@@ -285,4 +285,35 @@ stop_milter milter3
 check "the other milter removed its own socket" test ! -e "$msock"
 rm -f "$msock.moved"
 
+# --- detached (no -f), as a start by hand or an init script has them ------------
+# The unit files run both with -f; without it they fork after binding, and
+# policyd's event loop must be set up again in the child.
+dsock=$conf/detached-policyd.sock
+dmsock=$conf/detached-milter.sock
+dpidf=$piddir/detached.pid
+dmpidf=$piddir/detached-milter.pid
+write_conf "$conf/detached.conf" "$dpidf" "policyd_listen = unix:$dsock" "milter_listen = unix:$dmsock"
+"$RG_BUILD/relayguard-policyd" -c "$conf/detached.conf" </dev/null >/dev/null 2>&1
+is $? 0 "policyd without -f: the starting process exits 0"
+"$RG_BUILD/relayguard-milter" -c "$conf/detached.conf" </dev/null >/dev/null 2>&1
+is $? 0 "milter without -f: the same"
+check "... both write their pid files" wait_until 5 test -s "$dpidf" -a -s "$dmpidf"
+dp=$(cat "$dpidf" 2>/dev/null)
+dm=$(cat "$dmpidf" 2>/dev/null)
+[ -n "$dp" ] && rg__register policyd detached-policyd "$dp" # stopped at exit if a check fails
+[ -n "$dm" ] && rg__register milter detached-milter "$dm"
+check "... naming daemons that run" pid_alive "${dp:-0}"
+check "... both of them" pid_alive "${dm:-0}"
+is "$(ps -o user= -p "${dp:-0}") $(ps -o user= -p "${dm:-0}")" "nobody nobody" "... as run_user"
+is "$(answer "$dsock")" "action=DUNNO" "the detached policyd answers (its event loop survived the fork)"
+dreply=$RG_TMP/detached-optneg.reply
+(printf "$optneg"; sleep 0.5) | nc -N -U "$dmsock" >"$dreply" 2>/dev/null
+check "the detached milter negotiates" test -s "$dreply"
+kill -TERM "${dp:-0}" "${dm:-0}"
+check "both stop on SIGTERM" wait_until 10 gone "${dp:-0}"
+check "... the milter too" wait_until 10 gone "${dm:-0}"
+check "... removing their sockets" test ! -e "$dsock" -a ! -e "$dmsock"
+rg__unregister detached-policyd
+rg__unregister detached-milter
+
 done_testing
